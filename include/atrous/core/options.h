@@ -1,0 +1,123 @@
+#pragma once
+// Options named `section.name`, from an INI config file and the command line.
+//
+// Every component keeps its options in a struct (LogOptions, WorldOptions, ...) whose static
+// declare(OptionTable&, Struct&) binds each field to its name, default, help text and a short text of
+// what is allowed. The component validates the values in its own constructor and reports a bad one
+// with bad_option(), which names the option, the value and what is allowed.
+//
+// parse_options() reads the command line and, when --config FILE is given, the file: `[train]`
+// followed by `batch_size = 8` sets train.batch_size, exactly as `--train.batch_size 8` would. The
+// command line overrides the file, the file overrides the defaults. Option names are never guessed
+// from prefixes. Unknown options, malformed values and unreadable files are OptionErrors (the
+// process ends with status 2) that say what went wrong and what is allowed.
+
+#include <boost/program_options/options_description.hpp>
+#include <boost/program_options/value_semantic.hpp>
+#include <functional>
+#include <set>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "atrous/core/error.h"
+
+namespace atrous {
+
+enum class OptionSource { default_value, config_file, command_line };
+
+// The textual form of an option value, as the config file and --help show it.
+std::string format_option_value(const std::string& value);
+std::string format_option_value(bool value);
+std::string format_option_value(int value);
+std::string format_option_value(long value);
+std::string format_option_value(double value);
+
+class OptionTable {
+ public:
+  struct Entry {
+    std::string name;        // "dist.threads"
+    std::string value_kind;  // placeholder shown by --help: INT, FLOAT, TEXT, BOOL
+    std::string help;
+    std::string allowed;  // "an integer >= 0"
+    std::string default_text;
+    std::function<std::string()> current_text;  // the bound field, formatted
+    OptionSource source = OptionSource::default_value;
+  };
+
+  OptionTable();
+  OptionTable(const OptionTable&) = delete;
+  OptionTable& operator=(const OptionTable&) = delete;
+
+  // Binds `*target` to option `name` ("section.name"). The target must outlive the table.
+  template <class T>
+  void add(const std::string& name, T* target, const T& default_value, const std::string& help,
+           const std::string& allowed) {
+    namespace po = boost::program_options;
+    auto* semantic = po::value<T>(target)->default_value(default_value, format_option_value(default_value));
+    if constexpr (std::is_same_v<T, bool>) semantic->implicit_value(true, "true");
+    description_.add_options()(name.c_str(), semantic, help.c_str());
+    entries_.push_back(Entry{name, value_kind<T>(), help, allowed, format_option_value(default_value),
+                             [target] { return format_option_value(*target); }});
+  }
+
+  const std::vector<Entry>& entries() const { return entries_; }
+  const Entry* find(const std::string& name) const;
+  // The path given with --config, empty when none.
+  const std::string& config_file() const { return config_file_; }
+  bool help_requested() const { return help_requested_; }
+
+ private:
+  friend void parse_options(OptionTable&, const std::vector<std::string>&, const std::set<std::string>&);
+
+  template <class T>
+  static const char* value_kind() {
+    if constexpr (std::is_same_v<T, bool>)
+      return "BOOL";
+    else if constexpr (std::is_integral_v<T>)
+      return "INT";
+    else if constexpr (std::is_floating_point_v<T>)
+      return "FLOAT";
+    else
+      return "TEXT";
+  }
+
+  boost::program_options::options_description description_;
+  std::vector<Entry> entries_;
+  std::string config_file_;
+  bool help_requested_ = false;
+};
+
+// Parses `args` (the words after the command name) into the table's targets and records where each
+// value came from. `known_elsewhere`: options that other commands declare. A config file may hold
+// them, since one file usually serves train, eval and describe; they are ignored here. Throws
+// OptionError.
+void parse_options(OptionTable& table, const std::vector<std::string>& args,
+                   const std::set<std::string>& known_elsewhere = {});
+
+// The values in effect as an INI file that --config accepts; each value notes where it came from.
+std::string effective_config(const OptionTable& table);
+
+// One block per option for --help: name, kind, help, default and what is allowed.
+std::string options_help(const OptionTable& table);
+
+// The closest name among `candidates` to a mistyped `name`, or "" when none is close.
+std::string closest_name(const std::string& name, const std::vector<std::string>& candidates);
+
+// Throws the OptionError for a value its consumer rejects:
+// "option --dist.threads = -3 is not allowed; allowed: an integer >= 0".
+template <class T>
+[[noreturn]] void bad_option(const std::string& name, const T& value, const std::string& allowed,
+                             SourceLocation where) {
+  throw OptionError(
+      str("option --", name, " = ", format_option_value(value), " is not allowed; allowed: ", allowed),
+      where);
+}
+
+}  // namespace atrous
+
+// Rejects the value of option `name` unless cond holds.
+#define ATROUS_CHECK_OPTION(cond, name, value, allowed)                         \
+  do {                                                                          \
+    if (!(cond)) ::atrous::bad_option((name), (value), (allowed), ATROUS_HERE); \
+  } while (false)

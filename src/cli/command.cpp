@@ -1,0 +1,27 @@
+#include "atrous/cli/command.h"
+
+#include <exception>
+
+#include "atrous/cli/info_command.h"
+#include "atrous/dist/error_agreement.h"
+#include "atrous/dist/world.h"
+
+namespace atrous::cli {
+
+void CommandContext::collective_setup(const std::function<void()>& setup) const {
+  std::exception_ptr error;
+  try {
+    setup();
+  } catch (...) {
+    error = std::current_exception();
+  }
+  dist::agree_on_errors(world.comm(), error);
+}
+
+std::vector<std::unique_ptr<Command>> make_commands() {
+  std::vector<std::unique_ptr<Command>> commands;
+  commands.push_back(std::make_unique<InfoCommand>());
+  return commands;
+}
+
+}  // namespace atrous::cli

@@ -1,0 +1,102 @@
+#include "atrous/cli/info_command.h"
+
+#include <torch/cuda.h>
+#include <torch/version.h>
+
+#include <iostream>
+#include <sstream>
+
+#include "atrous/build_info.h"
+#include "atrous/core/blas.h"
+#include "atrous/data/hdf5_check.h"
+#include "atrous/dist/cuda_check.h"
+#include "atrous/dist/mpi_check.h"
+#include "atrous/dist/nccl_check.h"
+#include "atrous/dist/world.h"
+
+namespace atrous::cli {
+namespace {
+
+std::string cuda_line() {
+#if ATROUS_HAS_CUDA
+  int runtime = 0, driver = 0;
+  cudaRuntimeGetVersion(&runtime);
+  cudaDriverGetVersion(&driver);  // 0 when no driver is installed
+  std::string text = str("runtime ", runtime / 1000, ".", runtime % 1000 / 10);
+  text += driver > 0 ? str(", driver ", driver / 1000, ".", driver % 1000 / 10) : ", no driver";
+  cudaGetLastError();
+  return text;
+#else
+  return "not compiled in";
+#endif
+}
+
+std::string nccl_line() {
+#if ATROUS_HAS_NCCL
+  int version = 0;
+  ATROUS_NCCL_CHECK(ncclGetVersion(&version));
+  return str(version / 10000, ".", version / 100 % 100, ".", version % 100);
+#else
+  return "not compiled in";
+#endif
+}
+
+std::string mpi_line() {
+  char text[MPI_MAX_LIBRARY_VERSION_STRING] = {};
+  int length = 0;
+  ATROUS_MPI_CHECK(MPI_Get_library_version(text, &length));
+  std::string version(text, length);
+  return version.substr(0, version.find_first_of(",\n"));
+}
+
+std::string hdf5_line() {
+  unsigned major = 0, minor = 0, release = 0;
+  ATROUS_HDF5_CHECK(H5get_libversion(&major, &minor, &release));
+  return str(major, ".", minor, ".", release);
+}
+
+std::string blas_line() {
+  BlasLibrary blas = loaded_blas();
+  switch (blas.kind) {
+    case BlasKind::none_loaded:
+      return "no libblas loaded (LibTorch brings its own)";
+    case BlasKind::reference:
+      return blas.path + " (REFERENCE BLAS: slow, install libopenblas0-openmp)";
+    case BlasKind::optimised:
+      return blas.path;
+  }
+  return "";
+}
+
+std::string rank_line(const dist::World& world) {
+  std::ostringstream line;
+  line << "  rank " << world.rank() << "  local " << world.local_rank() << "/" << world.local_size()
+       << "  host " << world.host() << "  threads " << world.threads() << " (" << world.thread_budget().reason
+       << ")  cpus " << world.cpus_available() << "  device " << world.device().str();
+  return line.str();
+}
+
+}  // namespace
+
+int InfoCommand::run(const CommandContext& context) {
+  const dist::World& world = context.world;
+  std::vector<std::string> ranks = world.gather_to_root(rank_line(world));
+  if (!world.is_root()) return 0;
+  std::cout << "atrous " << ATROUS_VERSION << "\n"
+            << "  LibTorch  " << TORCH_VERSION
+            << (torch::cuda::is_available() ? str(" (CUDA, ", torch::cuda::device_count(), " GPU(s) visible)")
+                                            : std::string(" (no usable GPU)"))
+            << "\n"
+            << "  CUDA      " << cuda_line() << "\n"
+            << "  NCCL      " << nccl_line() << "\n"
+            << "  MPI       " << mpi_line() << "; " << dist::thread_level_name(world.thread_level())
+            << " (needs " << dist::thread_level_name(dist::World::required_thread_level) << ")\n"
+            << "  HDF5      " << hdf5_line() << "\n"
+            << "  BLAS      " << blas_line() << "\n"
+            << "world: " << world.size() << " rank(s) on " << world.node_count() << " node(s)\n";
+  for (const auto& line : ranks) std::cout << line << "\n";
+  std::cout << std::flush;
+  return 0;
+}
+
+}  // namespace atrous::cli

@@ -1,0 +1,233 @@
+#include "atrous/core/options.h"
+
+#include <algorithm>
+#include <boost/program_options/errors.hpp>
+#include <boost/program_options/parsers.hpp>
+#include <boost/program_options/variables_map.hpp>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace atrous {
+namespace po = boost::program_options;
+
+std::string format_option_value(const std::string& value) {
+  return value;
+}
+std::string format_option_value(bool value) {
+  return value ? "true" : "false";
+}
+std::string format_option_value(int value) {
+  return std::to_string(value);
+}
+std::string format_option_value(long value) {
+  return std::to_string(value);
+}
+
+std::string format_option_value(double value) {
+  char text[64];
+  auto result = std::to_chars(text, text + sizeof(text), value);  // shortest exact form
+  return std::string(text, result.ptr);
+}
+
+OptionTable::OptionTable() : description_("options") {
+  description_.add_options()(
+      "config", po::value<std::string>(&config_file_)->default_value(""),
+      "INI file of options ([section] then name = value); the command line overrides it")(
+      "help,h", po::bool_switch(&help_requested_), "print the options of this command and exit");
+}
+
+const OptionTable::Entry* OptionTable::find(const std::string& name) const {
+  for (const Entry& entry : entries_)
+    if (entry.name == name) return &entry;
+  return nullptr;
+}
+
+namespace {
+
+std::vector<std::string> entry_names(const OptionTable& table) {
+  std::vector<std::string> names;
+  for (const auto& entry : table.entries()) names.push_back(entry.name);
+  return names;
+}
+
+std::string strip_dashes(std::string name) {
+  name.erase(0, name.find_first_not_of('-'));
+  return name;
+}
+
+std::string unknown_option_message(const OptionTable& table, const std::string& raw_name,
+                                   const std::string& where) {
+  std::string name = strip_dashes(raw_name);
+  std::string message = str("unknown option '", name, "' ", where);
+  std::string suggestion = closest_name(name, entry_names(table));
+  if (!suggestion.empty()) message += str(" (did you mean --", suggestion, "?)");
+  return message + "; --help lists the options of this command";
+}
+
+// Boost's words, plus what the option allows and where the value came from.
+OptionError translate(const po::error& error, const OptionTable& table, const std::string& where) {
+  if (auto* unknown = dynamic_cast<const po::unknown_option*>(&error))
+    return OptionError(unknown_option_message(table, unknown->get_option_name(), where), ATROUS_HERE);
+  std::string message = str(error.what(), " (", where, ")");
+  if (auto* with_name = dynamic_cast<const po::error_with_option_name*>(&error)) {
+    const OptionTable::Entry* entry = table.find(strip_dashes(with_name->get_option_name()));
+    if (entry != nullptr && !entry->allowed.empty()) message += "; allowed: " + entry->allowed;
+  }
+  return OptionError(message, ATROUS_HERE);
+}
+
+po::parsed_options parse_command_line(const OptionTable& table, const po::options_description& description,
+                                      const std::vector<std::string>& args) {
+  // No guessing from prefixes: --dist.thr must not silently mean --dist.threads.
+  const int style = po::command_line_style::allow_long | po::command_line_style::long_allow_adjacent |
+                    po::command_line_style::long_allow_next | po::command_line_style::allow_short |
+                    po::command_line_style::short_allow_next | po::command_line_style::allow_dash_for_short;
+  po::parsed_options parsed(&description);
+  try {
+    parsed = po::command_line_parser(args).options(description).style(style).run();
+  } catch (const po::error& error) {
+    throw translate(error, table, "on the command line");
+  }
+  // Words that are not options (boost keeps them as positional) are mistakes here.
+  for (const std::string& word : po::collect_unrecognized(parsed.options, po::include_positional))
+    throw OptionError(
+        str("unexpected argument '", word, "' on the command line: options are written --section.name VALUE"),
+        ATROUS_HERE);
+  return parsed;
+}
+
+po::parsed_options parse_config_file(const OptionTable& table, const po::options_description& description,
+                                     const std::string& path, const std::set<std::string>& known_elsewhere) {
+  std::ifstream file(path);
+  if (!file)
+    throw OptionError(str("config file '", path, "' (from --config) cannot be read: ", std::strerror(errno),
+                          "; check the path"),
+                      ATROUS_HERE);
+  const std::string where = str("in config file '", path, "'");
+  po::parsed_options parsed(&description);
+  try {
+    parsed = po::parse_config_file(file, description, /*allow_unregistered=*/true);
+  } catch (const po::error& error) {
+    throw translate(error, table, where);
+  }
+  for (const po::option& option : parsed.options) {
+    if (!option.unregistered || known_elsewhere.count(option.string_key)) continue;
+    throw OptionError(unknown_option_message(table, option.string_key, where), ATROUS_HERE);
+  }
+  // Keep only what this command declares; boost would otherwise reject the foreign keys on store.
+  auto foreign = [](const po::option& option) { return option.unregistered; };
+  parsed.options.erase(std::remove_if(parsed.options.begin(), parsed.options.end(), foreign),
+                       parsed.options.end());
+  return parsed;
+}
+
+std::set<std::string> keys_of(const po::parsed_options& parsed) {
+  std::set<std::string> keys;
+  for (const po::option& option : parsed.options) keys.insert(option.string_key);
+  return keys;
+}
+
+void store_checked(const po::parsed_options& parsed, po::variables_map& values, const OptionTable& table,
+                   const std::string& where) {
+  try {
+    po::store(parsed, values);
+  } catch (const po::error& error) {
+    throw translate(error, table, where);
+  }
+}
+
+}  // namespace
+
+void parse_options(OptionTable& table, const std::vector<std::string>& args,
+                   const std::set<std::string>& known_elsewhere) {
+  po::variables_map values;
+  po::parsed_options from_command_line = parse_command_line(table, table.description_, args);
+  store_checked(from_command_line, values, table, "on the command line");
+
+  std::set<std::string> from_file;
+  const std::string config_path = values["config"].as<std::string>();
+  if (!config_path.empty()) {
+    po::parsed_options parsed = parse_config_file(table, table.description_, config_path, known_elsewhere);
+    from_file = keys_of(parsed);
+    // store() keeps values already set, so the command line wins over the file.
+    store_checked(parsed, values, table, str("in config file '", config_path, "'"));
+  }
+  try {
+    po::notify(values);
+  } catch (const po::error& error) {
+    throw translate(error, table, "while applying options");
+  }
+
+  const std::set<std::string> from_cli = keys_of(from_command_line);
+  for (OptionTable::Entry& entry : table.entries_) {
+    if (from_cli.count(entry.name))
+      entry.source = OptionSource::command_line;
+    else if (from_file.count(entry.name))
+      entry.source = OptionSource::config_file;
+    else
+      entry.source = OptionSource::default_value;
+  }
+}
+
+std::string effective_config(const OptionTable& table) {
+  std::map<std::string, std::vector<const OptionTable::Entry*>> sections;
+  for (const auto& entry : table.entries()) {
+    auto dot = entry.name.find('.');
+    sections[entry.name.substr(0, dot)].push_back(&entry);
+  }
+  std::ostringstream out;
+  for (const auto& [section, entries] : sections) {
+    out << '[' << section << "]\n";
+    for (const auto* entry : entries) {
+      const char* source = entry->source == OptionSource::command_line  ? "command line"
+                           : entry->source == OptionSource::config_file ? "config file"
+                                                                        : "default";
+      out << entry->name.substr(section.size() + 1) << " = " << entry->current_text() << "  # " << source
+          << '\n';
+    }
+  }
+  return out.str();
+}
+
+std::string options_help(const OptionTable& table) {
+  std::ostringstream out;
+  out << "  --config FILE\n      INI file of options ([section] then name = value); the command\n"
+         "      line overrides it\n  --help, -h\n      print these options and exit\n";
+  for (const auto& entry : table.entries()) {
+    out << "  --" << entry.name << ' ' << entry.value_kind << "\n      " << entry.help
+        << "\n      default: " << (entry.default_text.empty() ? "(empty)" : entry.default_text);
+    if (!entry.allowed.empty()) out << "; allowed: " << entry.allowed;
+    out << '\n';
+  }
+  return out.str();
+}
+
+std::string closest_name(const std::string& name, const std::vector<std::string>& candidates) {
+  auto distance = [](const std::string& a, const std::string& b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+      size_t diagonal = row[0];
+      row[0] = i;
+      for (size_t j = 1; j <= b.size(); ++j) {
+        size_t substitution = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
+        diagonal = row[j];
+        row[j] = std::min({row[j] + 1, row[j - 1] + 1, substitution});
+      }
+    }
+    return row[b.size()];
+  };
+  std::string best;
+  size_t best_distance = std::max<size_t>(2, name.size() / 3) + 1;
+  for (const auto& candidate : candidates) {
+    size_t d = distance(name, candidate);
+    if (d < best_distance) best = candidate, best_distance = d;
+  }
+  return best;
+}
+
+}  // namespace atrous

@@ -1,0 +1,39 @@
+#include "atrous/data/hdf5_check.h"
+
+#include <mutex>
+#include <vector>
+
+namespace atrous::data {
+namespace {
+
+herr_t collect_description(unsigned, const H5E_error2_t* entry, void* data) {
+  auto* lines = static_cast<std::vector<std::string>*>(data);
+  std::string description = entry->desc != nullptr ? entry->desc : "";
+  if (description.empty() && entry->func_name != nullptr) description = entry->func_name;
+  if (!description.empty() && (lines->empty() || lines->back() != description)) lines->push_back(description);
+  return 0;
+}
+
+}  // namespace
+
+void quiet_hdf5_errors() {
+  static std::once_flag once;
+  std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+}
+
+std::string hdf5_error_text() {
+  std::vector<std::string> lines;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect_description, &lines);
+  if (lines.empty()) return "no HDF5 error message";
+  std::string text = lines.front();
+  for (size_t i = 1; i < lines.size(); ++i) text += " <- " + lines[i];
+  return text;
+}
+
+void throw_hdf5_error(const char* call, SourceLocation where) {
+  std::string text = hdf5_error_text();
+  H5Eclear2(H5E_DEFAULT);
+  throw LibraryError("HDF5", call, text, where);
+}
+
+}  // namespace atrous::data

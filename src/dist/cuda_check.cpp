@@ -1,0 +1,21 @@
+#include "atrous/dist/cuda_check.h"
+
+#if ATROUS_HAS_CUDA
+
+namespace atrous::dist {
+
+std::string cuda_error_text(cudaError_t code) {
+  std::string text = str(cudaGetErrorName(code), ": ", cudaGetErrorString(code));
+  int device = -1;
+  if (cudaGetDevice(&device) == cudaSuccess) text += str(" (device ", device, ")");
+  cudaGetLastError();  // the failed call may have left a sticky "last error"; the caller has it now
+  return text;
+}
+
+void throw_cuda_error(cudaError_t code, const char* call, SourceLocation where) {
+  throw LibraryError("CUDA", call, cuda_error_text(code), where);
+}
+
+}  // namespace atrous::dist
+
+#endif  // ATROUS_HAS_CUDA

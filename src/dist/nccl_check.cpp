@@ -1,0 +1,46 @@
+#include "atrous/dist/nccl_check.h"
+
+#if ATROUS_HAS_NCCL
+
+namespace atrous::dist {
+namespace {
+
+const char* result_name(ncclResult_t code) {
+  switch (code) {
+    case ncclSuccess:
+      return "ncclSuccess";
+    case ncclUnhandledCudaError:
+      return "ncclUnhandledCudaError";
+    case ncclSystemError:
+      return "ncclSystemError";
+    case ncclInternalError:
+      return "ncclInternalError";
+    case ncclInvalidArgument:
+      return "ncclInvalidArgument";
+    case ncclInvalidUsage:
+      return "ncclInvalidUsage";
+    case ncclRemoteError:
+      return "ncclRemoteError";
+    case ncclInProgress:
+      return "ncclInProgress";
+    default:
+      return "ncclResult";
+  }
+}
+
+}  // namespace
+
+std::string nccl_error_text(ncclResult_t code, ncclComm_t comm) {
+  std::string text = str(result_name(code), " (", ncclGetErrorString(code), ")");
+  const char* last = ncclGetLastError(comm);
+  if (last != nullptr && last[0] != '\0') text += str(": ", last);
+  return text;
+}
+
+void throw_nccl_error(ncclResult_t code, const char* call, SourceLocation where) {
+  throw LibraryError("NCCL", call, nccl_error_text(code), where);
+}
+
+}  // namespace atrous::dist
+
+#endif  // ATROUS_HAS_NCCL

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# cli_test.sh ATROUS "LAUNCHER-2-RANKS" "LAUNCHER-4-RANKS"
+# The `atrous` command end to end: help, exit statuses, option errors printed once per job, config
+# file precedence, and `atrous info` on 2 and 4 ranks. Launchers are CMake lists (';'-separated).
+set -u
+atrous=$1
+IFS=';' read -ra mpi2 <<<"$2"
+IFS=';' read -ra mpi4 <<<"$3"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0 passes=0
+
+# run NAME EXPECTED_STATUS COMMAND...: runs, keeps output in $out, checks the status.
+run() {
+  local name=$1 expected=$2; shift 2
+  out=$("$@" 2>&1); status=$?
+  if [ "$status" -ne "$expected" ]; then
+    echo "FAIL $name: status $status, expected $expected"; echo "$out" | sed 's/^/    /'
+    failures=$((failures + 1)); return 1
+  fi
+}
+# expect NAME PATTERN [COUNT]: $out matches the fixed string PATTERN (exactly COUNT times if given).
+expect() {
+  local name=$1 pattern=$2 count=${3:-}
+  local found; found=$(grep -cF -- "$pattern" <<<"$out")
+  if { [ -z "$count" ] && [ "$found" -lt 1 ]; } || { [ -n "$count" ] && [ "$found" -ne "$count" ]; }; then
+    echo "FAIL $name: '$pattern' found $found times${count:+, expected $count}"; echo "$out" | sed 's/^/    /'
+    failures=$((failures + 1)); return 1
+  fi
+  passes=$((passes + 1))
+}
+
+run help 0 "$atrous" --help && expect help "  info "
+run no-command 2 "$atrous" && expect no-command "usage: atrous <command>"
+run unknown-command 2 "$atrous" inof && expect unknown-command "unknown command 'inof'; did you mean 'info'?"
+run version 0 "$atrous" --version && expect version "atrous "
+run command-help 0 "$atrous" info --help && expect command-help "--dist.threads INT" &&
+  expect command-help "default: 0; allowed: an integer >= 0"
+
+run info-2 0 "${mpi2[@]}" "$atrous" info && expect info-2 "  rank " 2 &&
+  expect info-2 "effective configuration" 1 && expect info-2 "world: 2 rank(s) on 1 node(s)" 2
+run info-4 0 "${mpi4[@]}" "$atrous" info --log.level warn && expect info-4 "  rank " 4 &&
+  expect info-4 "effective configuration" 0 && expect info-4 "local 3/4"
+
+run bad-option-2 2 "${mpi2[@]}" "$atrous" info --dist.thread 2 &&
+  expect bad-option-2 "atrous: error: unknown option 'dist.thread' on the command line (did you mean --dist.threads?)" 1 &&
+  expect bad-option-2 "(on all 2 ranks" 1
+run malformed 2 "$atrous" info --dist.threads abc &&
+  expect malformed "the argument ('abc') for option '--dist.threads' is invalid" 1 &&
+  expect malformed "allowed: an integer >= 0" 1
+run out-of-range 2 "$atrous" info --dist.threads -1 &&
+  expect out-of-range "option --dist.threads = -1 is not allowed; allowed: an integer >= 0" 1
+
+printf '[dist]\nthreads = 1\ndevice = cpu\n[train]\nbatch_size = 4\n' >"$work/shared.ini"
+printf '[dist]\nthreads = 1\n[dist]\nthread = 2\n' >"$work/typo.ini"
+run config-unknown 2 "$atrous" info --config "$work/shared.ini" &&
+  expect config-unknown "unknown option 'train.batch_size' in config file"
+printf '[dist]\nthreads = 1\ndevice = cpu\n[log]\n' >"$work/good.ini"
+run config-precedence 0 "$atrous" info --config "$work/good.ini" --dist.threads 2 &&
+  expect config-precedence "threads = 2  # command line" 1 &&
+  expect config-precedence "device = cpu  # config file" 1 &&
+  expect config-precedence "level = info  # default" 1 &&
+  expect config-precedence "threads 2 (dist.threads)" 1
+run config-typo 2 "$atrous" info --config "$work/typo.ini" &&
+  expect config-typo "unknown option 'dist.thread' in config file '$work/typo.ini' (did you mean --dist.threads?)"
+run config-missing 2 "$atrous" info --config "$work/missing.ini" &&
+  expect config-missing "config file '$work/missing.ini' (from --config) cannot be read: No such file or directory"
+
+echo "$passes passed, $failures failed"
+[ "$failures" -eq 0 ]

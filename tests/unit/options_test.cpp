@@ -1,0 +1,197 @@
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "atrous/core/options.h"
+#include "atrous/dist/world.h"
+
+namespace atrous {
+namespace {
+
+// A component's options, as every component declares them.
+struct TrainLikeOptions {
+  int batch_size = 8;
+  double learning_rate = 0.007;
+  std::string schedule = "poly";
+  bool nesterov = false;
+
+  static void declare(OptionTable& table, TrainLikeOptions& options) {
+    table.add("train.batch_size", &options.batch_size, 8, "images per rank", "an integer >= 1");
+    table.add("optim.learning_rate", &options.learning_rate, 0.007, "base LR", "a number > 0");
+    table.add("optim.schedule", &options.schedule, std::string("poly"), "LR schedule", "poly, step");
+    table.add("optim.nesterov", &options.nesterov, false, "Nesterov momentum", "true or false");
+  }
+};
+
+class OptionsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { TrainLikeOptions::declare(table, options); }
+
+  std::string write_config(const std::string& text) {
+    std::string path = ::testing::TempDir() + "/atrous_options_test_" +
+                       ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".ini";
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  // Parses and returns the OptionError's message, or "" when parsing succeeded.
+  std::string error_of(const std::vector<std::string>& args, const std::set<std::string>& elsewhere = {}) {
+    try {
+      parse_options(table, args, elsewhere);
+    } catch (const OptionError& error) {
+      EXPECT_EQ(error.exit_status(), 2);
+      return error.message();
+    }
+    return "";
+  }
+
+  OptionTable table;
+  TrainLikeOptions options;
+};
+
+TEST_F(OptionsTest, DefaultsApplyWhenNothingIsGiven) {
+  parse_options(table, {});
+  EXPECT_EQ(options.batch_size, 8);
+  EXPECT_DOUBLE_EQ(options.learning_rate, 0.007);
+  EXPECT_EQ(options.schedule, "poly");
+  EXPECT_FALSE(options.nesterov);
+  EXPECT_EQ(table.find("train.batch_size")->source, OptionSource::default_value);
+}
+
+TEST_F(OptionsTest, CommandLineSetsValuesInBothSpellings) {
+  parse_options(table, {"--train.batch_size", "4", "--optim.learning_rate=0.01", "--optim.nesterov"});
+  EXPECT_EQ(options.batch_size, 4);
+  EXPECT_DOUBLE_EQ(options.learning_rate, 0.01);
+  EXPECT_TRUE(options.nesterov);
+  EXPECT_EQ(table.find("train.batch_size")->source, OptionSource::command_line);
+}
+
+TEST_F(OptionsTest, ConfigFileSectionsMapToDottedNamesAndCommandLineOverrides) {
+  std::string path =
+      write_config("# comment\n[train]\nbatch_size = 16\n[optim]\nschedule = step\nlearning_rate = 0.1\n");
+  parse_options(table, {"--config", path, "--optim.learning_rate", "0.02"});
+  EXPECT_EQ(options.batch_size, 16);              // file over default
+  EXPECT_EQ(options.schedule, "step");            // file over default
+  EXPECT_DOUBLE_EQ(options.learning_rate, 0.02);  // command line over file
+  EXPECT_EQ(table.find("train.batch_size")->source, OptionSource::config_file);
+  EXPECT_EQ(table.find("optim.learning_rate")->source, OptionSource::command_line);
+  EXPECT_EQ(table.find("optim.nesterov")->source, OptionSource::default_value);
+  EXPECT_EQ(table.config_file(), path);
+}
+
+TEST_F(OptionsTest, EffectiveConfigIsAnIniFileThatReadsBackToTheSameValues) {
+  parse_options(table,
+                {"--train.batch_size", "3", "--optim.learning_rate", "0.1", "--optim.nesterov", "true"});
+  std::string ini = effective_config(table);
+  EXPECT_NE(ini.find("[train]\nbatch_size = 3  # command line\n"), std::string::npos) << ini;
+  EXPECT_NE(ini.find("learning_rate = 0.1  # command line\n"), std::string::npos) << ini;
+  EXPECT_NE(ini.find("schedule = poly  # default\n"), std::string::npos) << ini;
+
+  OptionTable again;
+  TrainLikeOptions reread;
+  TrainLikeOptions::declare(again, reread);
+  std::string path = write_config(ini);
+  parse_options(again, {"--config", path});
+  EXPECT_EQ(reread.batch_size, 3);
+  EXPECT_EQ(reread.learning_rate, 0.1);  // exact: shortest round-trip formatting
+  EXPECT_TRUE(reread.nesterov);
+}
+
+TEST_F(OptionsTest, UnknownCommandLineOptionSuggestsTheClosestName) {
+  std::string message = error_of({"--train.batchsize", "4"});
+  EXPECT_NE(message.find("unknown option 'train.batchsize' on the command line"), std::string::npos)
+      << message;
+  EXPECT_NE(message.find("did you mean --train.batch_size?"), std::string::npos) << message;
+}
+
+TEST_F(OptionsTest, PrefixesAreNeverGuessed) {
+  std::string message = error_of({"--train.batch", "4"});
+  EXPECT_NE(message.find("unknown option 'train.batch'"), std::string::npos) << message;
+  EXPECT_EQ(options.batch_size, 8);
+}
+
+TEST_F(OptionsTest, MalformedValuesNameTheOptionTheValueAndWhatIsAllowed) {
+  for (const char* bad : {"abc", "3.5", "4x", "99999999999"}) {
+    std::string message = error_of({"--train.batch_size", bad});
+    EXPECT_NE(message.find("'" + std::string(bad) + "'"), std::string::npos) << message;
+    EXPECT_NE(message.find("train.batch_size"), std::string::npos) << message;
+    EXPECT_NE(message.find("allowed: an integer >= 1"), std::string::npos) << message;
+  }
+  std::string message = error_of({"--optim.nesterov", "maybe"});
+  EXPECT_NE(message.find("allowed: true or false"), std::string::npos) << message;
+}
+
+TEST_F(OptionsTest, MalformedValueInConfigFileNamesTheFile) {
+  std::string path = write_config("[train]\nbatch_size = many\n");
+  std::string message = error_of({"--config", path});
+  EXPECT_NE(message.find("in config file '" + path + "'"), std::string::npos) << message;
+  EXPECT_NE(message.find("'many'"), std::string::npos) << message;
+}
+
+TEST_F(OptionsTest, UnknownConfigKeyIsAnErrorUnlessAnotherCommandDeclaresIt) {
+  std::string path = write_config("[eval]\nscales = 1.0\n[train]\nbatch_sise = 2\n");
+  std::string message = error_of({"--config", path}, {"eval.scales"});
+  EXPECT_NE(message.find("unknown option 'train.batch_sise' in config file"), std::string::npos) << message;
+  EXPECT_NE(message.find("did you mean --train.batch_size?"), std::string::npos) << message;
+
+  std::string shared = write_config("[eval]\nscales = 1.0\n[train]\nbatch_size = 2\n");
+  EXPECT_EQ(error_of({"--config", shared}, {"eval.scales"}), "");
+  EXPECT_EQ(options.batch_size, 2);
+}
+
+TEST_F(OptionsTest, UnreadableConfigFileIsAnError) {
+  std::string message = error_of({"--config", "/nonexistent/atrous.ini"});
+  EXPECT_NE(message.find("config file '/nonexistent/atrous.ini' (from --config) cannot be read"),
+            std::string::npos)
+      << message;
+}
+
+TEST_F(OptionsTest, RepeatedOrStrayArgumentsAreErrors) {
+  EXPECT_NE(error_of({"--train.batch_size", "1", "--train.batch_size", "2"}).find("more than once"),
+            std::string::npos);
+  EXPECT_NE(error_of({"stray"}).find("unexpected argument"), std::string::npos);
+}
+
+TEST_F(OptionsTest, HelpListsEveryOptionWithDefaultAndAllowedValues) {
+  std::string help = options_help(table);
+  EXPECT_NE(
+      help.find("--train.batch_size INT\n      images per rank\n      default: 8; allowed: an integer >= 1"),
+      std::string::npos)
+      << help;
+  EXPECT_NE(help.find("--optim.learning_rate FLOAT"), std::string::npos) << help;
+  EXPECT_NE(help.find("--config FILE"), std::string::npos) << help;
+}
+
+TEST(OptionValidation, ConsumersRejectOutOfRangeValuesByName) {
+  dist::WorldOptions world;
+  world.threads = -2;
+  try {
+    world.validate();
+    FAIL() << "dist.threads = -2 accepted";
+  } catch (const OptionError& error) {
+    EXPECT_EQ(error.message(), "option --dist.threads = -2 is not allowed; allowed: an integer >= 0");
+  }
+  world.threads = 0;
+  world.device = "gpu";
+  EXPECT_THROW(world.validate(), OptionError);
+  world.device = "cuda";
+  EXPECT_NO_THROW(world.validate());
+}
+
+TEST(OptionFormatting, NumbersUseTheShortestExactForm) {
+  EXPECT_EQ(format_option_value(0.007), "0.007");
+  EXPECT_EQ(format_option_value(1e-5), "1e-05");
+  EXPECT_EQ(format_option_value(2.0), "2");
+  EXPECT_EQ(format_option_value(true), "true");
+}
+
+TEST(ClosestName, FindsNearTyposOnly) {
+  std::vector<std::string> names = {"dist.threads", "dist.device", "log.level"};
+  EXPECT_EQ(closest_name("dist.thread", names), "dist.threads");
+  EXPECT_EQ(closest_name("log.lvl", names), "log.level");
+  EXPECT_EQ(closest_name("model.backbone", names), "");
+}
+
+}  // namespace
+}  // namespace atrous
