@@ -66,5 +66,11 @@ run config-typo 2 "$atrous" info --config "$work/typo.ini" &&
 run config-missing 2 "$atrous" info --config "$work/missing.ini" &&
   expect config-missing "config file '$work/missing.ini' (from --config) cannot be read: No such file or directory"
 
+# The reference BLAS put first on the library path must draw rank 0's warning; OpenBLAS must not.
+reference_blas=/usr/lib/x86_64-linux-gnu/blas
+run blas-optimised 0 "$atrous" info && expect blas-optimised "reference BLAS" 0
+run blas-reference 0 env LD_LIBRARY_PATH="$reference_blas" "$atrous" info &&
+  expect blas-reference "WARN  LibTorch runs on the reference BLAS ($reference_blas/libblas.so.3" 1
+
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]
