@@ -147,9 +147,9 @@ int run_app(int argc, char** argv) {
     names.push_back(command->name());
   }
   std::string suggestion = closest_name(words[0], names);
-  print_error(str("unknown command '", words[0], "'",
-                  suggestion.empty() ? "" : "; did you mean '" + suggestion + "'?",
-                  "; `atrous --help` lists the commands"));
+  print_error(to_text("unknown command '", words[0], "'",
+                      suggestion.empty() ? "" : "; did you mean '" + suggestion + "'?",
+                      "; `atrous --help` lists the commands"));
   return 2;
 }
 

@@ -22,8 +22,8 @@ std::string cuda_line() {
   int runtime = 0, driver = 0;
   cudaRuntimeGetVersion(&runtime);
   cudaDriverGetVersion(&driver);  // 0 when no driver is installed
-  std::string text = str("runtime ", runtime / 1000, ".", runtime % 1000 / 10);
-  text += driver > 0 ? str(", driver ", driver / 1000, ".", driver % 1000 / 10) : ", no driver";
+  std::string text = to_text("runtime ", runtime / 1000, ".", runtime % 1000 / 10);
+  text += driver > 0 ? to_text(", driver ", driver / 1000, ".", driver % 1000 / 10) : ", no driver";
   cudaGetLastError();
   return text;
 #else
@@ -35,7 +35,7 @@ std::string nccl_line() {
 #if ATROUS_HAS_NCCL
   int version = 0;
   ATROUS_NCCL_CHECK(ncclGetVersion(&version));
-  return str(version / 10000, ".", version / 100 % 100, ".", version % 100);
+  return to_text(version / 10000, ".", version / 100 % 100, ".", version % 100);
 #else
   return "not compiled in";
 #endif
@@ -52,7 +52,7 @@ std::string mpi_line() {
 std::string hdf5_line() {
   unsigned major = 0, minor = 0, release = 0;
   ATROUS_HDF5_CHECK(H5get_libversion(&major, &minor, &release));
-  return str(major, ".", minor, ".", release);
+  return to_text(major, ".", minor, ".", release);
 }
 
 std::string blas_line() {
@@ -84,8 +84,9 @@ int InfoCommand::run(const CommandContext& context) {
   if (!world.is_root()) return 0;
   std::cout << "atrous " << ATROUS_VERSION << "\n"
             << "  LibTorch  " << TORCH_VERSION
-            << (torch::cuda::is_available() ? str(" (CUDA, ", torch::cuda::device_count(), " GPU(s) visible)")
-                                            : std::string(" (no usable GPU)"))
+            << (torch::cuda::is_available()
+                    ? to_text(" (CUDA, ", torch::cuda::device_count(), " GPU(s) visible)")
+                    : std::string(" (no usable GPU)"))
             << "\n"
             << "  CUDA      " << cuda_line() << "\n"
             << "  NCCL      " << nccl_line() << "\n"

@@ -30,9 +30,9 @@ LogLevel parse_log_level(const std::string& text, const std::string& option_name
   if (text == "info") return LogLevel::info;
   if (text == "warn") return LogLevel::warn;
   if (text == "error") return LogLevel::error;
-  throw OptionError(
-      str("option --", option_name, " = '", text, "' is not a log level; allowed: debug, info, warn, error"),
-      ATROUS_HERE);
+  throw OptionError(to_text("option --", option_name, " = '", text,
+                            "' is not a log level; allowed: debug, info, warn, error"),
+                    ATROUS_HERE);
 }
 
 const char* log_level_name(LogLevel level) {

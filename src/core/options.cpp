@@ -62,9 +62,9 @@ std::string strip_dashes(std::string name) {
 std::string unknown_option_message(const OptionTable& table, const std::string& raw_name,
                                    const std::string& where) {
   std::string name = strip_dashes(raw_name);
-  std::string message = str("unknown option '", name, "' ", where);
+  std::string message = to_text("unknown option '", name, "' ", where);
   std::string suggestion = closest_name(name, entry_names(table));
-  if (!suggestion.empty()) message += str(" (did you mean --", suggestion, "?)");
+  if (!suggestion.empty()) message += to_text(" (did you mean --", suggestion, "?)");
   return message + "; --help lists the options of this command";
 }
 
@@ -72,7 +72,7 @@ std::string unknown_option_message(const OptionTable& table, const std::string& 
 OptionError translate(const po::error& error, const OptionTable& table, const std::string& where) {
   if (auto* unknown = dynamic_cast<const po::unknown_option*>(&error))
     return OptionError(unknown_option_message(table, unknown->get_option_name(), where), ATROUS_HERE);
-  std::string message = str(error.what(), " (", where, ")");
+  std::string message = to_text(error.what(), " (", where, ")");
   if (auto* with_name = dynamic_cast<const po::error_with_option_name*>(&error)) {
     const OptionTable::Entry* entry = table.find(strip_dashes(with_name->get_option_name()));
     if (entry != nullptr && !entry->allowed.empty()) message += "; allowed: " + entry->allowed;
@@ -94,9 +94,9 @@ po::parsed_options parse_command_line(const OptionTable& table, const po::option
   }
   // Words that are not options (boost keeps them as positional) are mistakes here.
   for (const std::string& word : po::collect_unrecognized(parsed.options, po::include_positional))
-    throw OptionError(
-        str("unexpected argument '", word, "' on the command line: options are written --section.name VALUE"),
-        ATROUS_HERE);
+    throw OptionError(to_text("unexpected argument '", word,
+                              "' on the command line: options are written --section.name VALUE"),
+                      ATROUS_HERE);
   return parsed;
 }
 
@@ -104,10 +104,10 @@ po::parsed_options parse_config_file(const OptionTable& table, const po::options
                                      const std::string& path, const std::set<std::string>& known_elsewhere) {
   std::ifstream file(path);
   if (!file)
-    throw OptionError(str("config file '", path, "' (from --config) cannot be read: ", std::strerror(errno),
-                          "; check the path"),
+    throw OptionError(to_text("config file '", path,
+                              "' (from --config) cannot be read: ", std::strerror(errno), "; check the path"),
                       ATROUS_HERE);
-  const std::string where = str("in config file '", path, "'");
+  const std::string where = to_text("in config file '", path, "'");
   po::parsed_options parsed(&description);
   try {
     parsed = po::parse_config_file(file, description, /*allow_unregistered=*/true);
@@ -154,7 +154,7 @@ void parse_options(OptionTable& table, const std::vector<std::string>& args,
     po::parsed_options parsed = parse_config_file(table, table.description_, config_path, known_elsewhere);
     from_file = keys_of(parsed);
     // store() keeps values already set, so the command line wins over the file.
-    store_checked(parsed, values, table, str("in config file '", config_path, "'"));
+    store_checked(parsed, values, table, to_text("in config file '", config_path, "'"));
   }
   try {
     po::notify(values);

@@ -5,9 +5,9 @@
 namespace atrous::dist {
 
 std::string cuda_error_text(cudaError_t code) {
-  std::string text = str(cudaGetErrorName(code), ": ", cudaGetErrorString(code));
+  std::string text = to_text(cudaGetErrorName(code), ": ", cudaGetErrorString(code));
   int device = -1;
-  if (cudaGetDevice(&device) == cudaSuccess) text += str(" (device ", device, ")");
+  if (cudaGetDevice(&device) == cudaSuccess) text += to_text(" (device ", device, ")");
   cudaGetLastError();  // the failed call may have left a sticky "last error"; the caller has it now
   return text;
 }

@@ -21,7 +21,7 @@ LocalFailure describe(std::exception_ptr error) {
   try {
     std::rethrow_exception(error);
   } catch (const Error& e) {
-    return {e.exit_status(), e.message(), e.what(), str(e.where().file, ":", e.where().line)};
+    return {e.exit_status(), e.message(), e.what(), to_text(e.where().file, ":", e.where().line)};
   } catch (const std::exception& e) {
     return {1, e.what(), e.what(), ""};
   } catch (...) {
@@ -54,13 +54,13 @@ void agree_on_errors(MPI_Comm comm, std::exception_ptr local_error) {
   } else if (same_everywhere) {
     if (rank == 0) {
       std::string where = local.call_site.empty() ? "" : "; at " + local.call_site;
-      print_error(str(local.message, " (on all ", size, " ranks", where, ")"));
+      print_error(to_text(local.message, " (on all ", size, " ranks", where, ")"));
     }
   } else if (failed) {
     print_error(local.full_text);
   } else if (rank == 0) {
     print_error(
-        str(failures, " of ", size, " ranks failed, each printed its own error; stopping every rank"));
+        to_text(failures, " of ", size, " ranks failed, each printed its own error; stopping every rank"));
   }
   throw ReportedError(static_cast<int>(most[0]));
 }

@@ -5,14 +5,14 @@ namespace atrous::dist {
 std::string mpi_error_text(int code) {
   char text[MPI_MAX_ERROR_STRING] = {};
   int length = 0;
-  if (MPI_Error_string(code, text, &length) != MPI_SUCCESS) return str("MPI error code ", code);
+  if (MPI_Error_string(code, text, &length) != MPI_SUCCESS) return to_text("MPI error code ", code);
   int error_class = 0;
   std::string class_text;
   if (MPI_Error_class(code, &error_class) == MPI_SUCCESS && error_class != code) {
     char class_name[MPI_MAX_ERROR_STRING] = {};
     int class_length = 0;
     if (MPI_Error_string(error_class, class_name, &class_length) == MPI_SUCCESS)
-      class_text = str(" (class: ", std::string(class_name, class_length), ")");
+      class_text = to_text(" (class: ", std::string(class_name, class_length), ")");
   }
   return std::string(text, length) + class_text;
 }

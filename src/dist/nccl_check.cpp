@@ -31,9 +31,9 @@ const char* result_name(ncclResult_t code) {
 }  // namespace
 
 std::string nccl_error_text(ncclResult_t code, ncclComm_t comm) {
-  std::string text = str(result_name(code), " (", ncclGetErrorString(code), ")");
+  std::string text = to_text(result_name(code), " (", ncclGetErrorString(code), ")");
   const char* last = ncclGetLastError(comm);
-  if (last != nullptr && last[0] != '\0') text += str(": ", last);
+  if (last != nullptr && last[0] != '\0') text += to_text(": ", last);
   return text;
 }
 

@@ -21,7 +21,7 @@ ThreadBudget decide_threads(int requested_threads, const std::optional<std::stri
     return {static_cast<int>(*cpus), "SLURM_CPUS_PER_TASK=" + *slurm_cpus_per_task};
   }
   int threads = std::max(1, cpus_available / ranks_sharing_cpus);
-  return {threads, str(cpus_available, " cpus / ", ranks_sharing_cpus, " ranks sharing them")};
+  return {threads, to_text(cpus_available, " cpus / ", ranks_sharing_cpus, " ranks sharing them")};
 }
 
 }  // namespace atrous::dist

@@ -66,10 +66,11 @@ World::World(int* argc, char*** argv, const WorldOptions& options) {
   try {
     options.validate();
     if (thread_level_ < required_thread_level)
-      throw UserError(str("the MPI library provides only ", thread_level_name(thread_level_),
-                          ", atrous needs ", thread_level_name(required_thread_level),
-                          "; use an MPI built with thread support (Open MPI 4 has it)"),
-                      ATROUS_HERE);
+      throw UserError(
+          to_text("the MPI library provides only ", thread_level_name(thread_level_), ", atrous needs ",
+                  thread_level_name(required_thread_level),
+                  "; use an MPI library built with thread support (Open MPI 4 and MPICH have it)"),
+          ATROUS_HERE);
     budget_ = decide_threads(options.threads, environment_variable("SLURM_CPUS_PER_TASK"), cpus_available_,
                              ranks_sharing_cpus_);
     device_ = choose_device(options.device);

@@ -21,14 +21,19 @@ namespace {
 
 dist::World* the_world = nullptr;
 
+// Prints the failures of a rank other than 0. (It must not ask GoogleTest for the current test
+// while a result is being reported: GoogleTest holds its lock then.)
 class FailurePrinter : public ::testing::EmptyTestEventListener {
+  void OnTestStart(const ::testing::TestInfo& test) override {
+    test_name_ = std::string(test.test_suite_name()) + "." + test.name();
+  }
   void OnTestPartResult(const ::testing::TestPartResult& result) override {
     if (!result.failed()) return;
     std::cerr << rank_label().text() << " " << (result.file_name() ? result.file_name() : "?") << ":"
-              << result.line_number() << ": failure in "
-              << ::testing::UnitTest::GetInstance()->current_test_info()->name() << "\n"
+              << result.line_number() << ": failure in " << test_name_ << "\n"
               << result.message() << std::endl;
   }
+  std::string test_name_;
 };
 
 int expected_ranks(int argc, char** argv) {

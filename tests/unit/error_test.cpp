@@ -74,7 +74,7 @@ TEST(RankLabel, UnknownRankBeforeMpi) {
 }
 
 TEST(Str, JoinsWithStreamOperators) {
-  EXPECT_EQ(str("a", 1, ' ', 2.5), "a1 2.5");
+  EXPECT_EQ(to_text("a", 1, ' ', 2.5), "a1 2.5");
 }
 
 }  // namespace

@@ -100,7 +100,7 @@ void print_error(const std::string& text);
 
 // Concatenates its arguments with operator<<.
 template <class... Parts>
-std::string str(const Parts&... parts) {
+std::string to_text(const Parts&... parts) {
   std::ostringstream out;
   (out << ... << parts);
   return out.str();
@@ -111,16 +111,16 @@ std::string str(const Parts&... parts) {
 #define ATROUS_HERE (::atrous::SourceLocation{__FILE__, __LINE__})
 
 // Throws UserError(message) unless cond holds; the message parts are joined with operator<<.
-#define ATROUS_CHECK(cond, ...)                                                      \
-  do {                                                                               \
-    if (!(cond)) throw ::atrous::UserError(::atrous::str(__VA_ARGS__), ATROUS_HERE); \
+#define ATROUS_CHECK(cond, ...)                                                          \
+  do {                                                                                   \
+    if (!(cond)) throw ::atrous::UserError(::atrous::to_text(__VA_ARGS__), ATROUS_HERE); \
   } while (false)
 
 // Throws InternalError unless cond holds: for invariants that only a bug in atrous can break.
-#define ATROUS_ASSERT(cond, ...)                                                                         \
-  do {                                                                                                   \
-    if (!(cond))                                                                                         \
-      throw ::atrous::InternalError(::atrous::str("internal invariant failed: " #cond "; ", __VA_ARGS__, \
-                                                  " (this is a bug in atrous, please report it)"),       \
-                                    ATROUS_HERE);                                                        \
+#define ATROUS_ASSERT(cond, ...)                                                                             \
+  do {                                                                                                       \
+    if (!(cond))                                                                                             \
+      throw ::atrous::InternalError(::atrous::to_text("internal invariant failed: " #cond "; ", __VA_ARGS__, \
+                                                      " (this is a bug in atrous, please report it)"),       \
+                                    ATROUS_HERE);                                                            \
   } while (false)

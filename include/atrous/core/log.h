@@ -41,23 +41,23 @@ class Logger {
 
   template <class... Parts>
   void debug(const Parts&... parts) {
-    collective(LogLevel::debug, str(parts...));
+    collective(LogLevel::debug, to_text(parts...));
   }
   template <class... Parts>
   void info(const Parts&... parts) {
-    collective(LogLevel::info, str(parts...));
+    collective(LogLevel::info, to_text(parts...));
   }
   template <class... Parts>
   void warn(const Parts&... parts) {
-    collective(LogLevel::warn, str(parts...));
+    collective(LogLevel::warn, to_text(parts...));
   }
   template <class... Parts>
   void rank_warning(const Parts&... parts) {
-    from_this_rank(LogLevel::warn, str(parts...));
+    from_this_rank(LogLevel::warn, to_text(parts...));
   }
   template <class... Parts>
   void rank_error(const Parts&... parts) {
-    from_this_rank(LogLevel::error, str(parts...));
+    from_this_rank(LogLevel::error, to_text(parts...));
   }
 
   bool prints(LogLevel level) const { return is_root_ && level >= threshold_; }

@@ -110,7 +110,7 @@ template <class T>
 [[noreturn]] void bad_option(const std::string& name, const T& value, const std::string& allowed,
                              SourceLocation where) {
   throw OptionError(
-      str("option --", name, " = ", format_option_value(value), " is not allowed; allowed: ", allowed),
+      to_text("option --", name, " = ", format_option_value(value), " is not allowed; allowed: ", allowed),
       where);
 }
 

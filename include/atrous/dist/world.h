@@ -2,11 +2,11 @@
 // World: this process's place in the MPI job, and the resources it may use.
 //
 // Construction (collective over every rank of the job):
-//   - MPI_Init_thread, requesting MPI_THREAD_MULTIPLE and requiring at least MPI_THREAD_SERIALIZED:
-//     the gradient reducer's communication thread makes MPI calls from a thread other than the main
-//     one, never at the same time as another thread. A lower level is a UserError saying which MPI
-//     library gave what. If MPI is already initialised (a test harness), it is used as it is and
-//     left to its owner to finalise.
+//   - MPI_Init_thread with MPI_THREAD_MULTIPLE: the communicator's background thread
+//     (dist/mpi_communicator.h) makes MPI calls while the main thread may make others (error
+//     agreement, gathers). A lower level is a UserError saying what the MPI library provides. If
+//     MPI is already initialised (a test harness), it is used as it is and left to its owner to
+//     finalise.
 //   - MPI_ERRORS_RETURN on MPI_COMM_WORLD so ATROUS_MPI_CHECK sees failures, then a duplicate of it:
 //     atrous's traffic never mixes with anyone else's.
 //   - local rank and local size from MPI_Comm_split_type(MPI_COMM_TYPE_SHARED), whatever launched
@@ -43,7 +43,7 @@ struct WorldOptions {
 
 class World {
  public:
-  static constexpr int required_thread_level = MPI_THREAD_SERIALIZED;
+  static constexpr int required_thread_level = MPI_THREAD_MULTIPLE;
 
   // argc/argv are handed to MPI_Init_thread and may be null.
   World(int* argc, char*** argv, const WorldOptions& options);

@@ -1,0 +1,73 @@
+// Allreduce bus bandwidth of atrous's MPI communicator against a plain MPI_Allreduce of the same
+// bytes, measured in the same run: float32 sums from 1 KiB to 256 MiB.
+//   busbw = algbw * 2 (n - 1) / n, algbw = bytes / time   (NCCL's definitions)
+// Run under the launcher, e.g. `mpirun -np 2 build/bench/atrous_allreduce_bench [--max-mib 256]`.
+// Rank 0 prints one row per size and the ratio ours / plain (target: >= 0.9 from 1 MiB on).
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "atrous/dist/mpi_communicator.h"
+#include "atrous/dist/world.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int repetitions_for(size_t bytes) {
+  return bytes <= (1 << 20) ? 50 : bytes <= (16 << 20) ? 10 : 3;
+}
+
+// Median seconds of `run` over repetitions, each started together on every rank.
+template <class Run>
+double median_seconds(MPI_Comm comm, int repetitions, Run run) {
+  std::vector<double> times;
+  run();  // warm-up
+  for (int i = 0; i < repetitions; ++i) {
+    MPI_Barrier(comm);
+    auto start = Clock::now();
+    run();
+    double local = std::chrono::duration<double>(Clock::now() - start).count(), slowest = 0;
+    MPI_Allreduce(&local, &slowest, 1, MPI_DOUBLE, MPI_MAX, comm);
+    times.push_back(slowest);
+  }
+  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+  return times[times.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace atrous::dist;
+  size_t max_mib = 256;
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::strcmp(argv[i], "--max-mib") == 0) max_mib = std::stoul(argv[i + 1]);
+  World world(&argc, &argv, WorldOptions{});
+  MpiCommunicator ours(world.comm(), CommunicatorOptions{});
+  MpiComm plain_comm = MpiComm::duplicate(world.comm());
+  const int n = world.size();
+  if (world.is_root())
+    std::printf("allreduce float32 sum, %d ranks on %d node(s)\n%12s %14s %14s %8s\n", n, world.node_count(),
+                "bytes", "plain busbw", "atrous busbw", "ratio");
+  for (size_t bytes = 1024; bytes <= max_mib << 20; bytes *= 4) {
+    const int64_t count = static_cast<int64_t>(bytes / 4);
+    at::Tensor tensor = at::ones({count}, at::kFloat);
+    const int repetitions = repetitions_for(bytes);
+    double plain = median_seconds(world.comm(), repetitions, [&] {
+      MPI_Allreduce(MPI_IN_PLACE, tensor.data_ptr(), static_cast<int>(count), MPI_FLOAT, MPI_SUM,
+                    plain_comm.get());
+    });
+    double atrous =
+        median_seconds(world.comm(), repetitions, [&] { ours.allreduce(tensor, ReduceOp::sum)->wait(); });
+    auto busbw = [&](double seconds) { return bytes / seconds * 2.0 * (n - 1) / n / 1e9; };
+    if (world.is_root())
+      std::printf("%12zu %11.3f GB/s %11.3f GB/s %8.3f\n", bytes, busbw(plain), busbw(atrous),
+                  plain / atrous);
+  }
+  return 0;
+}

@@ -1,0 +1,81 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "atrous/core/error.h"
+#include "atrous/dist/work_queue.h"
+
+namespace atrous::dist {
+namespace {
+
+TEST(WorkQueue, RunsOperationsInOrderOnOneOtherThread) {
+  std::vector<int> order;
+  std::vector<std::thread::id> threads;
+  std::vector<WorkHandle> works;
+  {
+    WorkQueue queue(10.0);
+    for (int i = 0; i < 50; ++i)
+      works.push_back(queue.submit("step", [&, i] {
+        order.push_back(i);
+        threads.push_back(std::this_thread::get_id());
+      }));
+    for (auto& work : works) work->wait();
+  }
+  ASSERT_EQ(order.size(), 50u);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(order[i], i);
+  for (auto id : threads) {
+    EXPECT_EQ(id, threads.front());
+    EXPECT_NE(id, std::this_thread::get_id());
+  }
+}
+
+TEST(WorkQueue, SubmitReturnsBeforeTheOperationRuns) {
+  std::atomic<bool> release{false};
+  WorkQueue queue(10.0);
+  WorkHandle work = queue.submit("gate", [&] {
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  });
+  EXPECT_FALSE(work->is_completed());
+  release = true;
+  work->wait();
+  EXPECT_TRUE(work->is_completed());
+}
+
+TEST(WorkQueue, WaitRethrowsTheOperationsError) {
+  WorkQueue queue(10.0);
+  WorkHandle failing = queue.submit("bad", [] { throw UserError("peer sent garbage", ATROUS_HERE); });
+  WorkHandle next = queue.submit("good", [] {});
+  EXPECT_THROW(
+      {
+        try {
+          failing->wait();
+        } catch (const UserError& error) {
+          EXPECT_EQ(error.message(), "peer sent garbage");
+          throw;
+        }
+      },
+      UserError);
+  EXPECT_NO_THROW(next->wait());  // later operations still run
+}
+
+TEST(WorkQueue, WaitPastTheTimeoutNamesTheStuckCollective) {
+  WorkQueue queue(0.1);
+  queue.submit("first", [] {});
+  WorkHandle slow = queue.submit("allreduce of 1024 float",
+                                 [] { std::this_thread::sleep_for(std::chrono::milliseconds(600)); });
+  try {
+    slow->wait();
+    FAIL() << "wait() returned although the operation outlasted the timeout";
+  } catch (const UserError& error) {
+    EXPECT_NE(error.message().find("collective #1 (allreduce of 1024 float) did not complete within "
+                                   "dist.timeout_s = 0.1 s"),
+              std::string::npos)
+        << error.message();
+  }
+}
+
+}  // namespace
+}  // namespace atrous::dist
