@@ -1,0 +1,82 @@
+#pragma once
+// SegmentationLoss: TF DeepLab's per-scale softmax cross-entropy with top-k hard pixel mining.
+//
+// One loss entry per output of the multi-scale logits (model/scale_outputs.h: each scale and the
+// merged logits), weight 1 each, summed. For each entry, with v the weighted pixel losses
+// (loss/pixel_losses.h):
+//   top_k_percent_pixels = 1:  loss = sum(v) / max(1e-5, valid pixels)          (0 when none valid)
+//   top_k_percent_pixels < 1:  k from loss/hard_example_mining.h, the k largest v kept
+//                              (loss/top_k_selection.h), loss = their sum / how many are non-zero
+//                              (0 when none is).
+// Scope (loss.top_k_scope):
+//   local   TF's semantics: each rank mines its own pixels; ranks' gradients are then averaged.
+//   global  the k hardest pixels, and the valid-pixel count, of the WHOLE global batch. Each rank's
+//           backward tensor is its share of the global loss times the number of ranks, so that
+//           averaging gradients over ranks yields exactly the gradient of one process on the
+//           concatenated batch. Costs a few small allreduces per step (4 histogram rounds and two
+//           sums, for all entries at once), never a gather of pixel losses.
+
+#include <ATen/core/Tensor.h>
+
+#include <string>
+#include <vector>
+
+#include "atrous/dist/communicator.h"
+#include "atrous/model/scale_outputs.h"
+
+namespace atrous {
+class OptionTable;
+}
+
+namespace atrous::loss {
+
+struct LossOptions {
+  bool upsample_logits = true;        // loss.upsample_logits
+  std::string label_weights = "1";    // loss.label_weights: one weight, or one per class, comma-separated
+  double top_k_percent_pixels = 1.0;  // loss.top_k_percent_pixels, in (0, 1]
+  int hard_example_mining_step = 0;   // loss.hard_example_mining_step, >= 0
+  std::string top_k_scope = "local";  // loss.top_k_scope: local or global
+
+  static void declare(OptionTable& table, LossOptions& options);
+};
+
+struct LossEntry {
+  std::string name;
+  double value = 0;
+};
+
+struct LossResult {
+  at::Tensor backward;  // scalar: what this rank calls backward() on
+  // The loss: in local scope this rank's own (the trainer averages over ranks for its log), in
+  // global scope that of the global batch, the same on every rank.
+  double total = 0;
+  std::vector<LossEntry> entries;  // one per output, same scope as total
+};
+
+class SegmentationLoss {
+ public:
+  // Validates options against num_classes (OptionError naming the option). The communicator is used
+  // in global scope only; it must outlive the loss.
+  SegmentationLoss(const LossOptions& options, int64_t num_classes, int64_t ignore_label,
+                   dist::Communicator& comm);
+
+  // labels: [B, H, W] of an integer type, on the logits' device; step: the global training step,
+  // for the hard example mining schedule. Collective in global scope.
+  LossResult operator()(const model::ScaleOutputs& outputs, const at::Tensor& labels, int64_t step) const;
+
+  const at::Tensor& class_weights() const { return class_weights_; }
+  bool global_scope() const { return global_; }
+
+ private:
+  LossOptions options_;
+  int64_t num_classes_;
+  int64_t ignore_label_;
+  bool global_;
+  at::Tensor class_weights_;  // [1] or [num_classes] float32
+  dist::Communicator& comm_;
+};
+
+// Parses loss.label_weights: "1", or num_classes comma-separated weights >= 0.
+at::Tensor parse_label_weights(const std::string& text, int64_t num_classes);
+
+}  // namespace atrous::loss

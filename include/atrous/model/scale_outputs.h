@@ -1,0 +1,23 @@
+#pragma once
+// ScaleOutputs: what a DeepLab forward over an image pyramid returns, and what the loss consumes.
+//
+// One entry per pyramid scale ("scale_0.5", "scale_1", ...) plus "merged", the elementwise max (or
+// mean) of the scales' logits resized to a common size; a single-scale pyramid yields "merged"
+// alone. Every tensor is [batch, classes, height, width]. Entries keep the pyramid's order, merged
+// last.
+
+#include <ATen/core/Tensor.h>
+
+#include <string>
+#include <vector>
+
+namespace atrous::model {
+
+struct ScaleOutput {
+  std::string name;
+  at::Tensor logits;
+};
+
+using ScaleOutputs = std::vector<ScaleOutput>;
+
+}  // namespace atrous::model

@@ -1,0 +1,147 @@
+#include "atrous/loss/segmentation_loss.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <sstream>
+
+#include "atrous/core/environment.h"
+#include "atrous/core/error.h"
+#include "atrous/core/options.h"
+#include "atrous/loss/hard_example_mining.h"
+#include "atrous/loss/pixel_losses.h"
+#include "atrous/loss/top_k_selection.h"
+
+namespace atrous::loss {
+namespace {
+
+double divide_maybe_zero(double numerator, double denominator) {
+  return denominator > 0 ? numerator / denominator : 0.0;
+}
+
+// Sums, over every rank, one value per entry.
+at::Tensor summed_over_ranks(std::vector<double> values, dist::Communicator& comm) {
+  at::Tensor tensor = at::tensor(values, at::kDouble);
+  comm.allreduce(tensor, dist::ReduceOp::sum)->wait();
+  return tensor;
+}
+
+}  // namespace
+
+void LossOptions::declare(OptionTable& table, LossOptions& options) {
+  table.add("loss.upsample_logits", &options.upsample_logits, true,
+            "resize logits to the labels (bilinear); false resizes labels to the logits (nearest)",
+            "true or false");
+  table.add("loss.label_weights", &options.label_weights, std::string("1"),
+            "weight of each class's pixels in the loss",
+            "one number >= 0, or one per class, comma-separated");
+  table.add("loss.top_k_percent_pixels", &options.top_k_percent_pixels, 1.0,
+            "fraction of the hardest pixels kept by the loss (hard example mining); 1 keeps all",
+            "a number in (0, 1]");
+  table.add("loss.hard_example_mining_step", &options.hard_example_mining_step, 0,
+            "steps over which the kept fraction falls linearly from 1 to top_k_percent_pixels; 0: at once",
+            "an integer >= 0");
+  table.add(
+      "loss.top_k_scope", &options.top_k_scope, std::string("local"),
+      "local: each rank mines its own pixels (TF); global: the hardest pixels of the whole global batch",
+      "local or global");
+}
+
+at::Tensor parse_label_weights(const std::string& text, int64_t num_classes) {
+  std::vector<float> weights;
+  std::stringstream stream(text);
+  std::string item;
+  while (std::getline(stream, item, ',')) {
+    char* end = nullptr;
+    const float weight = std::strtof(item.c_str(), &end);
+    if (item.empty() || end != item.c_str() + item.size() || !std::isfinite(weight) || weight < 0)
+      bad_option("loss.label_weights", text, "one number >= 0, or one per class, comma-separated",
+                 ATROUS_HERE);
+    weights.push_back(weight);
+  }
+  if (weights.size() != 1 && static_cast<int64_t>(weights.size()) != num_classes)
+    bad_option(
+        "loss.label_weights", text,
+        to_text("one weight, or exactly ", num_classes, " (one per class); ", weights.size(), " given"),
+        ATROUS_HERE);
+  return at::tensor(weights, at::kFloat);
+}
+
+SegmentationLoss::SegmentationLoss(const LossOptions& options, int64_t num_classes, int64_t ignore_label,
+                                   dist::Communicator& comm)
+    : options_(options), num_classes_(num_classes), ignore_label_(ignore_label), comm_(comm) {
+  ATROUS_ASSERT(num_classes >= 1, "num_classes = ", num_classes);
+  ATROUS_CHECK_OPTION(options.top_k_percent_pixels > 0 && options.top_k_percent_pixels <= 1,
+                      "loss.top_k_percent_pixels", options.top_k_percent_pixels, "a number in (0, 1]");
+  ATROUS_CHECK_OPTION(options.hard_example_mining_step >= 0, "loss.hard_example_mining_step",
+                      options.hard_example_mining_step, "an integer >= 0");
+  ATROUS_CHECK_OPTION(options.top_k_scope == "local" || options.top_k_scope == "global", "loss.top_k_scope",
+                      options.top_k_scope, "local or global");
+  global_ = options.top_k_scope == "global";
+  class_weights_ = parse_label_weights(options.label_weights, num_classes);
+}
+
+LossResult SegmentationLoss::operator()(const model::ScaleOutputs& outputs, const at::Tensor& labels,
+                                        int64_t step) const {
+  ATROUS_ASSERT(!outputs.empty(), "no logits to compute a loss of");
+  const size_t entries = outputs.size();
+  std::vector<PixelLosses> pixels;
+  for (const auto& output : outputs)
+    pixels.push_back(weighted_pixel_losses(output.logits, labels, class_weights_, ignore_label_,
+                                           options_.upsample_logits));
+
+  // Pixel and valid counts, of this rank or of the global batch.
+  std::vector<double> counts;
+  for (const auto& p : pixels) counts.insert(counts.end(), {double(p.values.numel()), double(p.valid)});
+  if (global_) {
+    at::Tensor summed = summed_over_ranks(counts, comm_);
+    counts.assign(summed.data_ptr<double>(), summed.data_ptr<double>() + summed.numel());
+  }
+
+  // Which pixels each entry keeps (weights), and the divisor of each entry.
+  std::vector<at::Tensor> kept(entries);
+  std::vector<double> divisors(entries);
+  const bool mining = options_.top_k_percent_pixels < 1.0;
+  if (mining) {
+    std::vector<at::Tensor> values;
+    std::vector<int64_t> k;
+    for (size_t e = 0; e < entries; ++e) {
+      values.push_back(pixels[e].values.detach());
+      k.push_back(top_k_pixel_count(options_.top_k_percent_pixels, options_.hard_example_mining_step, step,
+                                    static_cast<int64_t>(counts[2 * e])));
+    }
+    std::vector<TopKThreshold> thresholds =
+        global_ ? global_top_k(values, k, comm_) : std::vector<TopKThreshold>{};
+    for (size_t e = 0; e < entries; ++e) {
+      const TopKThreshold threshold = global_ ? thresholds[e] : local_top_k(values[e], k[e]);
+      kept[e] = selection_weights(values[e], threshold);
+      divisors[e] = static_cast<double>(nonzero_count(threshold));
+    }
+  } else {
+    for (size_t e = 0; e < entries; ++e) divisors[e] = std::max(1e-5, counts[2 * e + 1]);
+  }
+
+  // This rank's kept sums; the loss values; the tensor to differentiate.
+  LossResult result;
+  std::vector<double> sums(entries);
+  std::vector<at::Tensor> kept_sums(entries);
+  for (size_t e = 0; e < entries; ++e) {
+    kept_sums[e] = mining ? (pixels[e].values * kept[e]).sum() : pixels[e].values.sum();
+    sums[e] = kept_sums[e].item<double>();
+  }
+  if (global_) {
+    at::Tensor summed = summed_over_ranks(sums, comm_);
+    sums.assign(summed.data_ptr<double>(), summed.data_ptr<double>() + summed.numel());
+  }
+  const double scale = global_ ? comm_.size() : 1.0;
+  for (size_t e = 0; e < entries; ++e) {
+    const double value = divide_maybe_zero(sums[e], divisors[e]);
+    result.entries.push_back({outputs[e].name, value});
+    result.total += value;
+    at::Tensor term = divisors[e] > 0 ? kept_sums[e] * (scale / divisors[e]) : kept_sums[e] * 0.0;
+    result.backward = result.backward.defined() ? result.backward + term : term;
+  }
+  return result;
+}
+
+}  // namespace atrous::loss
