@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "atrous/core/allocator_tuning.h"
 #include "atrous/dist/mpi_communicator.h"
 #include "atrous/dist/world.h"
 
@@ -43,6 +44,7 @@ double median_seconds(MPI_Comm comm, int repetitions, Run run) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  atrous::ensure_tuned_allocator(argv);
   using namespace atrous::dist;
   size_t max_mib = 256;
   for (int i = 1; i + 1 < argc; ++i)

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "atrous/build_info.h"
+#include "atrous/core/allocator_tuning.h"
 #include "atrous/core/blas.h"
 #include "atrous/data/hdf5_check.h"
 #include "atrous/dist/cuda_check.h"
@@ -94,6 +95,7 @@ int InfoCommand::run(const CommandContext& context) {
             << " (needs " << dist::thread_level_name(dist::World::required_thread_level) << ")\n"
             << "  HDF5      " << hdf5_line() << "\n"
             << "  BLAS      " << blas_line() << "\n"
+            << "  malloc    " << allocator_state() << "\n"
             << "world: " << world.size() << " rank(s) on " << world.node_count() << " node(s)\n";
   for (const auto& line : ranks) std::cout << line << "\n";
   std::cout << std::flush;

@@ -72,5 +72,12 @@ run blas-optimised 0 "$atrous" info && expect blas-optimised "reference BLAS" 0
 run blas-reference 0 env LD_LIBRARY_PATH="$reference_blas" "$atrous" info &&
   expect blas-reference "WARN  LibTorch runs on the reference BLAS ($reference_blas/libblas.so.3" 1
 
+# glibc malloc: tuned by re-executing once, unless the user opted out or chose settings.
+run malloc-tuned 0 "$atrous" info && expect malloc-tuned "malloc    tuned (GLIBC_TUNABLES=glibc.malloc.mmap_threshold=" 1
+run malloc-tuned-2 0 "${mpi2[@]}" "$atrous" info && expect malloc-tuned-2 "malloc    tuned (GLIBC_TUNABLES=" 1
+run malloc-kept 0 env ATROUS_KEEP_MALLOC=1 "$atrous" info && expect malloc-kept "malloc    glibc defaults" 1
+run malloc-user 0 env GLIBC_TUNABLES=glibc.malloc.arena_max=2 "$atrous" info &&
+  expect malloc-user "malloc    the user's malloc settings" 1
+
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]
