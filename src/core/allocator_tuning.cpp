@@ -9,8 +9,11 @@
 namespace atrous {
 namespace {
 
+// mmap and trim thresholds of 2 and 16 GiB keep freed blocks in the heap; one arena, because the
+// extra arenas of other threads (the communicator's) mmap every block above 64 MiB regardless.
 constexpr const char* settings =
-    "glibc.malloc.mmap_threshold=2147483648:glibc.malloc.trim_threshold=17179869184";
+    "glibc.malloc.mmap_threshold=2147483648:glibc.malloc.trim_threshold=17179869184:"
+    "glibc.malloc.arena_max=1";
 
 bool user_chose_malloc_settings() {
   for (const char* name : {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_"})
