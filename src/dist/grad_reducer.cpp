@@ -141,10 +141,10 @@ struct GradReducer::State {
     const Slot& slot = slots[i];
     at::Tensor destination = buckets[slot.bucket].flat.narrow(0, slot.offset, slot.numel);
     const at::Tensor& gradient = parameters[i].tensor.grad();
-    if (gradient.defined())
-      destination.copy_(gradient.reshape({-1}));
-    else
+    if (!gradient.defined())
       destination.zero_();
+    else if (gradient.data_ptr() != destination.data_ptr())  // not already the bucket's view
+      destination.copy_(gradient.reshape({-1}));
     if (--buckets[slot.bucket].pending == 0) launch_complete_buckets();
   }
 
@@ -276,8 +276,15 @@ double GradReducer::finish_step() {
     const State::Slot& slot = state.slots[i];
     at::Tensor averaged = state.buckets[slot.bucket].flat.narrow(0, slot.offset, slot.numel);
     at::Tensor& parameter = state.parameters[i].tensor;
-    if (!parameter.grad().defined()) parameter.mutable_grad() = at::zeros_like(parameter);
-    parameter.mutable_grad().view({-1}).copy_(averaged);
+    if (averaged.scalar_type() == parameter.scalar_type()) {
+      // The gradient becomes a view of its bucket: the next backward accumulates straight into the
+      // bucket (as long as gradients are zeroed in place, not reset), and no copy is needed either way.
+      if (!parameter.grad().defined() || parameter.grad().data_ptr() != averaged.data_ptr())
+        parameter.mutable_grad() = averaged.view(parameter.sizes());
+    } else {
+      if (!parameter.grad().defined()) parameter.mutable_grad() = at::zeros_like(parameter);
+      parameter.mutable_grad().view({-1}).copy_(averaged);
+    }
   }
   state.reset();
   return waited;

@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <torch/cuda.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 
@@ -95,6 +96,10 @@ void World::init_mpi(int* argc, char*** argv) {
   if (initialized) {
     ATROUS_MPI_CHECK(MPI_Query_thread(&thread_level_));
   } else {
+    // Open MPI busy-polls while a collective waits for a slower rank; on the communicator's thread,
+    // which shares its core with the backward pass, that polling slowed the step. Yielding costs
+    // nothing measurable when the core is free. The user's own setting wins.
+    setenv("OMPI_MCA_mpi_yield_when_idle", "1", /*overwrite=*/0);
     ATROUS_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &thread_level_));
     owns_mpi_ = true;
   }

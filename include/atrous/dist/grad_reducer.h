@@ -14,9 +14,11 @@
 // complete bucket before it are handed to the communicator (buckets start in the same order on every
 // rank), so allreduce runs while backward continues. finish_step() then sends what is left (a
 // parameter that got no gradient counts as zero), waits, and writes the averages back into each
-// parameter's grad() in float32. Parameters that got no gradient in one step are counted in at the
-// start of the next backward, so they do not hold their buckets back (DDP's unused parameters); a
-// parameter that changes from unused to used after its bucket was sent is a UserError.
+// parameter's grad() in float32. With float32 on the wire each grad() becomes a view of its bucket
+// (DDP's gradient_as_bucket_view): while gradients are zeroed in place between steps, backward
+// accumulates straight into the buckets and neither copy happens. Parameters that got no gradient in one step
+// are counted in at the start of the next backward, so they do not hold their buckets back (DDP's unused
+// parameters); a parameter that changes from unused to used after its bucket was sent is a UserError.
 // Gradient accumulation (DDP's no_sync): set_synchronize(false) before the backward passes that
 // should only accumulate locally, true before the last one of the step.
 

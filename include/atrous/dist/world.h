@@ -6,7 +6,8 @@
 //     (dist/mpi_communicator.h) makes MPI calls while the main thread may make others (error
 //     agreement, gathers). A lower level is a UserError saying what the MPI library provides. If
 //     MPI is already initialised (a test harness), it is used as it is and left to its owner to
-//     finalise.
+//     finalise. Before initialising, it asks Open MPI to yield the core while a collective waits
+//     (OMPI_MCA_mpi_yield_when_idle=1, unless the environment already says otherwise).
 //   - MPI_ERRORS_RETURN on MPI_COMM_WORLD so ATROUS_MPI_CHECK sees failures, then a duplicate of it:
 //     atrous's traffic never mixes with anyone else's.
 //   - local rank and local size from MPI_Comm_split_type(MPI_COMM_TYPE_SHARED), whatever launched
