@@ -5,6 +5,7 @@
 
 #include <numeric>
 
+#include "atrous/core/error.h"
 #include "atrous/dist/mpi_communicator.h"
 #include "atrous/dist/sync_batch_norm.h"
 #include "mpi_test_world.h"
@@ -74,6 +75,115 @@ TEST(SyncBatchNorm, EqualsBatchNormOnTheConcatenatedBatch) {
     at::Tensor parameter_gradients = at::cat({state.weight.grad(), state.bias.grad()});
     comm.allreduce(parameter_gradients, ReduceOp::sum)->wait();
     EXPECT_LE(max_difference(parameter_gradients, at::cat({w_ref.grad(), b_ref.grad()})), 1e-4) << where;
+  }
+}
+
+}  // namespace
+}  // namespace atrous::dist
+
+// Training end to end: conv -> BatchNorm2d -> relu -> conv -> mean -> linear, converted to
+// synchronised batch norm, gradients averaged by the GradReducer. N ranks x b samples must train
+// like one process on N x b samples, parameters and running statistics alike.
+#include <torch/nn/module.h>
+#include <torch/nn/modules/batchnorm.h>
+
+#include "atrous/dist/grad_reducer.h"
+#include "atrous/dist/sync_batch_norm_pass.h"
+#include "atrous/model/batch_norm.h"
+
+namespace atrous::dist {
+namespace {
+
+struct BnNet : torch::nn::Module {
+  explicit BnNet(uint64_t seed) {
+    at::manual_seed(seed);
+    conv1 = register_parameter("conv1_weight", at::randn({6, 3, 3, 3}) * 0.3);
+    bn = register_module("bn", model::BatchNorm2d(6));
+    {
+      at::NoGradGuard no_grad;
+      bn->weight.uniform_(0.5, 1.5);
+      bn->bias.normal_(0, 0.1);
+    }
+    conv2 = register_parameter("conv2_weight", at::randn({4, 6, 1, 1}) * 0.3);
+    head = register_parameter("head_weight", at::randn({2, 4}) * 0.3);
+  }
+  at::Tensor forward(const at::Tensor& x) {
+    at::Tensor h = at::relu(bn->forward(at::conv2d(x, conv1, {}, 1, 1)));
+    return at::linear(at::conv2d(h, conv2).mean({2, 3}), head);
+  }
+  std::vector<NamedTensor> named(bool buffers) {
+    std::vector<NamedTensor> list;
+    for (const auto& item : buffers ? named_buffers() : named_parameters())
+      list.push_back({item.key(), item.value()});
+    return list;
+  }
+  void sgd_step(std::vector<at::Tensor>& velocity, double lr) {
+    at::NoGradGuard no_grad;
+    auto params = parameters();
+    if (velocity.empty())
+      for (auto& p : params) velocity.push_back(at::zeros_like(p));
+    for (size_t i = 0; i < params.size(); ++i) {
+      velocity[i].mul_(0.9).add_(params[i].grad());
+      params[i].sub_(velocity[i] * lr);
+      params[i].mutable_grad().zero_();
+    }
+  }
+  at::Tensor conv1, conv2, head;
+  model::BatchNorm2d bn{nullptr};
+};
+
+double max_state_difference(BnNet& a, BnNet& b) {
+  double worst = 0;
+  auto sa = a.named(false), sb = b.named(false), ba = a.named(true), bb = b.named(true);
+  sa.insert(sa.end(), ba.begin(), ba.end());
+  sb.insert(sb.end(), bb.begin(), bb.end());
+  for (size_t i = 0; i < sa.size(); ++i)
+    worst = std::max(
+        worst, (sa[i].tensor.to(at::kDouble) - sb[i].tensor.to(at::kDouble)).abs().max().item<double>());
+  return worst;
+}
+
+TEST(SyncBatchNorm, RanksTrainLikeOneProcessOnTheConcatenatedBatch) {
+  MpiCommunicator& comm = communicator();
+  const int ranks = comm.size(), per_rank = 3;
+  BnNet reference(100);
+  BnNet ours(100 + comm.rank());
+  GradReducer reducer(ours.named(false), ours.named(true), comm, ReducerOptions{});
+  EXPECT_EQ(convert_to_sync_batch_norm(ours, &comm), 1);
+  EXPECT_EQ(max_state_difference(ours, reference), 0.0);  // rank 0's start everywhere
+
+  std::vector<at::Tensor> reference_velocity, our_velocity;
+  for (int step = 0; step < 5; ++step) {
+    at::manual_seed(2000 + step);
+    at::Tensor inputs = at::randn({ranks * per_rank, 3, 5, 5}) * 2 + 0.5,
+               targets = at::randn({ranks * per_rank, 2});
+    at::mse_loss(reference.forward(inputs), targets).backward();
+    reference.sgd_step(reference_velocity, 0.05);
+
+    const int64_t first = comm.rank() * per_rank;
+    at::mse_loss(ours.forward(inputs.narrow(0, first, per_rank)), targets.narrow(0, first, per_rank))
+        .backward();
+    reducer.finish_step();
+    ours.sgd_step(our_velocity, 0.05);
+    EXPECT_LE(max_state_difference(ours, reference), 1e-5) << "step " << step;
+  }
+  // Evaluation uses the running statistics and no communication: every rank alone agrees.
+  ours.eval();
+  reference.eval();
+  at::Tensor probe = at::randn({2, 3, 5, 5});
+  EXPECT_LE((ours.forward(probe) - reference.forward(probe)).abs().max().item<double>(), 1e-5);
+}
+
+TEST(SyncBatchNorm, PlainTorchBatchNormIsRefusedByName) {
+  struct Plain : torch::nn::Module {
+    Plain() { register_module("stem_bn", torch::nn::BatchNorm2d(4)); }
+  } plain;
+  try {
+    convert_to_sync_batch_norm(plain, &communicator());
+    FAIL() << "torch::nn::BatchNorm2d accepted";
+  } catch (const InternalError& error) {
+    EXPECT_NE(error.message().find("module 'stem_bn' is a torch::nn::BatchNorm2d"), std::string::npos)
+        << error.message();
   }
 }
 

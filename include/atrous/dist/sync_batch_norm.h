@@ -34,3 +34,16 @@ struct BatchNormState {
 at::Tensor sync_batch_norm(const at::Tensor& input, const BatchNormState& state, Communicator& comm);
 
 }  // namespace atrous::dist
+
+namespace atrous::dist {
+
+// What a batch-norm module of the model layer implements so that the conversion pass
+// (dist/sync_batch_norm_pass.h) can make it normalise over the global batch: with a communicator
+// it calls sync_batch_norm() in training mode; with nullptr it is an ordinary batch norm again.
+class SynchronisableBatchNorm {
+ public:
+  virtual ~SynchronisableBatchNorm() = default;
+  virtual void synchronise_with(Communicator* comm) = 0;
+};
+
+}  // namespace atrous::dist

@@ -1,0 +1,36 @@
+#include "atrous/model/batch_norm.h"
+
+#include <ATen/ATen.h>
+
+#include "atrous/core/error.h"
+
+namespace atrous::model {
+
+BatchNorm2dImpl::BatchNorm2dImpl(int64_t channels, double eps, double momentum)
+    : channels(channels), eps(eps), momentum(momentum) {
+  ATROUS_ASSERT(channels > 0, "BatchNorm2d needs channels > 0, got ", channels);
+  reset();
+}
+
+void BatchNorm2dImpl::reset() {
+  weight = register_parameter("weight", at::ones({channels}));
+  bias = register_parameter("bias", at::zeros({channels}));
+  running_mean = register_buffer("running_mean", at::zeros({channels}));
+  running_var = register_buffer("running_var", at::ones({channels}));
+  num_batches_tracked = register_buffer("num_batches_tracked", at::zeros({}, at::kLong));
+}
+
+at::Tensor BatchNorm2dImpl::forward(const at::Tensor& input) {
+  ATROUS_ASSERT(input.dim() == 4 && input.size(1) == channels, "BatchNorm2d(", channels, ") needs [N, ",
+                channels, ", H, W] input, got ", input.sizes());
+  if (is_training()) {
+    at::NoGradGuard no_grad;
+    num_batches_tracked.add_(1);
+  }
+  if (is_training() && comm_ != nullptr)
+    return dist::sync_batch_norm(input, {weight, bias, running_mean, running_var, momentum, eps}, *comm_);
+  return at::batch_norm(input, weight, bias, running_mean, running_var, is_training(), momentum, eps,
+                        /*cudnn_enabled=*/true);
+}
+
+}  // namespace atrous::model
