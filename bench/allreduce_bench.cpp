@@ -15,30 +15,12 @@
 #include "atrous/core/allocator_tuning.h"
 #include "atrous/dist/mpi_communicator.h"
 #include "atrous/dist/world.h"
+#include "timing.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 int repetitions_for(size_t bytes) {
   return bytes <= (1 << 20) ? 50 : bytes <= (16 << 20) ? 10 : 3;
-}
-
-// Median seconds of `run` over repetitions, each started together on every rank.
-template <class Run>
-double median_seconds(MPI_Comm comm, int repetitions, Run run) {
-  std::vector<double> times;
-  run();  // warm-up
-  for (int i = 0; i < repetitions; ++i) {
-    MPI_Barrier(comm);
-    auto start = Clock::now();
-    run();
-    double local = std::chrono::duration<double>(Clock::now() - start).count(), slowest = 0;
-    MPI_Allreduce(&local, &slowest, 1, MPI_DOUBLE, MPI_MAX, comm);
-    times.push_back(slowest);
-  }
-  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
-  return times[times.size() / 2];
 }
 
 }  // namespace
@@ -60,12 +42,12 @@ int main(int argc, char** argv) {
     const int64_t count = static_cast<int64_t>(bytes / 4);
     at::Tensor tensor = at::ones({count}, at::kFloat);
     const int repetitions = repetitions_for(bytes);
-    double plain = median_seconds(world.comm(), repetitions, [&] {
+    double plain = atrous::bench::median_seconds(world.comm(), repetitions, [&] {
       MPI_Allreduce(MPI_IN_PLACE, tensor.data_ptr(), static_cast<int>(count), MPI_FLOAT, MPI_SUM,
                     plain_comm.get());
     });
-    double atrous =
-        median_seconds(world.comm(), repetitions, [&] { ours.allreduce(tensor, ReduceOp::sum)->wait(); });
+    double atrous = atrous::bench::median_seconds(world.comm(), repetitions,
+                                                  [&] { ours.allreduce(tensor, ReduceOp::sum)->wait(); });
     auto busbw = [&](double seconds) { return bytes / seconds * 2.0 * (n - 1) / n / 1e9; };
     if (world.is_root())
       std::printf("%12zu %11.3f GB/s %11.3f GB/s %8.3f\n", bytes, busbw(plain), busbw(atrous),

@@ -15,25 +15,16 @@
 #include "atrous/dist/mpi_communicator.h"
 #include "atrous/dist/world.h"
 #include "atrous/loss/segmentation_loss.h"
+#include "timing.h"
 
 namespace {
 
-double median_seconds(atrous::dist::World& world, const atrous::loss::SegmentationLoss& loss,
-                      const at::Tensor& logits, const at::Tensor& labels, int repetitions) {
-  std::vector<double> times;
-  for (int i = 0; i <= repetitions; ++i) {
+double loss_seconds(atrous::dist::World& world, const atrous::loss::SegmentationLoss& loss,
+                    const at::Tensor& logits, const at::Tensor& labels, int repetitions) {
+  return atrous::bench::median_seconds(world.comm(), repetitions, [&] {
     at::Tensor leaf = logits.detach().requires_grad_(true);
-    MPI_Barrier(world.comm());
-    auto start = std::chrono::steady_clock::now();
-    atrous::loss::LossResult result = loss({{"merged", leaf}}, labels, 0);
-    result.backward.backward();
-    double local = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-           slowest = 0;
-    MPI_Allreduce(&local, &slowest, 1, MPI_DOUBLE, MPI_MAX, world.comm());
-    if (i > 0) times.push_back(slowest);  // the first run warms up
-  }
-  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
-  return times[times.size() / 2];
+    loss({{"merged", leaf}}, labels, 0).backward.backward();
+  });
 }
 
 }  // namespace
@@ -63,7 +54,7 @@ int main(int argc, char** argv) {
     options.top_k_percent_pixels = 0.25;
     options.top_k_scope = scope;
     loss::SegmentationLoss loss(options, classes, 255, comm);
-    const double seconds = median_seconds(world, loss, logits, labels, 5);
+    const double seconds = loss_seconds(world, loss, logits, labels, 5);
     if (world.is_root()) std::printf("loss_seconds %s %.4f\n", scope.c_str(), seconds);
   }
   return 0;

@@ -19,6 +19,7 @@
 #include "atrous/dist/grad_reducer.h"
 #include "atrous/dist/mpi_communicator.h"
 #include "atrous/dist/world.h"
+#include "timing.h"
 
 namespace {
 
@@ -53,22 +54,6 @@ struct ConvStack {
   }
 };
 
-template <class Run>
-double median_seconds(MPI_Comm comm, int repetitions, Run run) {
-  std::vector<double> times;
-  for (int i = 0; i <= repetitions; ++i) {
-    MPI_Barrier(comm);
-    auto start = std::chrono::steady_clock::now();
-    run();
-    double local = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-           slowest = 0;
-    MPI_Allreduce(&local, &slowest, 1, MPI_DOUBLE, MPI_MAX, comm);
-    if (i > 0) times.push_back(slowest);
-  }
-  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
-  return times[times.size() / 2];
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -90,24 +75,21 @@ int main(int argc, char** argv) {
   // Alternate the two kinds of step, so that drifts of the machine's speed affect both alike.
   std::vector<double> reduced_times, local_times;
   for (int i = 0; i < repetitions; ++i) {
-    reduced_times.push_back(median_seconds(world.comm(), 1, [&] {
+    reduced_times.push_back(atrous::bench::median_seconds(world.comm(), 1, [&] {
       reduced.step(input);
       reducer.finish_step();
       reduced.zero_grad();
     }));
-    local_times.push_back(median_seconds(world.comm(), 1, [&] {
+    local_times.push_back(atrous::bench::median_seconds(world.comm(), 1, [&] {
       local.step(input);
       local.zero_grad();
     }));
   }
-  auto median = [](std::vector<double> times) {
-    std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
-    return times[times.size() / 2];
-  };
-  const double with_reduction = median(reduced_times), without = median(local_times);
+  const double with_reduction = atrous::bench::median(reduced_times),
+               without = atrous::bench::median(local_times);
   at::Tensor flat = at::ones({reduced.gradient_bytes() / 4});
-  const double allreduce_alone =
-      median_seconds(world.comm(), repetitions, [&] { comm.allreduce(flat, ReduceOp::average)->wait(); });
+  const double allreduce_alone = atrous::bench::median_seconds(
+      world.comm(), repetitions, [&] { comm.allreduce(flat, ReduceOp::average)->wait(); });
 
   if (world.is_root()) {
     const double exposed = with_reduction - without;

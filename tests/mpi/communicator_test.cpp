@@ -8,12 +8,8 @@
 namespace atrous::dist {
 namespace {
 
+using atrous::test_support::test_communicator;
 using atrous::test_support::test_world;
-
-MpiCommunicator& communicator() {
-  static MpiCommunicator comm(test_world().comm(), CommunicatorOptions{});
-  return comm;
-}
 
 // Rank r contributes (r + 1) * pattern, pattern = i % 17 + 1: small integers, exact in every dtype,
 // so sum, average, max and min have closed forms.
@@ -41,7 +37,7 @@ struct Case {
 };
 
 TEST(MpiCommunicator, AllreduceMatchesClosedFormsForEveryDtypeOpAndSize) {
-  MpiCommunicator& comm = communicator();
+  MpiCommunicator& comm = test_communicator();
   const int size = comm.size();
   // From one element to more than two 25 MiB gradient buckets.
   std::vector<Case> cases;
@@ -69,7 +65,7 @@ TEST(MpiCommunicator, AllreduceMatchesClosedFormsForEveryDtypeOpAndSize) {
 }
 
 TEST(MpiCommunicator, ManyOutstandingOperationsCompleteInOrder) {
-  MpiCommunicator& comm = communicator();
+  MpiCommunicator& comm = test_communicator();
   std::vector<at::Tensor> tensors;
   std::vector<WorkHandle> works;
   for (int i = 0; i < 20; ++i) {
@@ -83,7 +79,7 @@ TEST(MpiCommunicator, ManyOutstandingOperationsCompleteInOrder) {
 }
 
 TEST(MpiCommunicator, BroadcastFromTheLastRank) {
-  MpiCommunicator& comm = communicator();
+  MpiCommunicator& comm = test_communicator();
   const int root = comm.size() - 1;
   at::Tensor values = at::full({1000}, static_cast<float>(comm.rank()), at::kFloat);
   comm.broadcast(values, root)->wait();
@@ -91,7 +87,7 @@ TEST(MpiCommunicator, BroadcastFromTheLastRank) {
 }
 
 TEST(MpiCommunicator, AllgatherPlacesRankRAtR) {
-  MpiCommunicator& comm = communicator();
+  MpiCommunicator& comm = test_communicator();
   at::Tensor input = at::arange(3, at::kLong) + 10 * comm.rank();
   at::Tensor output = at::zeros({3 * comm.size()}, at::kLong);
   comm.allgather(input, output)->wait();
@@ -102,7 +98,7 @@ TEST(MpiCommunicator, AllgatherPlacesRankRAtR) {
 }
 
 TEST(MpiCommunicator, RejectsBadArgumentsBeforeCommunicating) {
-  MpiCommunicator& comm = communicator();
+  MpiCommunicator& comm = test_communicator();
   EXPECT_THROW(comm.allreduce(at::zeros({4, 4}).t(), ReduceOp::sum), InternalError);
   EXPECT_THROW(comm.allreduce(at::zeros({4}, at::kLong), ReduceOp::average), InternalError);
   EXPECT_THROW(comm.broadcast(at::zeros({4}), comm.size()), InternalError);

@@ -10,12 +10,8 @@
 namespace atrous::dist {
 namespace {
 
+using atrous::test_support::test_communicator;
 using atrous::test_support::test_world;
-
-MpiCommunicator& communicator() {
-  static MpiCommunicator comm(test_world().comm(), CommunicatorOptions{});
-  return comm;
-}
 
 // conv 3x3 -> relu -> conv 1x1 -> spatial mean -> linear, plus a parameter the forward never uses.
 struct TinyNet {
@@ -81,7 +77,7 @@ struct Setting {
 };
 
 TEST(GradReducer, RanksTrainLikeOneProcessOnTheConcatenatedBatch) {
-  MpiCommunicator& comm = communicator();
+  MpiCommunicator& comm = test_communicator();
   const int ranks = comm.size(), per_rank = 4, steps = 5;
   for (const Setting& s : std::vector<Setting>{{25, "float32", 1, 1e-5},
                                                {1e-4, "float32", 1, 1e-5},  // one bucket per parameter
@@ -124,14 +120,14 @@ TEST(GradReducer, BucketsFollowReverseRegistrationOrder) {
   TinyNet net(0);
   ReducerOptions options;
   options.bucket_mb = 1e-4;  // about 100 bytes: small parameters share, larger ones stand alone
-  GradReducer reducer(net.parameters, {}, communicator(), options);
+  GradReducer reducer(net.parameters, {}, test_communicator(), options);
   std::vector<int64_t> order;
   for (const auto& bucket : reducer.bucket_layout()) order.insert(order.end(), bucket.begin(), bucket.end());
   EXPECT_EQ(order, (std::vector<int64_t>{6, 5, 4, 3, 2, 1, 0}));
 }
 
 TEST(GradReducer, BucketsStartDuringBackwardOnceUnusedParametersAreKnown) {
-  MpiCommunicator& comm = communicator();
+  MpiCommunicator& comm = test_communicator();
   TinyNet net(0);
   ReducerOptions options;
   options.bucket_mb = 1e-4;
@@ -152,7 +148,7 @@ TEST(GradReducer, BucketsStartDuringBackwardOnceUnusedParametersAreKnown) {
 }
 
 TEST(GradReducer, BuffersAreBroadcastFromRankZero) {
-  MpiCommunicator& comm = communicator();
+  MpiCommunicator& comm = test_communicator();
   TinyNet net(0);
   at::Tensor running_mean = at::full({8}, static_cast<float>(comm.rank()));
   GradReducer reducer(net.parameters, {{"bn.running_mean", running_mean}}, comm, ReducerOptions{});
@@ -160,7 +156,7 @@ TEST(GradReducer, BuffersAreBroadcastFromRankZero) {
 }
 
 TEST(GradReducer, DifferentModelsAreAnErrorOnEveryRank) {
-  MpiCommunicator& comm = communicator();
+  MpiCommunicator& comm = test_communicator();
   const int odd_rank = comm.size() - 1;
   TinyNet net(0, comm.rank() == odd_rank ? 5 : 3);
   try {

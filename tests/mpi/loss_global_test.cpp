@@ -11,12 +11,8 @@
 namespace atrous::loss {
 namespace {
 
+using atrous::test_support::test_communicator;
 using atrous::test_support::test_world;
-
-dist::MpiCommunicator& communicator() {
-  static dist::MpiCommunicator comm(test_world().comm(), dist::CommunicatorOptions{});
-  return comm;
-}
 
 struct Batch {
   std::vector<at::Tensor> logits;  // one per output entry, [N*b, C, h, w]
@@ -70,7 +66,7 @@ struct Setting {
 };
 
 TEST(GlobalTopK, RanksTogetherEqualOneProcessOnTheConcatenatedBatch) {
-  dist::MpiCommunicator& comm = communicator();
+  dist::MpiCommunicator& comm = test_communicator();
   const int ranks = comm.size(), per_rank = 2;
   const std::vector<Setting> settings = {{1.0, 0, 0, true, "1", false, false},
                                          {0.25, 0, 0, true, "1", false, false},

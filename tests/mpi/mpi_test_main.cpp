@@ -20,6 +20,7 @@ namespace atrous::test_support {
 namespace {
 
 dist::World* the_world = nullptr;
+dist::MpiCommunicator* the_communicator = nullptr;
 
 // Prints the failures of a rank other than 0. (It must not ask GoogleTest for the current test
 // while a result is being reported: GoogleTest holds its lock then.)
@@ -49,6 +50,9 @@ int expected_ranks(int argc, char** argv) {
 const dist::World& test_world() {
   return *the_world;
 }
+dist::MpiCommunicator& test_communicator() {
+  return *the_communicator;
+}
 
 }  // namespace atrous::test_support
 
@@ -58,6 +62,8 @@ int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   dist::World world(&argc, &argv, dist::WorldOptions{});
   test_support::the_world = &world;
+  dist::MpiCommunicator communicator(world.comm(), dist::CommunicatorOptions{});
+  test_support::the_communicator = &communicator;
   if (world.size() != expected) {
     std::cerr << rank_label().text() << " started for " << expected << " ranks but the job has "
               << world.size() << "; check the MPI launcher" << std::endl;

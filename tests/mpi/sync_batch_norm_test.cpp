@@ -13,12 +13,8 @@
 namespace atrous::dist {
 namespace {
 
+using atrous::test_support::test_communicator;
 using atrous::test_support::test_world;
-
-MpiCommunicator& communicator() {
-  static MpiCommunicator comm(test_world().comm(), CommunicatorOptions{});
-  return comm;
-}
 
 double max_difference(const at::Tensor& a, const at::Tensor& b) {
   return (a - b).abs().max().item<double>();
@@ -31,7 +27,7 @@ struct Layout {
 };
 
 TEST(SyncBatchNorm, EqualsBatchNormOnTheConcatenatedBatch) {
-  MpiCommunicator& comm = communicator();
+  MpiCommunicator& comm = test_communicator();
   const int ranks = comm.size();
   std::vector<Layout> layouts = {{std::vector<int64_t>(ranks, 2)}, {{}}};
   for (int r = 0; r < ranks; ++r) layouts[1].sizes.push_back(r + 1);  // uneven: 1, 2, 3, ...
@@ -144,7 +140,7 @@ double max_state_difference(BnNet& a, BnNet& b) {
 }
 
 TEST(SyncBatchNorm, RanksTrainLikeOneProcessOnTheConcatenatedBatch) {
-  MpiCommunicator& comm = communicator();
+  MpiCommunicator& comm = test_communicator();
   const int ranks = comm.size(), per_rank = 3;
   BnNet reference(100);
   BnNet ours(100 + comm.rank());
@@ -179,7 +175,7 @@ TEST(SyncBatchNorm, PlainTorchBatchNormIsRefusedByName) {
     Plain() { register_module("stem_bn", torch::nn::BatchNorm2d(4)); }
   } plain;
   try {
-    convert_to_sync_batch_norm(plain, &communicator());
+    convert_to_sync_batch_norm(plain, &test_communicator());
     FAIL() << "torch::nn::BatchNorm2d accepted";
   } catch (const InternalError& error) {
     EXPECT_NE(error.message().find("module 'stem_bn' is a torch::nn::BatchNorm2d"), std::string::npos)
