@@ -3,23 +3,11 @@
 #include <ATen/ATen.h>
 #include <ATen/core/Reduction.h>
 
-#include <cmath>
-#include <vector>
-
 #include "atrous/core/error.h"
+#include "atrous/data/resize.h"
 
 namespace atrous::loss {
 namespace {
-
-at::Tensor nearest_indices(int64_t in, int64_t out, const at::Device& device) {
-  std::vector<int64_t> indices(out, 0);
-  if (out > 1) {
-    const float scale = static_cast<float>(in - 1) / static_cast<float>(out - 1);
-    for (int64_t i = 0; i < out; ++i)
-      indices[i] = std::min<int64_t>(static_cast<int64_t>(std::round(static_cast<float>(i) * scale)), in - 1);
-  }
-  return at::tensor(indices, at::kLong).to(device);
-}
 
 void check_label_values(const at::Tensor& labels, int64_t classes, int64_t ignore_label) {
   at::Tensor bad = (labels.lt(0) | labels.ge(classes)) & labels.ne(ignore_label);
@@ -32,13 +20,6 @@ void check_label_values(const at::Tensor& labels, int64_t classes, int64_t ignor
 }
 
 }  // namespace
-
-at::Tensor resize_labels_nearest(const at::Tensor& labels, int64_t height, int64_t width) {
-  ATROUS_ASSERT(labels.dim() == 3, "labels must be [B, H, W], got ", labels.sizes());
-  if (labels.size(1) == height && labels.size(2) == width) return labels;
-  return labels.index_select(1, nearest_indices(labels.size(1), height, labels.device()))
-      .index_select(2, nearest_indices(labels.size(2), width, labels.device()));
-}
 
 PixelLosses weighted_pixel_losses(const at::Tensor& logits, const at::Tensor& labels,
                                   const at::Tensor& class_weights, int64_t ignore_label,
@@ -53,7 +34,7 @@ PixelLosses weighted_pixel_losses(const at::Tensor& logits, const at::Tensor& la
     if (scores.size(2) != targets.size(1) || scores.size(3) != targets.size(2))
       scores = at::upsample_bilinear2d(scores, {targets.size(1), targets.size(2)}, /*align_corners=*/true);
   } else {
-    targets = resize_labels_nearest(targets, scores.size(2), scores.size(3));
+    targets = data::resize_labels_nearest(targets, scores.size(2), scores.size(3));
   }
   check_label_values(targets, classes, ignore_label);
   at::Tensor weights =

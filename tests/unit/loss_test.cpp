@@ -6,6 +6,7 @@
 #include <random>
 
 #include "atrous/core/error.h"
+#include "atrous/data/resize.h"
 #include "atrous/dist/local_communicator.h"
 #include "atrous/loss/hard_example_mining.h"
 #include "atrous/loss/pixel_losses.h"
@@ -181,14 +182,15 @@ TEST(SegmentationLoss, EveryScaleAndTheMergedLogitsAreSummed) {
   EXPECT_NEAR(both.backward.item<double>(), only_a + only_b, 1e-5);
 }
 
-TEST(PixelLosses, LabelsResizeWithTensorFlowsAlignCornersNearestRule) {
+TEST(Resize, LabelsFollowTensorFlowsAlignCornersNearestRule) {
   at::Tensor row = at::arange(5, at::kLong).view({1, 1, 5});
-  EXPECT_TRUE(resize_labels_nearest(row, 1, 3).equal(at::tensor({0, 2, 4}, at::kLong).view({1, 1, 3})));
+  EXPECT_TRUE(data::resize_labels_nearest(row, 1, 3).equal(at::tensor({0, 2, 4}, at::kLong).view({1, 1, 3})));
   at::Tensor four = at::arange(4, at::kLong).view({1, 1, 4});
-  EXPECT_TRUE(resize_labels_nearest(four, 1, 3).equal(at::tensor({0, 2, 3}, at::kLong).view({1, 1, 3})));
+  EXPECT_TRUE(
+      data::resize_labels_nearest(four, 1, 3).equal(at::tensor({0, 2, 3}, at::kLong).view({1, 1, 3})));
   at::Tensor three = at::arange(3, at::kLong).view({1, 1, 3});
   EXPECT_TRUE(
-      resize_labels_nearest(three, 1, 5).equal(at::tensor({0, 1, 1, 2, 2}, at::kLong).view({1, 1, 5})));
+      data::resize_labels_nearest(three, 1, 5).equal(at::tensor({0, 1, 1, 2, 2}, at::kLong).view({1, 1, 5})));
 }
 
 TEST(PixelLosses, LogitsUpsampleBilinearlyWithAlignedCorners) {

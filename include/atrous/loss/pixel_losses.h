@@ -3,7 +3,8 @@
 // add_softmax_cross_entropy_loss_for_each_scale, before the reduction).
 //
 // With upsample_logits the logits are resized bilinearly (align_corners) to the labels' size;
-// otherwise the labels are resized to the logits' size with nearest neighbour, never interpolated.
+// otherwise the labels are resized to the logits' size with nearest neighbour, never interpolated
+// (data/resize.h).
 // Each pixel's loss is weight * (-log softmax(logits)[label]), where the weight is 0 for the
 // ignore label and class_weights[label] otherwise (class_weights: one value, or one per class).
 
@@ -21,9 +22,5 @@ struct PixelLosses {
 PixelLosses weighted_pixel_losses(const at::Tensor& logits, const at::Tensor& labels,
                                   const at::Tensor& class_weights, int64_t ignore_label,
                                   bool upsample_logits);
-
-// Nearest-neighbour resize of [B, H, W] labels to [B, height, width] with TF's align_corners rule:
-// source index = round(target index * (in - 1) / (out - 1)), computed in float32.
-at::Tensor resize_labels_nearest(const at::Tensor& labels, int64_t height, int64_t width);
 
 }  // namespace atrous::loss
