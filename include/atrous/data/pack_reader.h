@@ -1,0 +1,48 @@
+#pragma once
+// PackReader: reads an atrous pack (data/pack_format.h), read-only.
+//
+// Opening checks what a training run would otherwise trip over much later: that the file is HDF5,
+// says it is an atrous pack of a version this build reads, and that its datasets have the shapes
+// and types of the layout, with one row per sample everywhere. A truncated, foreign or damaged file
+// is a UserError naming the file and what is wrong, never a crash.
+// read() may be called from several threads: HDF5 as Debian builds it is not thread-safe, so calls
+// are serialised.
+
+#include <ATen/core/Tensor.h>
+
+#include <array>
+#include <mutex>
+#include <string>
+
+#include "atrous/data/hdf5_handle.h"
+#include "atrous/data/pack_format.h"
+
+namespace atrous::data {
+
+struct PackRecord {
+  at::Tensor image;  // [H, W, 3] uint8
+  at::Tensor label;  // [H, W] uint8
+  std::array<int32_t, 2> valid_hw{}, source_hw{};
+  std::string name;
+};
+
+class PackReader {
+ public:
+  explicit PackReader(const std::string& path);
+
+  const std::string& path() const { return path_; }
+  const PackMetadata& metadata() const { return metadata_; }
+  int64_t size() const { return size_; }
+  PackRecord read(int64_t index) const;
+
+ private:
+  void check_layout();
+
+  std::string path_;
+  PackMetadata metadata_;
+  int64_t size_ = 0;
+  Hdf5Handle file_, images_, labels_, valid_hw_, source_hw_, names_;
+  mutable std::mutex mutex_;
+};
+
+}  // namespace atrous::data

@@ -1,0 +1,45 @@
+#pragma once
+// PackWriter: writes an atrous pack (data/pack_format.h) sample by sample.
+//
+// The file is written under a temporary name next to the target ("<path>.partial-<pid>") and only
+// commit() makes it appear at `path` (fsync, then rename): a pack that fails or is interrupted
+// never leaves a file at `path`, and destroying the writer without commit() removes the partial
+// file.
+
+#include <ATen/core/Tensor.h>
+
+#include <array>
+#include <string>
+
+#include "atrous/data/hdf5_handle.h"
+#include "atrous/data/pack_format.h"
+
+namespace atrous::data {
+
+class PackWriter {
+ public:
+  // compress: 0 for none, or a gzip level 1..9.
+  PackWriter(std::string path, PackMetadata metadata, int compress);
+  ~PackWriter();
+  PackWriter(const PackWriter&) = delete;
+  PackWriter& operator=(const PackWriter&) = delete;
+
+  // image: [H, W, 3] uint8 RGB and label: [H, W] uint8, both of the pack's size.
+  void append(const std::string& name, const at::Tensor& image, const at::Tensor& label,
+              std::array<int32_t, 2> valid_hw, std::array<int32_t, 2> source_hw);
+  // Writes the attributes, closes and syncs the file, and renames it to `path`.
+  void commit();
+  int64_t size() const { return count_; }
+  const std::string& partial_path() const { return partial_path_; }
+
+ private:
+  void append_row(const Hdf5Handle& dataset, hid_t type, const void* data, std::vector<hsize_t> row_dims);
+
+  std::string path_, partial_path_;
+  PackMetadata metadata_;
+  Hdf5Handle file_, images_, labels_, valid_hw_, source_hw_, names_;
+  int64_t count_ = 0;
+  bool committed_ = false;
+};
+
+}  // namespace atrous::data

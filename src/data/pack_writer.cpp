@@ -1,0 +1,122 @@
+#include "atrous/data/pack_writer.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "atrous/core/error.h"
+#include "atrous/data/hdf5_attributes.h"
+#include "atrous/data/hdf5_check.h"
+
+namespace atrous::data {
+namespace {
+
+// An extendible [0, row...] dataset with one row per chunk.
+Hdf5Handle create_rows(hid_t file, const char* name, hid_t type, const std::vector<hsize_t>& row,
+                       int compress) {
+  std::vector<hsize_t> dims{0}, max_dims{H5S_UNLIMITED}, chunk{1};
+  for (hsize_t d : row) dims.push_back(d), max_dims.push_back(d), chunk.push_back(d);
+  Hdf5Handle space(
+      ATROUS_HDF5_CHECK(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), max_dims.data())));
+  Hdf5Handle properties(ATROUS_HDF5_CHECK(H5Pcreate(H5P_DATASET_CREATE)));
+  ATROUS_HDF5_CHECK(H5Pset_chunk(properties.get(), static_cast<int>(chunk.size()), chunk.data()));
+  if (compress > 0) ATROUS_HDF5_CHECK(H5Pset_deflate(properties.get(), static_cast<unsigned>(compress)));
+  return Hdf5Handle(ATROUS_HDF5_CHECK(
+      H5Dcreate2(file, name, type, space.get(), H5P_DEFAULT, properties.get(), H5P_DEFAULT)));
+}
+
+void sync_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  ATROUS_CHECK(fd >= 0 && ::fsync(fd) == 0, "cannot sync '", path, "' to disk");
+  ::close(fd);
+}
+
+}  // namespace
+
+PackWriter::PackWriter(std::string path, PackMetadata metadata, int compress)
+    : path_(std::move(path)), metadata_(std::move(metadata)) {
+  ATROUS_ASSERT(metadata_.height > 0 && metadata_.width > 0, "pack size ", metadata_.height, "x",
+                metadata_.width);
+  ATROUS_CHECK(compress >= 0 && compress <= 9, "gzip level ", compress, " is not in 0..9");
+  partial_path_ = path_ + ".partial-" + std::to_string(::getpid());
+  file_.reset(H5Fcreate(partial_path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+  ATROUS_CHECK(file_.get() >= 0, "cannot create '", partial_path_, "' for the pack: ", hdf5_error_text(),
+               "; check that the folder exists and is writable");
+  const auto h = static_cast<hsize_t>(metadata_.height), w = static_cast<hsize_t>(metadata_.width);
+  images_ = create_rows(file_.get(), "images", H5T_NATIVE_UINT8, {h, w, 3}, compress);
+  labels_ = create_rows(file_.get(), "labels", H5T_NATIVE_UINT8, {h, w}, compress);
+  valid_hw_ = create_rows(file_.get(), "valid_hw", H5T_NATIVE_INT32, {2}, 0);
+  source_hw_ = create_rows(file_.get(), "source_hw", H5T_NATIVE_INT32, {2}, 0);
+  Hdf5Handle string_type(utf8_string_type());
+  names_ = create_rows(file_.get(), "names", string_type.get(), {}, 0);
+}
+
+PackWriter::~PackWriter() {
+  if (committed_) return;
+  names_.reset(), source_hw_.reset(), valid_hw_.reset(), labels_.reset(), images_.reset(), file_.reset();
+  std::remove(partial_path_.c_str());
+}
+
+void PackWriter::append_row(const Hdf5Handle& dataset, hid_t type, const void* data,
+                            std::vector<hsize_t> row_dims) {
+  std::vector<hsize_t> extent{static_cast<hsize_t>(count_ + 1)}, start{static_cast<hsize_t>(count_)},
+      count{1};
+  for (hsize_t d : row_dims) extent.push_back(d), start.push_back(0), count.push_back(d);
+  ATROUS_HDF5_CHECK(H5Dset_extent(dataset.get(), extent.data()));
+  Hdf5Handle file_space(ATROUS_HDF5_CHECK(H5Dget_space(dataset.get())));
+  ATROUS_HDF5_CHECK(
+      H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr));
+  Hdf5Handle memory_space(
+      ATROUS_HDF5_CHECK(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr)));
+  ATROUS_HDF5_CHECK(H5Dwrite(dataset.get(), type, memory_space.get(), file_space.get(), H5P_DEFAULT, data));
+}
+
+void PackWriter::append(const std::string& name, const at::Tensor& image, const at::Tensor& label,
+                        std::array<int32_t, 2> valid_hw, std::array<int32_t, 2> source_hw) {
+  ATROUS_ASSERT(!committed_, "append after commit");
+  const auto h = metadata_.height, w = metadata_.width;
+  ATROUS_ASSERT(image.sizes() == at::IntArrayRef({h, w, 3}) && image.scalar_type() == at::kByte,
+                "image must be uint8 [", h, ", ", w, ", 3], got ", image.scalar_type(), " ", image.sizes());
+  ATROUS_ASSERT(label.sizes() == at::IntArrayRef({h, w}) && label.scalar_type() == at::kByte,
+                "label must be uint8 [", h, ", ", w, "], got ", label.scalar_type(), " ", label.sizes());
+  const at::Tensor image_data = image.contiguous(), label_data = label.contiguous();
+  append_row(images_, H5T_NATIVE_UINT8, image_data.data_ptr(),
+             {static_cast<hsize_t>(h), static_cast<hsize_t>(w), 3});
+  append_row(labels_, H5T_NATIVE_UINT8, label_data.data_ptr(),
+             {static_cast<hsize_t>(h), static_cast<hsize_t>(w)});
+  append_row(valid_hw_, H5T_NATIVE_INT32, valid_hw.data(), {2});
+  append_row(source_hw_, H5T_NATIVE_INT32, source_hw.data(), {2});
+  Hdf5Handle string_type(utf8_string_type());
+  const char* text = name.c_str();
+  append_row(names_, string_type.get(), &text, {});
+  ++count_;
+}
+
+void PackWriter::commit() {
+  ATROUS_ASSERT(!committed_, "commit twice");
+  const hid_t root = file_.get();
+  write_attribute(root, "format", std::string(pack_format_name));
+  write_attribute(root, "version", int64_t{pack_format_version});
+  write_attribute(root, "num_classes", int64_t{metadata_.num_classes});
+  write_attribute(root, "ignore_label", int64_t{metadata_.ignore_label});
+  write_attribute(root, "class_names", metadata_.class_names);
+  std::vector<uint8_t> palette;
+  for (const auto& colour : metadata_.palette) palette.insert(palette.end(), colour.begin(), colour.end());
+  write_attribute(root, "palette", palette, metadata_.palette.size(), 3);
+  write_attribute(root, "mean_rgb", std::vector<float>(metadata_.mean_rgb.begin(), metadata_.mean_rgb.end()));
+  write_attribute(root, "interpolation", metadata_.interpolation);
+  write_attribute(root, "resize_policy", metadata_.resize_policy);
+  write_attribute(root, "source_format", metadata_.source_format);
+  write_attribute(root, "split", metadata_.split);
+  names_.reset(), source_hw_.reset(), valid_hw_.reset(), labels_.reset(), images_.reset();
+  ATROUS_HDF5_CHECK(H5Fclose(file_.release()));
+  sync_file(partial_path_);
+  std::error_code error;
+  std::filesystem::rename(partial_path_, path_, error);
+  ATROUS_CHECK(!error, "cannot rename '", partial_path_, "' to '", path_, "': ", error.message());
+  committed_ = true;
+}
+
+}  // namespace atrous::data

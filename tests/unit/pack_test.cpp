@@ -1,0 +1,149 @@
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "atrous/core/error.h"
+#include "atrous/data/hdf5_attributes.h"
+#include "atrous/data/hdf5_check.h"
+#include "atrous/data/pack_reader.h"
+#include "atrous/data/pack_writer.h"
+
+namespace atrous::data {
+namespace {
+
+namespace fs = std::filesystem;
+
+class PackTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    folder = fs::path(::testing::TempDir()) /
+             ("atrous_pack_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(folder);
+    fs::create_directories(folder);
+    metadata.height = 5;
+    metadata.width = 7;
+    metadata.num_classes = 3;
+    metadata.class_names = {"background", "circle", "ünïcode"};
+    metadata.palette = {{0, 0, 0}, {128, 0, 0}, {0, 128, 0}};
+    metadata.mean_rgb = {123.5f, 116.25f, 103.0f};
+    metadata.resize_policy = "padded to the largest image";
+    metadata.source_format = "voc";
+    metadata.split = "val";
+  }
+  void TearDown() override { fs::remove_all(folder); }
+
+  std::string write_pack(const std::string& name, int samples, int compress = 0) {
+    const std::string path = (folder / name).string();
+    PackWriter writer(path, metadata, compress);
+    for (int i = 0; i < samples; ++i) {
+      at::manual_seed(i);
+      at::Tensor image = at::randint(0, 256, {5, 7, 3}, at::kLong).to(at::kByte);
+      at::Tensor label = at::randint(0, 3, {5, 7}, at::kLong).to(at::kByte);
+      writer.append("sample_" + std::to_string(i), image, label, {5 - i % 2, 7}, {50 + i, 70});
+    }
+    writer.commit();
+    return path;
+  }
+
+  std::string error_opening(const std::string& path) {
+    try {
+      PackReader reader(path);
+    } catch (const UserError& error) {
+      return error.message();
+    }
+    return "";
+  }
+
+  fs::path folder;
+  PackMetadata metadata;
+};
+
+TEST_F(PackTest, RoundTripKeepsEverySampleAndTheMetadata) {
+  for (int compress : {0, 6}) {
+    const std::string path = write_pack("round_trip_" + std::to_string(compress) + ".h5", 3, compress);
+    PackReader reader(path);
+    EXPECT_EQ(reader.size(), 3);
+    const PackMetadata& read = reader.metadata();
+    EXPECT_EQ(read.height, 5);
+    EXPECT_EQ(read.width, 7);
+    EXPECT_EQ(read.num_classes, 3);
+    EXPECT_EQ(read.class_names, metadata.class_names);
+    EXPECT_EQ(read.palette, metadata.palette);
+    EXPECT_EQ(read.mean_rgb, metadata.mean_rgb);
+    EXPECT_EQ(read.resize_policy, metadata.resize_policy);
+    EXPECT_EQ(read.split, "val");
+    for (int i = 0; i < 3; ++i) {
+      at::manual_seed(i);
+      at::Tensor image = at::randint(0, 256, {5, 7, 3}, at::kLong).to(at::kByte);
+      at::Tensor label = at::randint(0, 3, {5, 7}, at::kLong).to(at::kByte);
+      PackRecord record = reader.read(i);
+      EXPECT_TRUE(record.image.equal(image)) << i;
+      EXPECT_TRUE(record.label.equal(label)) << i;
+      EXPECT_EQ(record.valid_hw, (std::array<int32_t, 2>{5 - i % 2, 7}));
+      EXPECT_EQ(record.source_hw, (std::array<int32_t, 2>{50 + i, 70}));
+      EXPECT_EQ(record.name, "sample_" + std::to_string(i));
+    }
+  }
+}
+
+TEST_F(PackTest, AnInterruptedPackLeavesNoFileBehind) {
+  const std::string path = (folder / "interrupted.h5").string();
+  std::string partial;
+  {
+    PackWriter writer(path, metadata, 0);
+    writer.append("a", at::zeros({5, 7, 3}, at::kByte), at::zeros({5, 7}, at::kByte), {5, 7}, {5, 7});
+    partial = writer.partial_path();
+    EXPECT_TRUE(fs::exists(partial));
+    EXPECT_FALSE(fs::exists(path));
+  }  // destroyed without commit(), as when packing fails
+  EXPECT_FALSE(fs::exists(path));
+  EXPECT_FALSE(fs::exists(partial));
+}
+
+TEST_F(PackTest, TruncatedForeignAndMissingFilesAreClearErrors) {
+  const std::string good = write_pack("good.h5", 4);
+  const std::string truncated = (folder / "truncated.h5").string();
+  fs::copy_file(good, truncated);
+  fs::resize_file(truncated, fs::file_size(good) / 2);
+  EXPECT_NE(error_opening(truncated).find("pack '" + truncated + "'"), std::string::npos)
+      << error_opening(truncated);
+
+  const std::string text = (folder / "notes.h5").string();
+  std::ofstream(text) << "not a pack";
+  EXPECT_NE(error_opening(text).find("is not an HDF5 file"), std::string::npos) << error_opening(text);
+
+  const std::string foreign = (folder / "foreign.h5").string();
+  H5Fclose(ATROUS_HDF5_CHECK(H5Fcreate(foreign.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)));
+  EXPECT_NE(error_opening(foreign).find("not an atrous pack"), std::string::npos) << error_opening(foreign);
+
+  EXPECT_NE(error_opening((folder / "missing.h5").string()).find("does not exist"), std::string::npos);
+}
+
+TEST_F(PackTest, AnotherFormatVersionIsRefused) {
+  const std::string path = write_pack("old.h5", 1);
+  {
+    Hdf5Handle file(ATROUS_HDF5_CHECK(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT)));
+    ATROUS_HDF5_CHECK(H5Adelete(file.get(), "version"));
+    write_attribute(file.get(), "version", int64_t{99});
+  }
+  EXPECT_NE(error_opening(path).find("pack format version 99, this atrous reads version 1"),
+            std::string::npos)
+      << error_opening(path);
+}
+
+TEST_F(PackTest, ReadableByTheHdf5CommandLineTools) {
+  const std::string path = write_pack("dump.h5", 2);
+  const std::string command = "h5dump -H '" + path + "' > '" + (folder / "header.txt").string() + "' 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  std::ifstream header(folder / "header.txt");
+  const std::string text((std::istreambuf_iterator<char>(header)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("DATASET \"images\""), std::string::npos) << text;
+  EXPECT_NE(text.find("( 2, 5, 7, 3 )"), std::string::npos) << text;
+  EXPECT_NE(text.find("ATTRIBUTE \"format\""), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace atrous::data
