@@ -1,0 +1,141 @@
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+
+#include "atrous/core/error.h"
+#include "atrous/data/loader.h"
+#include "atrous/data/pack_writer.h"
+
+namespace atrous::data {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A pack of 24 random 20x16 samples, written once for the whole suite.
+class LoaderTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    path = (fs::path(::testing::TempDir()) / "atrous_loader_test.h5").string();
+    PackMetadata metadata;
+    metadata.height = 20;
+    metadata.width = 16;
+    metadata.num_classes = 4;
+    metadata.class_names = {"a", "b", "c", "d"};
+    metadata.palette = {{0, 0, 0}, {1, 1, 1}, {2, 2, 2}, {3, 3, 3}};
+    metadata.mean_rgb = {100.0f, 110.0f, 120.0f};
+    metadata.resize_policy = "test";
+    PackWriter writer(path, metadata, 0);
+    for (int i = 0; i < 24; ++i) {
+      at::manual_seed(i);
+      at::Tensor image = at::randint(0, 256, {20, 16, 3}, at::kLong).to(at::kByte);
+      at::Tensor label = at::randint(0, 4, {20, 16}, at::kLong).to(at::kByte);
+      writer.append(std::to_string(i), image, label, {20, 16}, {20, 16});
+    }
+    writer.commit();
+  }
+  static void TearDownTestSuite() { fs::remove(path); }
+
+  static LoaderOptions options(int batch, int threads, bool augment = true) {
+    LoaderOptions o;
+    o.batch_size = batch;
+    o.reader_threads = threads;
+    o.prefetch = 2;
+    o.seed = 17;
+    o.augment = augment;
+    o.drop_last = augment;
+    return o;
+  }
+  static AugmentOptions crop(int size) {
+    AugmentOptions a;
+    a.crop_size = size;
+    return a;
+  }
+  // Every batch of one epoch.
+  static std::vector<Batch> epoch(Loader& loader, uint64_t number, int64_t position = 0) {
+    loader.start_epoch(number, position);
+    std::vector<Batch> batches;
+    while (auto batch = loader.next()) batches.push_back(std::move(*batch));
+    return batches;
+  }
+
+  static std::string path;
+};
+std::string LoaderTest::path;
+
+TEST_F(LoaderTest, BatchesDoNotDependOnTheNumberOfReaderThreads) {
+  PackReader pack(path);
+  Loader one(pack, ShardSampler(24, 5, 0, 1, ShardRemainder::drop), options(4, 1), crop(17));
+  Loader three(pack, ShardSampler(24, 5, 0, 1, ShardRemainder::drop), options(4, 3), crop(17));
+  auto a = epoch(one, 2), b = epoch(three, 2);
+  ASSERT_EQ(a.size(), 6u);
+  ASSERT_EQ(b.size(), 6u);
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].indices, b[i].indices);
+    EXPECT_TRUE(a[i].images.equal(b[i].images)) << i;
+    EXPECT_TRUE(a[i].labels.equal(b[i].labels)) << i;
+    EXPECT_EQ(a[i].images.sizes(), (at::IntArrayRef{4, 3, 17, 17}));
+    EXPECT_EQ(a[i].position, static_cast<int64_t>(4 * (i + 1)));
+  }
+}
+
+TEST_F(LoaderTest, ASampleIsAugmentedIdenticallyOnOneTwoOrFourRanks) {
+  PackReader pack(path);
+  std::map<int64_t, std::pair<at::Tensor, at::Tensor>> alone;
+  Loader single(pack, ShardSampler(24, 5, 0, 1, ShardRemainder::drop), options(2, 2), crop(15));
+  for (const Batch& batch : epoch(single, 1))
+    for (size_t k = 0; k < batch.indices.size(); ++k)
+      alone[batch.indices[k]] = {batch.images[k], batch.labels[k]};
+  for (int world : {2, 4}) {
+    for (int rank = 0; rank < world; ++rank) {
+      Loader loader(pack, ShardSampler(24, 5, rank, world, ShardRemainder::drop), options(2, 2), crop(15));
+      for (const Batch& batch : epoch(loader, 1))
+        for (size_t k = 0; k < batch.indices.size(); ++k) {
+          EXPECT_TRUE(batch.images[k].equal(alone.at(batch.indices[k]).first)) << "world " << world;
+          EXPECT_TRUE(batch.labels[k].equal(alone.at(batch.indices[k]).second)) << "world " << world;
+        }
+    }
+  }
+}
+
+TEST_F(LoaderTest, ResumingFromAPositionGivesTheSameBatches) {
+  PackReader pack(path);
+  Loader loader(pack, ShardSampler(24, 5, 1, 2, ShardRemainder::drop), options(3, 2), crop(15));
+  auto whole = epoch(loader, 4);
+  ASSERT_EQ(whole.size(), 4u);
+  auto resumed = epoch(loader, 4, whole[1].position);  // as after a checkpoint at the second batch
+  ASSERT_EQ(resumed.size(), 2u);
+  for (size_t i = 0; i < resumed.size(); ++i) {
+    EXPECT_EQ(resumed[i].indices, whole[i + 2].indices);
+    EXPECT_TRUE(resumed[i].images.equal(whole[i + 2].images));
+    EXPECT_TRUE(resumed[i].labels.equal(whole[i + 2].labels));
+  }
+  EXPECT_THROW(loader.start_epoch(4, 13), UserError);  // beyond this rank's 12 samples
+}
+
+TEST_F(LoaderTest, EvaluationPadsAndKeepsTheLastSmallerBatch) {
+  PackReader pack(path);
+  Loader loader(pack, ShardSampler(24, 5, 0, 1, ShardRemainder::drop, false), options(5, 2, false), crop(21));
+  auto batches = epoch(loader, 0);
+  ASSERT_EQ(batches.size(), 5u);
+  EXPECT_EQ(batches.back().indices.size(), 4u);
+  EXPECT_EQ(batches[0].indices, (std::vector<int64_t>{0, 1, 2, 3, 4}));
+  PackRecord first = pack.read(0);
+  EXPECT_TRUE(batches[0].labels[0].narrow(0, 0, 20).narrow(1, 0, 16).equal(first.label));
+  EXPECT_TRUE(batches[0].labels[0].narrow(0, 20, 1).eq(255).all().item<bool>());
+  EXPECT_TRUE(batches[0].images[0][2].narrow(1, 16, 5).eq(120.0f).all().item<bool>());
+}
+
+TEST_F(LoaderTest, OptionsAreValidatedByName) {
+  LoaderOptions bad = options(0, 1);
+  EXPECT_THROW(bad.validate(), OptionError);
+  bad = options(1, 0);
+  EXPECT_THROW(bad.validate(), OptionError);
+  bad = options(1, 1);
+  bad.seed = -1;
+  EXPECT_THROW(bad.validate(), OptionError);
+}
+
+}  // namespace
+}  // namespace atrous::data
