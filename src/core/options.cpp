@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -102,6 +103,11 @@ po::parsed_options parse_command_line(const OptionTable& table, const po::option
 
 po::parsed_options parse_config_file(const OptionTable& table, const po::options_description& description,
                                      const std::string& path, const std::set<std::string>& known_elsewhere) {
+  std::error_code ignored;
+  if (std::filesystem::exists(path, ignored) && !std::filesystem::is_regular_file(path, ignored))
+    throw OptionError(
+        to_text("config file '", path, "' (from --config) is not a file; give the path of an INI file"),
+        ATROUS_HERE);
   std::ifstream file(path);
   if (!file)
     throw OptionError(to_text("config file '", path,

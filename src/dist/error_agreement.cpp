@@ -4,15 +4,15 @@
 #include <string>
 
 #include "atrous/core/error.h"
+#include "atrous/core/rank_label.h"
 #include "atrous/dist/mpi_check.h"
 
 namespace atrous::dist {
 namespace {
 
 struct LocalFailure {
-  int status = 0;         // 0: this rank did not fail
-  std::string message;    // without rank label
-  std::string full_text;  // with rank label and call site
+  int status = 0;       // 0: this rank did not fail
+  std::string message;  // without rank label
   std::string call_site;
 };
 
@@ -21,11 +21,11 @@ LocalFailure describe(std::exception_ptr error) {
   try {
     std::rethrow_exception(error);
   } catch (const Error& e) {
-    return {e.exit_status(), e.message(), e.what(), to_text(e.where().file, ":", e.where().line)};
+    return {e.exit_status(), e.message(), to_text(e.where().file, ":", e.where().line)};
   } catch (const std::exception& e) {
-    return {1, e.what(), e.what(), ""};
+    return {1, e.what(), ""};
   } catch (...) {
-    return {1, "unknown exception", "unknown exception", ""};
+    return {1, "unknown exception", ""};
   }
 }
 
@@ -49,15 +49,17 @@ void agree_on_errors(MPI_Comm comm, std::exception_ptr local_error) {
   ATROUS_MPI_CHECK(MPI_Allreduce(mine, most, 3, MPI_UNSIGNED_LONG_LONG, MPI_MAX, comm));
   const bool same_everywhere = failures == size && most[1] == ~most[2];
 
+  // Errors raised before dist::World knew the rank carry "[rank ?/?]": label them now.
+  const std::string site = local.call_site.empty() ? "" : " (at " + local.call_site + ")";
   if (size == 1) {
-    print_error(local.full_text);
+    print_error(local.message + site);
   } else if (same_everywhere) {
     if (rank == 0) {
       std::string where = local.call_site.empty() ? "" : "; at " + local.call_site;
       print_error(to_text(local.message, " (on all ", size, " ranks", where, ")"));
     }
   } else if (failed) {
-    print_error(local.full_text);
+    print_error(rank_label().text() + " " + local.message + site);
   } else if (rank == 0) {
     print_error(
         to_text(failures, " of ", size, " ranks failed, each printed its own error; stopping every rank"));

@@ -63,6 +63,8 @@ run config-precedence 0 "$atrous" info --config "$work/good.ini" --dist.threads 
   expect config-precedence "threads 2 (dist.threads)" 1
 run config-typo 2 "$atrous" info --config "$work/typo.ini" &&
   expect config-typo "unknown option 'dist.thread' in config file '$work/typo.ini' (did you mean --dist.threads?)"
+run config-folder 2 "$atrous" info --config "$work" &&
+  expect config-folder "config file '$work' (from --config) is not a file" 1
 run config-missing 2 "$atrous" info --config "$work/missing.ini" &&
   expect config-missing "config file '$work/missing.ini' (from --config) cannot be read: No such file or directory"
 
