@@ -147,6 +147,27 @@ TEST(GradReducer, BucketsStartDuringBackwardOnceUnusedParametersAreKnown) {
   }
 }
 
+TEST(GradReducer, AParameterThatStartsGettingGradientsAfterItsBucketWasSentIsAnError) {
+  TinyNet net(0);
+  ReducerOptions options;
+  options.bucket_mb = 1e-4;  // `unused` alone in the first bucket
+  GradReducer reducer(net.parameters, {}, test_communicator(), options);
+  Data data = global_batch(4, 0);
+  at::mse_loss(net.forward(data.inputs), data.targets).backward();
+  reducer.finish_step();  // step 0: `unused` got no gradient, so step 1 counts it in at once
+  at::Tensor loss = at::mse_loss(net.forward(data.inputs), data.targets) + net.p(6).sum();
+  try {
+    loss.backward();
+    FAIL() << "a parameter changed from unused to used without an error";
+  } catch (const std::exception& error) {
+    EXPECT_NE(
+        std::string(error.what()).find("unused got a gradient although it got none in the previous step"),
+        std::string::npos)
+        << error.what();
+  }
+  test_communicator().barrier()->wait();  // every rank is still in step
+}
+
 TEST(GradReducer, BuffersAreBroadcastFromRankZero) {
   MpiCommunicator& comm = test_communicator();
   TinyNet net(0);

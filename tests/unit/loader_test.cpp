@@ -127,6 +127,20 @@ TEST_F(LoaderTest, EvaluationPadsAndKeepsTheLastSmallerBatch) {
   EXPECT_TRUE(batches[0].images[0][2].narrow(1, 16, 5).eq(120.0f).all().item<bool>());
 }
 
+TEST_F(LoaderTest, AnErrorOnAReaderThreadReachesTheCaller) {
+  PackReader pack(path);
+  AugmentOptions vanishing = crop(9);
+  vanishing.min_scale = vanishing.max_scale = 0.01;  // 20x16 scaled to nothing
+  Loader loader(pack, ShardSampler(24, 5, 0, 1, ShardRemainder::drop), options(2, 2), vanishing);
+  loader.start_epoch(0);
+  try {
+    loader.next();
+    FAIL() << "a sample scaled to no pixels was delivered";
+  } catch (const UserError& error) {
+    EXPECT_NE(error.message().find("raise data.min_scale"), std::string::npos) << error.message();
+  }
+}
+
 TEST_F(LoaderTest, OptionsAreValidatedByName) {
   LoaderOptions bad = options(0, 1);
   EXPECT_THROW(bad.validate(), OptionError);
