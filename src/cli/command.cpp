@@ -2,6 +2,7 @@
 
 #include <exception>
 
+#include "atrous/cli/describe_command.h"
 #include "atrous/cli/info_command.h"
 #include "atrous/dist/error_agreement.h"
 #include "atrous/dist/world.h"
@@ -20,6 +21,7 @@ void CommandContext::collective_setup(const std::function<void()>& setup) const 
 
 std::vector<std::unique_ptr<Command>> make_commands() {
   std::vector<std::unique_ptr<Command>> commands;
+  commands.push_back(std::make_unique<DescribeCommand>());
   commands.push_back(std::make_unique<InfoCommand>());
   return commands;
 }

@@ -33,4 +33,8 @@ at::Tensor BatchNorm2dImpl::forward(const at::Tensor& input) {
                         /*cudnn_enabled=*/true);
 }
 
+void BatchNorm2dImpl::pretty_print(std::ostream& stream) const {
+  stream << "BatchNorm2d(" << channels << (comm_ != nullptr ? ", synchronised)" : ")");
+}
+
 }  // namespace atrous::model

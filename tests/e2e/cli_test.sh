@@ -81,5 +81,21 @@ run malloc-kept 0 env ATROUS_KEEP_MALLOC=1 "$atrous" info && expect malloc-kept 
 run malloc-user 0 env GLIBC_TUNABLES=glibc.malloc.arena_max=2 "$atrous" info &&
   expect malloc-user "malloc    the user's malloc settings" 1
 
+# describe: the model a configuration builds, its shapes at the crop, and its option errors.
+cat >"$work/model.ini" <<'INI'
+[model]
+backbone = mobilenet_v2
+image_pyramid = 0.5,1
+num_classes = 21
+[data]
+crop_size = 513
+INI
+run describe 0 "$atrous" describe --config "$work/model.ini" &&
+  expect describe "backbone  MobileNetV2" 1 && expect describe "scale_0.5: input 257 x 257 -> logits [1, 21, 65, 65]" 1 &&
+  expect describe "output scale_1: [1, 21, 129, 129]" 1 && expect describe "output merged: [1, 21, 129, 129]" 1
+run describe-no-classes 2 "$atrous" describe && expect describe-no-classes "set --model.num_classes" 1
+run describe-bad-backbone 2 "${mpi2[@]}" "$atrous" describe --model.num_classes 3 --model.backbone resnet18 &&
+  expect describe-bad-backbone "option --model.backbone = resnet18 is not allowed" 1
+
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]

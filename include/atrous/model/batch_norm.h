@@ -22,6 +22,7 @@ class BatchNorm2dImpl : public torch::nn::Cloneable<BatchNorm2dImpl>, public dis
   at::Tensor forward(const at::Tensor& input);
   void synchronise_with(dist::Communicator* comm) override { comm_ = comm; }
   bool synchronised() const { return comm_ != nullptr; }
+  void pretty_print(std::ostream& stream) const override;
 
   int64_t channels;
   double eps, momentum;

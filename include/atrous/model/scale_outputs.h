@@ -4,7 +4,7 @@
 // One entry per pyramid scale ("scale_0.5", "scale_1", ...) plus "merged", the elementwise max (or
 // mean) of the scales' logits resized to a common size; a single-scale pyramid yields "merged"
 // alone. Every tensor is [batch, classes, height, width]. Entries keep the pyramid's order, merged
-// last.
+// last. An auxiliary head's "aux" entry, if any, comes after merged with its own loss weight.
 
 #include <ATen/core/Tensor.h>
 
@@ -16,6 +16,7 @@ namespace atrous::model {
 struct ScaleOutput {
   std::string name;
   at::Tensor logits;
+  double loss_weight = 1.0;  // this entry's weight in the summed loss
 };
 
 using ScaleOutputs = std::vector<ScaleOutput>;

@@ -1,0 +1,107 @@
+#include "atrous/model/model_options.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <sstream>
+
+#include "atrous/core/options.h"
+#include "atrous/model/backbone.h"
+
+namespace atrous::model {
+namespace {
+
+// Comma-separated numbers; bad_option naming `option` unless each is a number > 0.
+std::vector<double> parse_number_list(const std::string& option, const std::string& text,
+                                      const std::string& allowed) {
+  std::vector<double> values;
+  std::stringstream stream(text);
+  std::string item;
+  while (std::getline(stream, item, ',')) {
+    char* end = nullptr;
+    const double value = std::strtod(item.c_str(), &end);
+    if (item.empty() || end != item.c_str() + item.size() || !std::isfinite(value) || value <= 0)
+      bad_option(option, text, allowed, ATROUS_HERE);
+    values.push_back(value);
+  }
+  if (values.empty()) bad_option(option, text, allowed, ATROUS_HERE);
+  return values;
+}
+
+std::vector<int64_t> parse_integer_list(const std::string& option, const std::string& text,
+                                        const std::string& allowed) {
+  std::vector<int64_t> integers;
+  for (double value : parse_number_list(option, text, allowed)) {
+    if (value != std::floor(value)) bad_option(option, text, allowed, ATROUS_HERE);
+    integers.push_back(static_cast<int64_t>(value));
+  }
+  return integers;
+}
+
+}  // namespace
+
+void ModelOptions::declare(OptionTable& table, ModelOptions& options) {
+  table.add("model.backbone", &options.backbone, std::string("resnet50"), "the feature extractor",
+            "resnet50, resnet101, mobilenet_v2 or xception65");
+  table.add("model.head", &options.head, std::string("deeplabv3plus"),
+            "deeplabv3plus: TF DeepLab's ASPP + decoder; deeplabv3: torchvision's DeepLabV3 head and names",
+            "deeplabv3plus or deeplabv3");
+  table.add("model.output_stride", &options.output_stride, 16,
+            "input size / backbone feature size; later strides become atrous dilation", "8, 16 or 32");
+  table.add("model.atrous_rates", &options.atrous_rates, std::string("auto"),
+            "ASPP's atrous rates; auto: 6,12,18 at output stride 16, 12,24,36 at 8, 3,6,9 at 32",
+            "auto, none, or comma-separated integers >= 1");
+  table.add("model.multi_grid", &options.multi_grid, std::string("none"),
+            "dilation multipliers of the last backbone block's units (e.g. 1,2,4)",
+            "none, or 3 comma-separated integers >= 1 (resnet50/101, xception65)");
+  table.add("model.decoder_output_stride", &options.decoder_output_stride, 4,
+            "deeplabv3plus: the decoder's stride; 0: no decoder (DeepLabV3 in TF's form)", "4 or 0");
+  table.add("model.aspp_separable", &options.aspp_separable, false, "depthwise-separable ASPP convs",
+            "true or false");
+  table.add("model.decoder_separable", &options.decoder_separable, false, "depthwise-separable decoder convs",
+            "true or false");
+  table.add("model.dropout", &options.dropout, 0.1,
+            "dropout after the ASPP projection (torchvision's deeplabv3 uses 0.5)", "a number in [0, 1)");
+  table.add("model.image_pyramid", &options.image_pyramid, std::string("1"),
+            "input scales of the multi-scale logits, e.g. 0.5,1,1.5", "comma-separated numbers > 0");
+  table.add("model.merge_method", &options.merge_method, std::string("max"),
+            "how the scales' logits are merged", "max or mean");
+  table.add("model.normalization", &options.normalization, std::string("imagenet"),
+            "input normalisation: imagenet (torchvision mean/std) or deeplab (x / 127.5 - 1)",
+            "imagenet or deeplab");
+  table.add("model.resnet_stem", &options.resnet_stem, std::string("torchvision"),
+            "ResNet's stem: torchvision (7x7 conv) or beta (three 3x3 convs, TF's resnet_v1_beta)",
+            "torchvision or beta");
+  table.add("model.aux_head", &options.aux_head, false,
+            "deeplabv3 head: torchvision's auxiliary FCN head on layer3 (ResNet)", "true or false");
+  table.add("model.aux_loss_weight", &options.aux_loss_weight, 0.5, "weight of the aux head's loss",
+            "a number >= 0");
+  table.add("model.bn_momentum", &options.bn_momentum, 0.1,
+            "batch norm running-statistics update rate (TF's decay 0.9997 is 0.0003)", "a number in (0, 1]");
+  table.add("model.num_classes", &options.num_classes, 0, "classes of the logits; 0: the dataset's",
+            "an integer >= 0");
+}
+
+std::vector<int64_t> resolved_atrous_rates(const ModelOptions& options) {
+  if (options.atrous_rates == "none") return {};
+  if (options.atrous_rates == "auto") {
+    const int64_t base = 96 / options.output_stride;  // 6 at 16, 12 at 8, 3 at 32
+    return {base, 2 * base, 3 * base};
+  }
+  return parse_integer_list("model.atrous_rates", options.atrous_rates,
+                            "auto, none, or comma-separated integers >= 1");
+}
+
+std::vector<int64_t> resolved_multi_grid(const ModelOptions& options) {
+  if (options.multi_grid == "none") return {};
+  const std::string allowed = "none, or 3 comma-separated integers >= 1 (resnet50/101, xception65)";
+  std::vector<int64_t> rates = parse_integer_list("model.multi_grid", options.multi_grid, allowed);
+  if (rates.size() != 3 || options.backbone == "mobilenet_v2")
+    bad_option("model.multi_grid", options.multi_grid, allowed, ATROUS_HERE);
+  return rates;
+}
+
+std::vector<double> resolved_image_pyramid(const ModelOptions& options) {
+  return parse_number_list("model.image_pyramid", options.image_pyramid, "comma-separated numbers > 0");
+}
+
+}  // namespace atrous::model
