@@ -135,10 +135,11 @@ LossResult SegmentationLoss::operator()(const model::ScaleOutputs& outputs, cons
   }
   const double scale = global_ ? comm_.size() : 1.0;
   for (size_t e = 0; e < entries; ++e) {
+    const double weight = outputs[e].loss_weight;
     const double value = divide_maybe_zero(sums[e], divisors[e]);
     result.entries.push_back({outputs[e].name, value});
-    result.total += value;
-    at::Tensor term = divisors[e] > 0 ? kept_sums[e] * (scale / divisors[e]) : kept_sums[e] * 0.0;
+    result.total += weight * value;
+    at::Tensor term = divisors[e] > 0 ? kept_sums[e] * (weight * scale / divisors[e]) : kept_sums[e] * 0.0;
     result.backward = result.backward.defined() ? result.backward + term : term;
   }
   return result;

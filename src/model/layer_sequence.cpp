@@ -6,16 +6,18 @@
 
 namespace atrous::model {
 
-void LayerSequenceImpl::add_step(std::string description, Step step) {
-  steps_.push_back({std::move(step), std::move(description)});
+void LayerSequenceImpl::add_step(std::string description, Step step, bool in_place) {
+  steps_.push_back({std::move(step), std::move(description), in_place});
 }
 
 void LayerSequenceImpl::add_relu() {
-  add_step("ReLU", [](const at::Tensor& x) { return at::relu(x); });
+  add_step(
+      "ReLU", [](const at::Tensor& x) { return at::relu_(const_cast<at::Tensor&>(x)); }, true);
 }
 
 void LayerSequenceImpl::add_relu6() {
-  add_step("ReLU6", [](const at::Tensor& x) { return at::hardtanh(x, 0.0, 6.0); });
+  add_step(
+      "ReLU6", [](const at::Tensor& x) { return at::hardtanh_(const_cast<at::Tensor&>(x), 0.0, 6.0); }, true);
 }
 
 void LayerSequenceImpl::add_dropout(double probability) {
@@ -36,7 +38,10 @@ at::Tensor LayerSequenceImpl::forward(const at::Tensor& input) {
 at::Tensor LayerSequenceImpl::forward_range(const at::Tensor& input, size_t begin, size_t end) {
   ATROUS_ASSERT(begin <= end && end <= steps_.size(), "steps [", begin, ", ", end, ") of ", steps_.size());
   at::Tensor x = input;
-  for (size_t i = begin; i < end; ++i) x = steps_[i].step(x);
+  for (size_t i = begin; i < end; ++i) {
+    // An in-place step may overwrite what an earlier step made, never the caller's tensor.
+    x = steps_[i].in_place && i == begin ? steps_[i].step(x.clone()) : steps_[i].step(x);
+  }
   return x;
 }
 

@@ -24,11 +24,12 @@ BottleneckImpl::BottleneckImpl(int64_t in_channels, int64_t planes, int64_t stri
 }
 
 at::Tensor BottleneckImpl::forward(const at::Tensor& input) {
-  at::Tensor x = at::relu(bn1_->forward(conv1_->forward(input)));
-  x = at::relu(bn2_->forward(conv2_->forward(x)));
+  // In-place ReLUs, as torchvision's: batch norm and sum outputs that nothing else holds.
+  at::Tensor x = bn1_->forward(conv1_->forward(input)).relu_();
+  x = bn2_->forward(conv2_->forward(x)).relu_();
   x = bn3_->forward(conv3_->forward(x));
   const at::Tensor shortcut = downsample_ ? downsample_->forward(input) : input;
-  return at::relu(x + shortcut);
+  return at::relu_(x += shortcut);
 }
 
 ResNetImpl::ResNetImpl(const BackboneSpec& spec)
@@ -79,7 +80,7 @@ LayerSequence ResNetImpl::make_layer(AtrousSchedule& schedule, int64_t& in_chann
 
 at::Tensor ResNetImpl::stem(const at::Tensor& images) {
   at::Tensor x = images;
-  for (auto& [conv, bn] : stem_layers_) x = at::relu(bn->forward(conv->forward(x)));
+  for (auto& [conv, bn] : stem_layers_) x = bn->forward(conv->forward(x)).relu_();
   return at::max_pool2d(x, {3, 3}, {2, 2}, {1, 1});
 }
 

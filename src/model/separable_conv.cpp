@@ -16,9 +16,9 @@ SeparableConvImpl::SeparableConvImpl(const SeparableConvSpec& spec)
 
 at::Tensor SeparableConvImpl::forward(const at::Tensor& input) {
   at::Tensor x = depthwise_bn_->forward(depthwise_->forward(input));
-  if (relu_inside_) x = at::relu(x);
+  if (relu_inside_) x = at::relu_(x);
   x = pointwise_bn_->forward(pointwise_->forward(x));
-  return relu_inside_ ? at::relu(x) : x;
+  return relu_inside_ ? at::relu_(x) : x;
 }
 
 }  // namespace atrous::model

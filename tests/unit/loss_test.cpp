@@ -182,6 +182,17 @@ TEST(SegmentationLoss, EveryScaleAndTheMergedLogitsAreSummed) {
   EXPECT_NEAR(both.backward.item<double>(), only_a + only_b, 1e-5);
 }
 
+TEST(SegmentationLoss, AnEntrysLossWeightScalesItsTermButNotItsReportedValue) {
+  at::Tensor a = at::randn({1, 3, 5, 5}), b = at::randn({1, 3, 5, 5});
+  at::Tensor labels = at::randint(0, 3, {1, 5, 5}, at::kLong);
+  SegmentationLoss loss(with(1.0), 3, 255, one_rank);
+  LossResult both = loss({{"merged", a}, {"aux", b, 0.4}}, labels, 0);
+  const double only_a = loss(merged(a), labels, 0).total, only_b = loss(merged(b), labels, 0).total;
+  EXPECT_NEAR(both.entries[1].value, only_b, 1e-9);
+  EXPECT_NEAR(both.total, only_a + 0.4 * only_b, 1e-9);
+  EXPECT_NEAR(both.backward.item<double>(), only_a + 0.4 * only_b, 1e-5);
+}
+
 TEST(Resize, LabelsFollowTensorFlowsAlignCornersNearestRule) {
   at::Tensor row = at::arange(5, at::kLong).view({1, 1, 5});
   EXPECT_TRUE(data::resize_labels_nearest(row, 1, 3).equal(at::tensor({0, 2, 4}, at::kLong).view({1, 1, 3})));

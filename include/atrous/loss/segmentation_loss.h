@@ -2,7 +2,8 @@
 // SegmentationLoss: TF DeepLab's per-scale softmax cross-entropy with top-k hard pixel mining.
 //
 // One loss entry per output of the multi-scale logits (model/scale_outputs.h: each scale and the
-// merged logits), weight 1 each, summed. For each entry, with v the weighted pixel losses
+// merged logits), each with its ScaleOutput::loss_weight (1, or model.aux_loss_weight for "aux"),
+// summed; entries report their unweighted values. For each entry, with v the weighted pixel losses
 // (loss/pixel_losses.h):
 //   top_k_percent_pixels = 1:  loss = sum(v) / max(1e-5, valid pixels)          (0 when none valid)
 //   top_k_percent_pixels < 1:  k from loss/hard_example_mining.h, the k largest v kept

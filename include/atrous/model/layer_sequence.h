@@ -39,11 +39,12 @@ class LayerSequenceImpl : public torch::nn::Module {
   void pretty_print(std::ostream& stream) const override;
 
  private:
-  void add_step(std::string description, Step step);
+  void add_step(std::string description, Step step, bool in_place = false);
 
   struct Entry {
     Step step;
     std::string description;  // empty for registered modules
+    bool in_place = false;
   };
   std::vector<Entry> steps_;
 };
