@@ -91,6 +91,7 @@ void report_start(const dist::World& world, const OptionTable& table, const std:
 
 int run_command(Command& command, const Commands& commands, std::vector<std::string> args, int argc,
                 char** argv) {
+  args = command.expand_arguments(std::move(args));
   OptionTable table;
   SharedOptions shared;
   shared.declare(table);

@@ -4,6 +4,7 @@
 
 #include "atrous/cli/describe_command.h"
 #include "atrous/cli/info_command.h"
+#include "atrous/cli/pack_command.h"
 #include "atrous/dist/error_agreement.h"
 #include "atrous/dist/world.h"
 
@@ -23,6 +24,7 @@ std::vector<std::unique_ptr<Command>> make_commands() {
   std::vector<std::unique_ptr<Command>> commands;
   commands.push_back(std::make_unique<DescribeCommand>());
   commands.push_back(std::make_unique<InfoCommand>());
+  commands.push_back(std::make_unique<PackCommand>());
   return commands;
 }
 

@@ -41,6 +41,9 @@ class Command {
   virtual std::string summary() const = 0;
   // Binds the command's own options; their structs live in the command object.
   virtual void declare(OptionTable& table) = 0;
+  // The command's own shorthand turned into its options before parsing (`atrous pack voc --root D`
+  // -> `--pack.format voc --pack.root D`); the default keeps the words as they are.
+  virtual std::vector<std::string> expand_arguments(std::vector<std::string> args) const { return args; }
   // Runs on every rank; returns the process exit status.
   virtual int run(const CommandContext& context) = 0;
 };

@@ -1,0 +1,204 @@
+#include "atrous/data/pack_builder.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <exception>
+#include <optional>
+#include <thread>
+
+#include "atrous/core/error.h"
+#include "atrous/core/options.h"
+#include "atrous/data/image_io.h"
+#include "atrous/data/pack_writer.h"
+#include "atrous/data/resize.h"
+
+namespace atrous::data {
+namespace {
+
+struct PreparedSample {
+  at::Tensor image, label;  // padded to the pack's size
+  std::array<int32_t, 2> valid_hw{}, source_hw{};
+};
+
+at::Tensor mapped_label(const SampleSource& source, const DatasetDescriptor& descriptor) {
+  LabelImage raw = read_label_image(source.label_path);
+  at::Tensor label =
+      raw.is_colour ? colour_to_index(raw.values, descriptor.palette, source.label_path) : raw.values;
+  label = label.contiguous();
+  uint8_t* values = label.data_ptr<uint8_t>();
+  for (int64_t i = 0; i < label.numel(); ++i) {
+    const uint8_t mapped = descriptor.label_map[values[i]];
+    if (mapped >= descriptor.num_classes && mapped != descriptor.ignore_label)
+      throw UserError(to_text("label '", source.label_path, "' has value ", int(values[i]), " at pixel (",
+                              i / label.size(1), ", ", i % label.size(1), "), which is neither a class (0..",
+                              descriptor.num_classes - 1, ") nor the ignore label ", descriptor.ignore_label,
+                              " after the label map of '", descriptor.path,
+                              "'; fix the descriptor (num_classes, label_map) or skip such samples with "
+                              "--pack.skip_bad"),
+                      ATROUS_HERE);
+    values[i] = mapped;
+  }
+  return label;
+}
+
+PreparedSample prepare(const SampleSource& source, const DatasetDescriptor& descriptor, int64_t size,
+                       int64_t height, int64_t width) {
+  at::Tensor image = read_rgb_image(source.image_path);
+  at::Tensor label = mapped_label(source, descriptor);
+  if (image.size(0) != label.size(0) || image.size(1) != label.size(1))
+    throw UserError(to_text("image '", source.image_path, "' is ", image.size(0), " x ", image.size(1),
+                            " but label '", source.label_path, "' is ", label.size(0), " x ", label.size(1),
+                            "; they must match (or skip such samples with --pack.skip_bad)"),
+                    ATROUS_HERE);
+  PreparedSample sample;
+  sample.source_hw = {int32_t(image.size(0)), int32_t(image.size(1))};
+  if (size > 0) {
+    const double scale = double(size) / double(std::max(image.size(0), image.size(1)));
+    const int64_t h = std::max<int64_t>(1, std::llround(image.size(0) * scale));
+    const int64_t w = std::max<int64_t>(1, std::llround(image.size(1) * scale));
+    if (h != image.size(0) || w != image.size(1)) {
+      const at::Tensor resized = resize_image_bilinear(image.permute({2, 0, 1}).to(at::kFloat), h, w);
+      image = resized.round().clamp(0, 255).to(at::kByte).permute({1, 2, 0});
+      label = resize_labels_nearest(label, h, w);
+    }
+  }
+  sample.valid_hw = {int32_t(image.size(0)), int32_t(image.size(1))};
+  sample.image = at::empty({height, width, 3}, at::kByte);
+  for (int c = 0; c < 3; ++c) sample.image.select(2, c).fill_(std::lround(descriptor.mean_rgb[c]));
+  sample.image.slice(0, 0, image.size(0)).slice(1, 0, image.size(1)).copy_(image);
+  sample.label = at::full({height, width}, descriptor.ignore_label, at::kByte);
+  sample.label.slice(0, 0, label.size(0)).slice(1, 0, label.size(1)).copy_(label);
+  return sample;
+}
+
+// The pack's common size: S x S, or the largest image of the split.
+std::array<int64_t, 2> pack_size(const PackOptions& options, const std::vector<SampleSource>& samples,
+                                 std::vector<std::string>& unreadable) {
+  if (options.size > 0) return {options.size, options.size};
+  int64_t height = 0, width = 0;
+  for (const auto& sample : samples) {
+    try {
+      const auto hw = read_image_size(sample.image_path);
+      height = std::max(height, hw[0]);
+      width = std::max(width, hw[1]);
+    } catch (const UserError& error) {
+      if (!options.skip_bad) throw;
+      unreadable.push_back(sample.name);
+    }
+  }
+  if (height == 0) throw UserError("no readable image in the split", ATROUS_HERE);
+  return {height, width};
+}
+
+}  // namespace
+
+void PackOptions::declare(OptionTable& table, PackOptions& options) {
+  table.add("pack.format", &options.format, std::string(),
+            "the source dataset's layout (also the first word)", "voc, cityscapes, ade20k or list");
+  table.add("pack.root", &options.root, std::string(), "the source dataset's folder", "a folder");
+  table.add("pack.split", &options.split, std::string(), "the split (list: the file of `image label` lines)",
+            "e.g. train, val, train_aug");
+  table.add("pack.out", &options.out, std::string(), "the pack to write (HDF5)", "a file path");
+  table.add("pack.descriptor", &options.descriptor, std::string(),
+            "the dataset descriptor; empty: datasets/<format>.ini", "an INI file, or empty");
+  table.add("pack.size", &options.size, 0,
+            "resize so that the longer side is this, then pad to size x size; 0: pad to the largest image",
+            "an integer >= 0");
+  table.add("pack.compress", &options.compress, 0, "gzip level of the image and label data; 0: none",
+            "an integer in 0..9");
+  table.add("pack.limit", &options.limit, 0, "pack only the first N samples; 0: all", "an integer >= 0");
+  table.add("pack.skip_bad", &options.skip_bad, false,
+            "skip unreadable or invalid samples (and count them) instead of stopping", "true or false");
+  table.add("pack.threads", &options.threads, 0, "decoding threads; 0: the rank's threads",
+            "an integer >= 0");
+}
+
+void PackOptions::validate() const {
+  const auto& formats = source_formats();
+  ATROUS_CHECK_OPTION(std::find(formats.begin(), formats.end(), format) != formats.end(), "pack.format",
+                      format, "voc, cityscapes, ade20k or list (atrous pack <format> ...)");
+  ATROUS_CHECK_OPTION(!root.empty(), "pack.root", root, "the source dataset's folder");
+  ATROUS_CHECK_OPTION(!split.empty(), "pack.split", split, "a split name, e.g. train or val");
+  ATROUS_CHECK_OPTION(!out.empty(), "pack.out", out, "the path of the pack to write");
+  ATROUS_CHECK_OPTION(size >= 0, "pack.size", size, "an integer >= 0");
+  ATROUS_CHECK_OPTION(compress >= 0 && compress <= 9, "pack.compress", compress, "an integer in 0..9");
+  ATROUS_CHECK_OPTION(limit >= 0, "pack.limit", limit, "an integer >= 0");
+  ATROUS_CHECK_OPTION(threads >= 0, "pack.threads", threads, "an integer >= 0");
+}
+
+PackSummary build_pack(const PackOptions& options, const DatasetDescriptor& descriptor,
+                       const std::vector<SampleSource>& all_samples, int threads,
+                       const std::function<void(int64_t, int64_t)>& progress) {
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<SampleSource> samples = all_samples;
+  if (options.limit > 0 && int64_t(samples.size()) > options.limit) samples.resize(options.limit);
+  PackSummary summary;
+  std::vector<std::string> unreadable;
+  const auto [height, width] = pack_size(options, samples, unreadable);
+  summary.height = height;
+  summary.width = width;
+
+  PackMetadata metadata;
+  metadata.height = height;
+  metadata.width = width;
+  metadata.num_classes = descriptor.num_classes;
+  metadata.ignore_label = descriptor.ignore_label;
+  metadata.class_names = descriptor.class_names;
+  metadata.palette = descriptor.palette;
+  metadata.mean_rgb = descriptor.mean_rgb;
+  metadata.resize_policy = options.size > 0
+                               ? to_text("longer side ", options.size, ", padded to ", height, " x ", width)
+                               : to_text("not resized, padded to the largest image, ", height, " x ", width);
+  metadata.source_format = options.format;
+  metadata.split = options.split;
+  PackWriter writer(options.out, metadata, options.compress);
+
+  const int64_t total = int64_t(samples.size());
+  const int64_t chunk = std::max(1, threads) * 4;
+  for (int64_t first = 0; first < total; first += chunk) {
+    const int64_t count = std::min(chunk, total - first);
+    std::vector<std::optional<PreparedSample>> prepared(count);
+    std::vector<std::string> errors(count);
+    std::vector<std::exception_ptr> failures(count);
+    auto work = [&](int worker) {
+      for (int64_t i = worker; i < count; i += std::max(1, threads)) {
+        try {
+          prepared[i] = prepare(samples[first + i], descriptor, options.size, height, width);
+        } catch (const UserError& error) {
+          errors[i] = error.what();
+          failures[i] = std::current_exception();
+        } catch (...) {
+          failures[i] = std::current_exception();
+        }
+      }
+    };
+    std::vector<std::thread> workers;
+    for (int worker = 1; worker < threads; ++worker) workers.emplace_back(work, worker);
+    work(0);
+    for (auto& worker : workers) worker.join();
+    for (int64_t i = 0; i < count; ++i) {
+      const SampleSource& source = samples[first + i];
+      if (failures[i]) {
+        if (!options.skip_bad || errors[i].empty()) std::rethrow_exception(failures[i]);
+        summary.skipped.push_back(source.name + ": " + errors[i]);
+        continue;
+      }
+      writer.append(source.name, prepared[i]->image, prepared[i]->label, prepared[i]->valid_hw,
+                    prepared[i]->source_hw);
+      ++summary.written;
+    }
+    progress(first + count, total);
+  }
+  if (summary.written == 0)
+    throw UserError(to_text("no sample of the split could be packed (", summary.skipped.size(),
+                            " skipped); '", options.out, "' was not written"),
+                    ATROUS_HERE);
+  writer.commit();
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return summary;
+}
+
+}  // namespace atrous::data

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# pack_test.sh ATROUS DATASETS_DIR: `atrous pack` end to end, every pack read back with h5py and
+# compared with the source files decoded by PIL (an independent reader):
+#   voc (demo data) unresized: pixels and labels identical in the valid region, mean/255 padding;
+#   voc --size: the longer side becomes S, labels keep only source values;
+#   list with RGB colour masks, cityscapes label ids -> train ids, ade20k 0 -> ignore, k -> k - 1;
+#   errors (bad label value, size mismatch, missing root) name the file, leave no pack behind, and
+#   --skip-bad skips and counts.
+set -u
+atrous=$1
+datasets=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+py() { /usr/bin/python3 - "$@"; }
+
+/usr/bin/python3 "$datasets/make_demo_data.py" --out "$work/demo" --train 12 --val 4 --seed 1 >/dev/null || fail "demo data"
+demo=(--descriptor "$datasets/demo.ini")
+"$atrous" pack voc --root "$work/demo" --split val --out "$work/val.h5" "${demo[@]}" >"$work/log" 2>&1 ||
+  { fail "pack val"; cat "$work/log"; }
+"$atrous" pack voc --root "$work/demo" --split train --out "$work/train.h5" --size 97 --compress 4 "${demo[@]}" \
+  --threads 2 >"$work/log" 2>&1 || { fail "pack train"; cat "$work/log"; }
+
+py "$work/demo/VOC2012" "$work/val.h5" "$work/train.h5" <<'PY' || fail "voc packs differ from the sources"
+import sys
+import h5py, numpy as np
+from PIL import Image
+root, val, train = sys.argv[1:]
+with h5py.File(val, "r") as f:
+    assert f.attrs["format"] == "atrous-pack" and f.attrs["version"] == 1 and f.attrs["num_classes"] == 5
+    assert list(f.attrs["class_names"]) == ["background", "disc", "box", "triangle", "ring"]
+    names = [n.decode() if isinstance(n, bytes) else n for n in f["names"][:]]
+    assert names == [l.strip() for l in open(f"{root}/ImageSets/Segmentation/val.txt")], names
+    N, H, W, _ = f["images"].shape
+    for i, name in enumerate(names):
+        image = np.array(Image.open(f"{root}/JPEGImages/{name}.jpg").convert("RGB"))
+        label = np.array(Image.open(f"{root}/SegmentationClass/{name}.png"))
+        h, w = f["valid_hw"][i]
+        assert (h, w) == label.shape and tuple(f["source_hw"][i]) == label.shape
+        assert np.array_equal(f["images"][i, :h, :w], image), name
+        assert np.array_equal(f["labels"][i, :h, :w], label), name
+        assert (f["labels"][i, h:, :] == 255).all() and (f["labels"][i, :, w:] == 255).all()
+        assert (f["images"][i, h:, :] == 128).all() and (f["images"][i, :, w:] == 128).all()
+    assert H == max(f["valid_hw"][:, 0]) and W == max(f["valid_hw"][:, 1])
+with h5py.File(train, "r") as f:
+    assert f["images"].shape[1:] == (97, 97, 3) and f["images"].compression == "gzip"
+    for i in range(f["images"].shape[0]):
+        sh, sw = f["source_hw"][i]
+        h, w = f["valid_hw"][i]
+        assert max(h, w) == 97 and abs(h / w - sh / sw) < 0.05, (h, w, sh, sw)
+        name = f["names"][i]
+        name = name.decode() if isinstance(name, bytes) else name
+        source = set(np.unique(np.array(Image.open(f"{root}/SegmentationClass/{name}.png"))).tolist())
+        assert set(np.unique(f["labels"][i, :h, :w]).tolist()) <= source
+PY
+
+# list format with RGB colour masks (the demo palette is VOC's), cityscapes and ade20k trees.
+py "$work" <<'PY' || fail "writing the synthetic datasets"
+import os, sys
+import numpy as np
+from PIL import Image
+work = sys.argv[1]
+rng = np.random.default_rng(0)
+def voc_colour(k):
+    r = g = b = 0
+    for shift in range(7, -1, -1):
+        r |= (k & 1) << shift; g |= ((k >> 1) & 1) << shift; b |= ((k >> 2) & 1) << shift; k >>= 3
+    return (r, g, b)
+os.makedirs(f"{work}/list", exist_ok=True)
+with open(f"{work}/list/pairs.txt", "w") as pairs:
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 255, (20, 30, 3), dtype=np.uint8)).save(f"{work}/list/img{i}.png")
+        indices = rng.choice([0, 1, 2, 3, 4, 255], (20, 30)).astype(np.uint8)
+        np.save(f"{work}/list/idx{i}.npy", indices)
+        colours = np.array([voc_colour(int(k)) for k in range(256)], dtype=np.uint8)[indices]
+        Image.fromarray(colours).save(f"{work}/list/mask{i}.png")
+        pairs.write(f"img{i}.png mask{i}.png\n")
+for city in ("aachen",):
+    os.makedirs(f"{work}/cs/leftImg8bit/val/{city}", exist_ok=True)
+    os.makedirs(f"{work}/cs/gtFine/val/{city}", exist_ok=True)
+    Image.fromarray(rng.integers(0, 255, (16, 32, 3), dtype=np.uint8)).save(f"{work}/cs/leftImg8bit/val/{city}/{city}_000000_000019_leftImg8bit.png")
+    ids = np.tile(np.array([0, 7, 8, 26, 33, 34, 3, 24], dtype=np.uint8), (16, 4))
+    Image.fromarray(ids, mode="L").save(f"{work}/cs/gtFine/val/{city}/{city}_000000_000019_gtFine_labelIds.png")
+for folder in ("images", "annotations"):
+    os.makedirs(f"{work}/ade/{folder}/validation", exist_ok=True)
+Image.fromarray(rng.integers(0, 255, (10, 12, 3), dtype=np.uint8)).save(f"{work}/ade/images/validation/ADE_val_00000001.jpg")
+Image.fromarray(np.tile(np.array([0, 1, 2, 150], dtype=np.uint8), (10, 3)), mode="L").save(f"{work}/ade/annotations/validation/ADE_val_00000001.png")
+PY
+"$atrous" pack list --root "$work/list" --split pairs.txt --out "$work/list.h5" "${demo[@]}" >"$work/log" 2>&1 ||
+  { fail "pack list"; cat "$work/log"; }
+"$atrous" pack cityscapes --root "$work/cs" --split val --out "$work/cs.h5" >"$work/log" 2>&1 ||
+  { fail "pack cityscapes"; cat "$work/log"; }
+"$atrous" pack ade20k --root "$work/ade" --split val --out "$work/ade.h5" >"$work/log" 2>&1 ||
+  { fail "pack ade20k"; cat "$work/log"; }
+py "$work" <<'PY' || fail "list/cityscapes/ade20k labels"
+import sys
+import h5py, numpy as np
+work = sys.argv[1]
+with h5py.File(f"{work}/list.h5", "r") as f:
+    for i in range(3):
+        assert np.array_equal(f["labels"][i], np.load(f"{work}/list/idx{i}.npy")), i
+with h5py.File(f"{work}/cs.h5", "r") as f:
+    assert f.attrs["num_classes"] == 19
+    assert f["labels"][0, 0, :8].tolist() == [255, 0, 1, 13, 18, 255, 255, 11], f["labels"][0, 0, :8]
+with h5py.File(f"{work}/ade.h5", "r") as f:
+    assert f.attrs["num_classes"] == 150
+    assert f["labels"][0, 0, :4].tolist() == [255, 0, 1, 149], f["labels"][0, 0, :4]
+PY
+
+# Errors: a label value outside the classes, a size mismatch, a missing root.
+cp "$work/demo/VOC2012/SegmentationClass/$(head -1 "$work/demo/VOC2012/ImageSets/Segmentation/val.txt").png" "$work/keep.png"
+bad=$(head -1 "$work/demo/VOC2012/ImageSets/Segmentation/val.txt")
+py "$work/demo/VOC2012/SegmentationClass/$bad.png" <<'PY'
+import sys
+import numpy as np
+from PIL import Image
+label = Image.open(sys.argv[1]); values = np.array(label); values[0, 0] = 9
+out = Image.fromarray(values, mode="P"); out.putpalette(label.getpalette()); out.save(sys.argv[1])
+PY
+out=$("$atrous" pack voc --root "$work/demo" --split val --out "$work/bad.h5" "${demo[@]}" 2>&1); status=$?
+[ "$status" -eq 1 ] || fail "bad label: status $status"
+grep -qF "has value 9 at pixel (0, 0)" <<<"$out" && grep -qF "$bad.png" <<<"$out" || fail "bad label message: $out"
+[ ! -e "$work/bad.h5" ] && [ ! -e "$work/bad.h5.partial" ] || fail "a failed pack left a file"
+out=$("$atrous" pack voc --root "$work/demo" --split val --out "$work/skip.h5" --skip-bad "${demo[@]}" 2>&1) ||
+  fail "skip-bad: $out"
+grep -qF "3 samples" <<<"$out" && grep -qF "1 skipped" <<<"$out" || fail "skip-bad summary: $out"
+py "$work/demo/VOC2012/SegmentationClass/$bad.png" <<'PY'
+import sys
+from PIL import Image
+Image.open(sys.argv[1]).resize((7, 5)).save(sys.argv[1])
+PY
+out=$("$atrous" pack voc --root "$work/demo" --split val --out "$work/bad.h5" "${demo[@]}" 2>&1)
+grep -qF "but label" <<<"$out" && grep -qF "they must match" <<<"$out" || fail "size mismatch message: $out"
+out=$("$atrous" pack voc --root "$work/nowhere" --split val --out "$work/bad.h5" 2>&1); status=$?
+[ "$status" -eq 1 ] && grep -qF "dataset root '$work/nowhere' is not a folder" <<<"$out" || fail "missing root: $status $out"
+out=$("$atrous" pack vok --root "$work/demo" --split val --out "$work/bad.h5" 2>&1); status=$?
+[ "$status" -eq 2 ] && grep -qF "option --pack.format = vok is not allowed" <<<"$out" || fail "bad format: $status $out"
+
+[ "$failures" -eq 0 ] && echo "pack: all checks passed"
+[ "$failures" -eq 0 ]
