@@ -3,8 +3,10 @@
 #include <exception>
 
 #include "atrous/cli/describe_command.h"
+#include "atrous/cli/eval_command.h"
 #include "atrous/cli/info_command.h"
 #include "atrous/cli/pack_command.h"
+#include "atrous/cli/train_command.h"
 #include "atrous/dist/error_agreement.h"
 #include "atrous/dist/world.h"
 
@@ -23,8 +25,10 @@ void CommandContext::collective_setup(const std::function<void()>& setup) const 
 std::vector<std::unique_ptr<Command>> make_commands() {
   std::vector<std::unique_ptr<Command>> commands;
   commands.push_back(std::make_unique<DescribeCommand>());
+  commands.push_back(std::make_unique<EvalCommand>());
   commands.push_back(std::make_unique<InfoCommand>());
   commands.push_back(std::make_unique<PackCommand>());
+  commands.push_back(std::make_unique<TrainCommand>());
   return commands;
 }
 

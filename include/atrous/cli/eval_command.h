@@ -1,0 +1,28 @@
+#pragma once
+// `atrous eval --config FILE --eval.checkpoint PATH --eval.data FILE.h5`: the mIoU of a checkpoint on
+// a pack, on every rank of the job (eval/evaluator.h). The model is built from the model.* options
+// (the training config) at eval.output_stride when given; its weights come from the checkpoint.
+// Rank 0 prints the per-class table and writes eval.out (JSON).
+
+#include "atrous/cli/command.h"
+#include "atrous/eval/predictor.h"
+#include "atrous/model/model_options.h"
+
+namespace atrous::cli {
+
+class EvalCommand : public Command {
+ public:
+  std::string name() const override { return "eval"; }
+  std::string summary() const override {
+    return "evaluate a checkpoint on a pack: per-class IoU, mIoU, pixel accuracy (multi-scale, flip)";
+  }
+  void declare(OptionTable& table) override;
+  int run(const CommandContext& context) override;
+
+ private:
+  model::ModelOptions model_;
+  eval::PredictOptions predict_;
+  std::string checkpoint_, data_, out_;
+};
+
+}  // namespace atrous::cli

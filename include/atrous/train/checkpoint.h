@@ -1,0 +1,58 @@
+#pragma once
+// Checkpoints: everything a run needs to continue exactly where it stopped.
+//
+// One file per checkpoint, RUN_DIR/checkpoints/step-<step>.pt, a torch.save-compatible zip (Python
+// reads it with torch.load) holding a dict:
+//   format "atrous-checkpoint", version 1, step (optimizer steps done), epoch and position (the
+//   sampler's place: samples of this rank's epoch consumed), world_size, seed, config (the effective
+//   configuration, INI), model (name -> tensor: parameters and buffers), velocity (name -> tensor).
+// There is no generator state to store: augmentation draws from (seed, epoch, sample index) and
+// dropout is reseeded from (seed, step, rank) at every step.
+// Writing (rank 0 only): a temporary file in the same folder, fsync, rename, fsync of the folder;
+// then RUN_DIR/checkpoints/latest (the file name) is replaced the same way, and all but the newest
+// `keep` checkpoints are deleted. A crash at any moment leaves the previous checkpoint and a latest
+// pointer that names a complete file.
+
+#include <ATen/core/Tensor.h>
+
+#include <map>
+#include <string>
+
+namespace atrous {
+class OptionTable;
+}
+
+namespace atrous::train {
+
+struct CheckpointOptions {
+  int every_steps = 0;       // ckpt.every_steps: 0 = never by step count
+  double every_minutes = 0;  // ckpt.every_minutes: 0 = never by time
+  int keep = 3;              // ckpt.keep
+
+  static void declare(OptionTable& table, CheckpointOptions& options);
+  void validate() const;
+};
+
+struct Checkpoint {
+  int64_t step = 0;
+  int64_t epoch = 0;
+  int64_t position = 0;
+  int64_t world_size = 1;
+  int64_t seed = 0;
+  std::string config;
+  std::map<std::string, at::Tensor> model;
+  std::map<std::string, at::Tensor> velocity;
+};
+
+// Writes `checkpoint` into run_dir/checkpoints atomically, points `latest` at it, prunes to `keep`.
+// Returns its path.
+std::string save_checkpoint(const std::string& run_dir, const Checkpoint& checkpoint, int keep);
+
+// Reads a checkpoint file; UserError naming the file when it is missing, truncated or not an
+// atrous checkpoint of this version.
+Checkpoint load_checkpoint(const std::string& path);
+
+// The checkpoint `latest` names in run_dir, or "" when the run has none.
+std::string latest_checkpoint(const std::string& run_dir);
+
+}  // namespace atrous::train

@@ -1,0 +1,61 @@
+#pragma once
+// SGD with momentum as TF DeepLab trains (and PyTorch's SGD computes): per parameter
+//   d = grad + weight_decay * w      (weight decay only on convolution weights: tensors of more
+//                                     than one dimension; never biases or batch-norm parameters)
+//   d = d * multiplier               (optim.bias_multiplier for convolution biases, TF's x2;
+//                                     optim.last_layer_gradient_multiplier for the logits layer)
+//   v = momentum * v + d             (v starts at d)
+//   w = w - lr * (nesterov ? d + momentum * v : v)
+// The velocity of each parameter is kept by name, so checkpoints store and restore it exactly.
+
+#include <ATen/core/Tensor.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace atrous {
+class OptionTable;
+}
+
+namespace atrous::train {
+
+struct SgdOptions {
+  double momentum = 0.9;                        // optim.momentum
+  bool nesterov = false;                        // optim.nesterov
+  double weight_decay = -1;                     // optim.weight_decay: < 0 = 1e-4 for ResNets, else 4e-5
+  double bias_multiplier = 2.0;                 // optim.bias_multiplier
+  double last_layer_gradient_multiplier = 1.0;  // optim.last_layer_gradient_multiplier
+
+  static void declare(OptionTable& table, SgdOptions& options);
+};
+
+struct OptimizedParameter {
+  std::string name;
+  at::Tensor tensor;
+  bool decay = false;
+  double multiplier = 1.0;
+};
+
+class SgdMomentum {
+ public:
+  // weight_decay: the resolved value (>= 0). Validates the options.
+  SgdMomentum(std::vector<OptimizedParameter> parameters, const SgdOptions& options, double weight_decay);
+
+  // Applies one step with the parameters' current gradients (undefined gradients are skipped).
+  void step(double lr);
+  void zero_grad();
+
+  const std::map<std::string, at::Tensor>& velocity() const { return velocity_; }
+  // Restores velocities saved by a checkpoint; names must be parameters of this optimizer.
+  void load_velocity(const std::map<std::string, at::Tensor>& velocity);
+  const std::vector<OptimizedParameter>& parameters() const { return parameters_; }
+
+ private:
+  std::vector<OptimizedParameter> parameters_;
+  SgdOptions options_;
+  double weight_decay_;
+  std::map<std::string, at::Tensor> velocity_;
+};
+
+}  // namespace atrous::train

@@ -1,0 +1,35 @@
+#pragma once
+// RunDirectory: rank 0's hold on RUN_DIR for the life of a training job.
+//
+// Creates the folder, takes an exclusive lock on RUN_DIR/.lock (flock: released by the kernel when
+// the process ends, even by kill -9), so a second job on the same folder stops with a clear error
+// instead of interleaving checkpoints. Writes RUN_DIR/config.ini (the effective configuration) and
+// appends one JSON object per line to RUN_DIR/metrics.jsonl, flushed at once.
+
+#include <cstdint>
+#include <fstream>
+#include <string>
+
+namespace atrous::train {
+
+class RunDirectory {
+ public:
+  // UserError when the folder cannot be created or another job holds it.
+  explicit RunDirectory(const std::string& path);
+  ~RunDirectory();
+  RunDirectory(const RunDirectory&) = delete;
+  RunDirectory& operator=(const RunDirectory&) = delete;
+
+  const std::string& path() const { return path_; }
+  void write_config(const std::string& ini);
+  void append_metrics(const std::string& json_line);
+  // On resume: drops the metrics lines of steps after `step`, which the resumed run logs again.
+  void truncate_metrics_after(int64_t step);
+
+ private:
+  std::string path_;
+  int lock_fd_ = -1;
+  std::ofstream metrics_;
+};
+
+}  // namespace atrous::train

@@ -1,0 +1,88 @@
+#include "atrous/eval/evaluator.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <iomanip>
+#include <sstream>
+
+namespace atrous::eval {
+
+EvalResult evaluate(Predictor& predictor, const data::PackReader& pack, dist::Communicator& comm,
+                    const c10::Device& device) {
+  const int64_t classes = pack.metadata().num_classes, ignore = pack.metadata().ignore_label;
+  at::Tensor matrix = at::zeros({classes, classes}, at::kLong);
+  int64_t samples = 0;
+  for (int64_t index = comm.rank(); index < pack.size(); index += comm.size()) {
+    const data::PackRecord record = pack.read(index);
+    const at::Tensor image = record.image.permute({2, 0, 1}).unsqueeze(0).to(at::kFloat).to(device);
+    const at::Tensor prediction = predictor.predict(image)[0].cpu();
+    const int64_t h = record.valid_hw[0], w = record.valid_hw[1];
+    matrix += confusion_matrix(prediction.slice(0, 0, h).slice(1, 0, w),
+                               record.label.slice(0, 0, h).slice(1, 0, w), classes, ignore);
+    ++samples;
+  }
+  // Counts travel as doubles (exact below 2^53 pixels) through the communicator's float path.
+  at::Tensor summed =
+      at::cat({matrix.flatten().to(at::kDouble), at::full({1}, double(samples), at::kDouble)});
+  if (device.is_cuda()) summed = summed.to(device);
+  comm.allreduce(summed, dist::ReduceOp::sum)->wait();
+  summed = summed.cpu();
+  EvalResult result;
+  result.matrix = summed.slice(0, 0, classes * classes).view({classes, classes}).to(at::kLong);
+  result.samples = int64_t(summed[classes * classes].item<double>());
+  result.metrics = segmentation_metrics(result.matrix);
+  return result;
+}
+
+std::string metrics_table(const EvalResult& result, const std::vector<std::string>& class_names) {
+  std::ostringstream table;
+  table << std::fixed << std::setprecision(2);
+  table << "  " << std::left << std::setw(24) << "class" << std::right << std::setw(8) << "IoU %"
+        << "\n";
+  bool any_absent = false;
+  for (size_t c = 0; c < result.metrics.iou.size(); ++c) {
+    const std::string name = c < class_names.size() ? class_names[c] : "class " + std::to_string(c);
+    table << "  " << std::left << std::setw(24) << name << std::right << std::setw(8);
+    if (std::isnan(result.metrics.iou[c])) {
+      table << "absent";
+      any_absent = true;
+    } else {
+      table << 100 * result.metrics.iou[c];
+    }
+    table << "\n";
+  }
+  table << "  mIoU " << 100 * result.metrics.mean_iou << "% over " << result.metrics.classes_counted << " of "
+        << result.metrics.iou.size() << " classes, pixel accuracy " << 100 * result.metrics.pixel_accuracy
+        << "%, " << result.samples << " images, " << result.metrics.pixels << " labelled pixels\n";
+  if (any_absent)
+    table << "  (absent: in neither the ground truth nor the predictions; left out of the mean)\n";
+  return table.str();
+}
+
+std::string metrics_json(const EvalResult& result, const std::vector<std::string>& class_names) {
+  std::ostringstream json;
+  json << std::setprecision(8) << "{\"miou\": " << result.metrics.mean_iou
+       << ", \"pixel_accuracy\": " << result.metrics.pixel_accuracy
+       << ", \"classes_counted\": " << result.metrics.classes_counted << ", \"samples\": " << result.samples
+       << ", \"iou\": {";
+  for (size_t c = 0; c < result.metrics.iou.size(); ++c) {
+    json << (c ? ", " : "") << "\"" << (c < class_names.size() ? class_names[c] : std::to_string(c))
+         << "\": ";
+    if (std::isnan(result.metrics.iou[c]))
+      json << "null";
+    else
+      json << result.metrics.iou[c];
+  }
+  json << "}, \"confusion_matrix\": [";
+  const int64_t classes = result.matrix.size(0);
+  for (int64_t g = 0; g < classes; ++g) {
+    json << (g ? ", " : "") << "[";
+    for (int64_t p = 0; p < classes; ++p) json << (p ? ", " : "") << result.matrix[g][p].item<int64_t>();
+    json << "]";
+  }
+  json << "]}";
+  return json.str();
+}
+
+}  // namespace atrous::eval

@@ -1,0 +1,71 @@
+#include "atrous/eval/predictor.h"
+
+#include <ATen/ATen.h>
+
+#include <sstream>
+
+#include "atrous/core/options.h"
+#include "atrous/model/multi_scale.h"
+
+namespace atrous::eval {
+
+void PredictOptions::declare(OptionTable& table, PredictOptions& options) {
+  table.add("eval.scales", &options.scales, std::string("1"),
+            "inference scales; probabilities are averaged over them (e.g. 0.5,0.75,1,1.25,1.5,1.75)",
+            "comma-separated numbers > 0");
+  table.add("eval.flip", &options.flip, false, "also average over the left-right flipped image",
+            "true or false");
+  table.add("eval.output_stride", &options.output_stride, 0,
+            "the output stride to evaluate at (e.g. train at 16, evaluate at 8); 0: the model's",
+            "0, 8, 16 or 32");
+}
+
+std::vector<double> parse_scales(const std::string& text) {
+  std::vector<double> scales;
+  std::stringstream stream(text);
+  std::string item;
+  while (std::getline(stream, item, ',')) {
+    char* end = nullptr;
+    const double scale = std::strtod(item.c_str(), &end);
+    if (item.empty() || *end != '\0' || !(scale > 0))
+      bad_option("eval.scales", text, "comma-separated numbers > 0", ATROUS_HERE);
+    scales.push_back(scale);
+  }
+  if (scales.empty()) bad_option("eval.scales", text, "comma-separated numbers > 0", ATROUS_HERE);
+  return scales;
+}
+
+Predictor::Predictor(model::DeepLab net, const PredictOptions& options)
+    : net_(std::move(net)), scales_(parse_scales(options.scales)), flip_(options.flip) {}
+
+at::Tensor Predictor::scale_probabilities(const at::Tensor& normalised, double scale) {
+  const int64_t height = normalised.size(2), width = normalised.size(3);
+  const at::Tensor input = model::resize_bilinear_aligned(normalised, model::scale_dimension(height, scale),
+                                                          model::scale_dimension(width, scale));
+  const at::Tensor logits = model::resize_bilinear_aligned(net_->logits_at_one_scale(input), height, width);
+  return at::softmax(logits, 1);
+}
+
+at::Tensor Predictor::probabilities(const at::Tensor& images) {
+  at::NoGradGuard no_grad;
+  net_->eval();
+  const at::Tensor normalised = net_->normalise(images);
+  at::Tensor sum;
+  int64_t count = 0;
+  for (double scale : scales_) {
+    for (bool mirrored : {false, true}) {
+      if (mirrored && !flip_) continue;
+      at::Tensor probabilities = mirrored ? scale_probabilities(normalised.flip({3}), scale).flip({3})
+                                          : scale_probabilities(normalised, scale);
+      sum = sum.defined() ? sum + probabilities : probabilities;
+      ++count;
+    }
+  }
+  return sum / double(count);
+}
+
+at::Tensor Predictor::predict(const at::Tensor& images) {
+  return probabilities(images).argmax(1);
+}
+
+}  // namespace atrous::eval

@@ -1,0 +1,175 @@
+#include "atrous/train/checkpoint.h"
+
+#include <ATen/ATen.h>
+#include <fcntl.h>
+#include <torch/csrc/jit/serialization/pickle.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "atrous/core/error.h"
+#include "atrous/core/options.h"
+
+namespace atrous::train {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* format_name = "atrous-checkpoint";
+constexpr int64_t format_version = 1;
+
+c10::impl::GenericDict tensor_dict(const std::map<std::string, at::Tensor>& tensors) {
+  c10::impl::GenericDict dict(c10::StringType::get(), c10::TensorType::get());
+  for (const auto& [name, tensor] : tensors) dict.insert(name, tensor.detach().cpu().contiguous());
+  return dict;
+}
+
+std::map<std::string, at::Tensor> tensor_map(const c10::IValue& value, const std::string& path,
+                                             const char* key) {
+  if (!value.isGenericDict())
+    throw UserError(to_text("checkpoint '", path, "': entry '", key, "' is not a dict of tensors"),
+                    ATROUS_HERE);
+  std::map<std::string, at::Tensor> tensors;
+  for (const auto& entry : value.toGenericDict())
+    tensors[entry.key().toStringRef()] = entry.value().toTensor();
+  return tensors;
+}
+
+// Writes bytes to path durably: temporary file, fsync, rename, fsync of the folder.
+void write_atomically(const fs::path& path, const char* data, size_t size) {
+  const fs::path partial = path.string() + ".partial";
+  const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw UserError(to_text("cannot write '", partial.string(), "': ", std::strerror(errno)), ATROUS_HERE);
+  size_t written = 0;
+  while (written < size) {
+    const ssize_t n = ::write(fd, data + written, size - written);
+    if (n <= 0) {
+      const int error = errno;
+      ::close(fd);
+      ::unlink(partial.c_str());
+      throw UserError(to_text("writing '", partial.string(), "' failed: ", std::strerror(error)),
+                      ATROUS_HERE);
+    }
+    written += size_t(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    ::unlink(partial.c_str());
+    throw UserError(to_text("syncing '", partial.string(), "' failed: ", std::strerror(errno)), ATROUS_HERE);
+  }
+  fs::rename(partial, path);
+  const int dir = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
+}
+
+int64_t step_of(const fs::path& file) {
+  const std::string name = file.filename().string();  // step-<n>.pt
+  if (name.rfind("step-", 0) != 0 || file.extension() != ".pt") return -1;
+  try {
+    return std::stoll(name.substr(5));
+  } catch (...) {
+    return -1;
+  }
+}
+
+}  // namespace
+
+void CheckpointOptions::declare(OptionTable& table, CheckpointOptions& options) {
+  table.add("ckpt.every_steps", &options.every_steps, 0, "write a checkpoint every N steps; 0: not by steps",
+            "an integer >= 0");
+  table.add("ckpt.every_minutes", &options.every_minutes, 0.0,
+            "write a checkpoint every M minutes; 0: not by time", "a number >= 0");
+  table.add("ckpt.keep", &options.keep, 3, "checkpoints kept (the newest)", "an integer >= 1");
+}
+
+void CheckpointOptions::validate() const {
+  ATROUS_CHECK_OPTION(every_steps >= 0, "ckpt.every_steps", every_steps, "an integer >= 0");
+  ATROUS_CHECK_OPTION(every_minutes >= 0, "ckpt.every_minutes", every_minutes, "a number >= 0");
+  ATROUS_CHECK_OPTION(keep >= 1, "ckpt.keep", keep, "an integer >= 1");
+}
+
+std::string save_checkpoint(const std::string& run_dir, const Checkpoint& checkpoint, int keep) {
+  c10::impl::GenericDict dict(c10::StringType::get(), c10::AnyType::get());
+  dict.insert("format", std::string(format_name));
+  dict.insert("version", format_version);
+  dict.insert("step", checkpoint.step);
+  dict.insert("epoch", checkpoint.epoch);
+  dict.insert("position", checkpoint.position);
+  dict.insert("world_size", checkpoint.world_size);
+  dict.insert("seed", checkpoint.seed);
+  dict.insert("config", checkpoint.config);
+  dict.insert("model", tensor_dict(checkpoint.model));
+  dict.insert("velocity", tensor_dict(checkpoint.velocity));
+  const std::vector<char> bytes = torch::jit::pickle_save(c10::IValue(dict));
+
+  const fs::path folder = fs::path(run_dir) / "checkpoints";
+  fs::create_directories(folder);
+  const fs::path file = folder / ("step-" + std::to_string(checkpoint.step) + ".pt");
+  write_atomically(file, bytes.data(), bytes.size());
+  const std::string pointer = file.filename().string() + "\n";
+  write_atomically(folder / "latest", pointer.data(), pointer.size());
+
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(folder))
+    if (step_of(entry.path()) >= 0) files.push_back(entry.path());
+  std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return step_of(a) > step_of(b); });
+  for (size_t i = size_t(keep); i < files.size(); ++i) fs::remove(files[i]);
+  return file.string();
+}
+
+Checkpoint load_checkpoint(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file)
+    throw UserError(to_text("checkpoint '", path, "' does not exist or cannot be read"), ATROUS_HERE);
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  c10::IValue value;
+  try {
+    value = torch::jit::pickle_load(bytes);
+  } catch (const std::exception& error) {
+    const std::string what = error.what();
+    throw UserError(to_text("checkpoint '", path, "' is truncated or not a checkpoint (",
+                            what.substr(0, what.find('\n')), "); resume from an earlier one"),
+                    ATROUS_HERE);
+  }
+  auto fail = [&](const std::string& why) -> UserError {
+    return UserError(to_text("'", path, "' is not an atrous checkpoint this build reads: ", why),
+                     ATROUS_HERE);
+  };
+  if (!value.isGenericDict()) throw fail("it holds no dict");
+  const auto dict = value.toGenericDict();
+  auto get = [&](const char* key) {
+    if (!dict.contains(key)) throw fail(to_text("no '", key, "' entry"));
+    return dict.at(key);
+  };
+  if (!get("format").isString() || get("format").toStringRef() != format_name)
+    throw fail("wrong format name");
+  if (get("version").toInt() != format_version)
+    throw fail(to_text("version ", get("version").toInt(), ", this build reads ", format_version));
+  Checkpoint checkpoint;
+  checkpoint.step = get("step").toInt();
+  checkpoint.epoch = get("epoch").toInt();
+  checkpoint.position = get("position").toInt();
+  checkpoint.world_size = get("world_size").toInt();
+  checkpoint.seed = get("seed").toInt();
+  checkpoint.config = get("config").toStringRef();
+  checkpoint.model = tensor_map(get("model"), path, "model");
+  checkpoint.velocity = tensor_map(get("velocity"), path, "velocity");
+  return checkpoint;
+}
+
+std::string latest_checkpoint(const std::string& run_dir) {
+  const fs::path folder = fs::path(run_dir) / "checkpoints";
+  std::ifstream pointer(folder / "latest");
+  std::string name;
+  if (!pointer || !std::getline(pointer, name) || name.empty()) return "";
+  return (folder / name).string();
+}
+
+}  // namespace atrous::train

@@ -1,0 +1,72 @@
+#include "atrous/train/optimizer.h"
+
+#include <ATen/ATen.h>
+
+#include "atrous/core/error.h"
+#include "atrous/core/options.h"
+
+namespace atrous::train {
+
+void SgdOptions::declare(OptionTable& table, SgdOptions& options) {
+  table.add("optim.momentum", &options.momentum, 0.9, "SGD momentum", "a number in [0, 1)");
+  table.add("optim.nesterov", &options.nesterov, false, "Nesterov momentum", "true or false");
+  table.add("optim.weight_decay", &options.weight_decay, -1.0,
+            "L2 weight decay of convolution weights; < 0: 1e-4 for ResNets, 4e-5 otherwise (TF DeepLab)",
+            "a number (< 0 for the default)");
+  table.add("optim.bias_multiplier", &options.bias_multiplier, 2.0,
+            "gradient multiplier of convolution biases", "a number >= 0");
+  table.add("optim.last_layer_gradient_multiplier", &options.last_layer_gradient_multiplier, 1.0,
+            "gradient multiplier of the logits layer", "a number >= 0");
+}
+
+SgdMomentum::SgdMomentum(std::vector<OptimizedParameter> parameters, const SgdOptions& options,
+                         double weight_decay)
+    : parameters_(std::move(parameters)), options_(options), weight_decay_(weight_decay) {
+  ATROUS_CHECK_OPTION(options.momentum >= 0 && options.momentum < 1, "optim.momentum", options.momentum,
+                      "a number in [0, 1)");
+  ATROUS_CHECK_OPTION(options.bias_multiplier >= 0, "optim.bias_multiplier", options.bias_multiplier,
+                      "a number >= 0");
+  ATROUS_CHECK_OPTION(options.last_layer_gradient_multiplier >= 0, "optim.last_layer_gradient_multiplier",
+                      options.last_layer_gradient_multiplier, "a number >= 0");
+  ATROUS_ASSERT(weight_decay >= 0, "weight decay ", weight_decay);
+}
+
+void SgdMomentum::step(double lr) {
+  at::NoGradGuard no_grad;
+  for (auto& parameter : parameters_) {
+    const at::Tensor& grad = parameter.tensor.grad();
+    if (!grad.defined()) continue;
+    at::Tensor d =
+        parameter.decay && weight_decay_ > 0 ? grad + weight_decay_ * parameter.tensor : grad.clone();
+    if (parameter.multiplier != 1.0) d.mul_(parameter.multiplier);
+    auto found = velocity_.find(parameter.name);
+    if (found == velocity_.end())
+      found = velocity_.emplace(parameter.name, d.clone()).first;
+    else
+      found->second.mul_(options_.momentum).add_(d);
+    const at::Tensor& v = found->second;
+    parameter.tensor.sub_(options_.nesterov ? d.add_(v, options_.momentum) : v, lr);
+  }
+}
+
+void SgdMomentum::zero_grad() {
+  for (auto& parameter : parameters_) {
+    at::Tensor& grad = parameter.tensor.mutable_grad();
+    if (grad.defined()) grad.zero_();
+  }
+}
+
+void SgdMomentum::load_velocity(const std::map<std::string, at::Tensor>& velocity) {
+  velocity_.clear();
+  for (const auto& [name, tensor] : velocity) {
+    bool known = false;
+    for (const auto& parameter : parameters_) known = known || parameter.name == name;
+    if (!known)
+      throw UserError(
+          to_text("checkpoint has optimizer state for '", name, "', not a parameter of this model"),
+          ATROUS_HERE);
+    velocity_[name] = tensor.clone();
+  }
+}
+
+}  // namespace atrous::train

@@ -1,0 +1,75 @@
+#include "atrous/train/run_directory.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "atrous/core/error.h"
+
+namespace atrous::train {
+
+RunDirectory::RunDirectory(const std::string& path) : path_(path) {
+  std::error_code error;
+  std::filesystem::create_directories(path + "/checkpoints", error);
+  if (error)
+    throw UserError(
+        to_text("cannot create run directory '", path, "': ", error.message(), "; check train.run_dir"),
+        ATROUS_HERE);
+  const std::string lock = path + "/.lock";
+  lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0) throw UserError(to_text("cannot open '", lock, "': ", std::strerror(errno)), ATROUS_HERE);
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    throw UserError(to_text("run directory '", path, "' is in use by another training job (", lock,
+                            " is locked); wait for it to end or choose another train.run_dir"),
+                    ATROUS_HERE);
+  }
+  metrics_.open(path + "/metrics.jsonl", std::ios::app);
+  if (!metrics_) throw UserError(to_text("cannot write '", path, "/metrics.jsonl'"), ATROUS_HERE);
+}
+
+RunDirectory::~RunDirectory() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+void RunDirectory::write_config(const std::string& ini) {
+  const std::string target = path_ + "/config.ini", partial = target + ".partial";
+  {
+    std::ofstream file(partial, std::ios::trunc);
+    file << ini;
+    if (!file) throw UserError(to_text("cannot write '", partial, "'"), ATROUS_HERE);
+  }
+  std::filesystem::rename(partial, target);
+}
+
+void RunDirectory::append_metrics(const std::string& json_line) {
+  metrics_ << json_line << '\n';
+  metrics_.flush();
+  if (!metrics_)
+    throw UserError(to_text("cannot append to '", path_, "/metrics.jsonl' (disk full?)"), ATROUS_HERE);
+}
+
+void RunDirectory::truncate_metrics_after(int64_t step) {
+  const std::string target = path_ + "/metrics.jsonl", partial = target + ".partial";
+  metrics_.close();
+  {
+    std::ifstream in(target);
+    std::ofstream out(partial, std::ios::trunc);
+    std::string line;
+    while (std::getline(in, line)) {
+      const size_t at = line.find("\"step\": ");
+      if (at != std::string::npos && std::stoll(line.substr(at + 8)) > step) continue;
+      out << line << '\n';
+    }
+    if (!out) throw UserError(to_text("cannot rewrite '", target, "'"), ATROUS_HERE);
+  }
+  std::filesystem::rename(partial, target);
+  metrics_.open(target, std::ios::app);
+}
+
+}  // namespace atrous::train

@@ -1,0 +1,52 @@
+#include "atrous/train/train_options.h"
+
+#include "atrous/core/options.h"
+
+namespace atrous::train {
+
+void RunOptions::declare(OptionTable& table, RunOptions& options) {
+  table.add("data.train", &options.train_pack, std::string(), "the training pack (atrous pack)",
+            "an HDF5 pack");
+  table.add("data.remainder", &options.remainder, std::string("drop"),
+            "samples that do not divide among the ranks: drop them, or pad with repeats", "drop or pad");
+  table.add("train.steps", &options.steps, 1000, "optimizer steps to train", "an integer >= 1");
+  table.add("train.run_dir", &options.run_dir, std::string(), "where checkpoints, metrics and config go",
+            "a folder");
+  table.add("train.resume", &options.resume, std::string("auto"),
+            "auto: continue from RUN_DIR's latest checkpoint if any; none: start afresh; or a checkpoint",
+            "auto, none, or a checkpoint file");
+  table.add("train.log_every", &options.log_every, 10, "steps between progress lines and metrics",
+            "an integer >= 1");
+  table.add("train.accumulate_steps", &options.accumulate_steps, 1,
+            "micro-batches per optimizer step, gradients communicated on the last only", "an integer >= 1");
+  table.add("model.freeze_bn", &options.freeze_bn, false,
+            "keep batch-norm statistics frozen (TF's fine_tune_batch_norm = false)", "true or false");
+  table.add("dist.sync_bn", &options.sync_bn, true, "batch norm over the global batch (SyncBatchNorm)",
+            "true or false");
+}
+
+void RunOptions::validate() const {
+  ATROUS_CHECK_OPTION(!train_pack.empty(), "data.train", train_pack,
+                      "the training pack written by atrous pack");
+  ATROUS_CHECK_OPTION(remainder == "drop" || remainder == "pad", "data.remainder", remainder, "drop or pad");
+  ATROUS_CHECK_OPTION(steps >= 1, "train.steps", steps, "an integer >= 1");
+  ATROUS_CHECK_OPTION(!run_dir.empty(), "train.run_dir", run_dir, "a folder for checkpoints and metrics");
+  ATROUS_CHECK_OPTION(log_every >= 1, "train.log_every", log_every, "an integer >= 1");
+  ATROUS_CHECK_OPTION(accumulate_steps >= 1, "train.accumulate_steps", accumulate_steps, "an integer >= 1");
+}
+
+void TrainerOptions::declare(OptionTable& table, TrainerOptions& options) {
+  RunOptions::declare(table, options.run);
+  LrOptions::declare(table, options.lr);
+  SgdOptions::declare(table, options.sgd);
+  CheckpointOptions::declare(table, options.checkpoint);
+  model::ModelOptions::declare(table, options.model);
+  model::WeightImportOptions::declare(table, options.init);
+  loss::LossOptions::declare(table, options.loss);
+  data::LoaderOptions::declare(table, options.loader);
+  data::AugmentOptions::declare(table, options.augment);
+  dist::ReducerOptions::declare(table, options.reducer);
+  dist::CommunicatorOptions::declare(table, options.comm);
+}
+
+}  // namespace atrous::train
