@@ -15,6 +15,7 @@ int TrainCommand::run(const CommandContext& context) {
     trainer = std::make_unique<train::Trainer>(options_, context.world, context.log,
                                                effective_config(context.options));
   });
+  trainer->connect();
   return trainer->run();
 }
 

@@ -14,6 +14,7 @@
 #include "atrous/data/pack_reader.h"
 #include "atrous/data/shard_sampler.h"
 #include "atrous/dist/error_agreement.h"
+#include "atrous/dist/local_communicator.h"
 #include "atrous/dist/mpi_communicator.h"
 #include "atrous/dist/nccl_communicator.h"
 #include "atrous/dist/sync_batch_norm_pass.h"
@@ -98,6 +99,7 @@ struct Trainer::State {
 
   void open_data();
   void build_model();
+  void connect();
   void resume_or_initialise();
   void adopt_checkpoint(const Checkpoint& checkpoint, const std::string& path);
   data::Batch next_batch();
@@ -128,12 +130,6 @@ void Trainer::State::build_model() {
   net = std::make_shared<model::DeepLabImpl>(options.model, pack_classes);
   resume_or_initialise();
   net->to(world.device());
-  comm = make_communicator(world, options.comm);
-  if (options.run.sync_bn && world.size() > 1) dist::convert_to_sync_batch_norm(*net, comm.get());
-  reducer = std::make_unique<dist::GradReducer>(named(net->named_parameters()), named(net->named_buffers()),
-                                                *comm, options.reducer);
-  loss = std::make_unique<loss::SegmentationLoss>(options.loss, pack_classes, pack->metadata().ignore_label,
-                                                  *comm);
   const double weight_decay = options.sgd.weight_decay >= 0                    ? options.sgd.weight_decay
                               : options.model.backbone.rfind("resnet", 0) == 0 ? 1e-4
                                                                                : 4e-5;
@@ -144,6 +140,17 @@ void Trainer::State::build_model() {
       int64_t(options.loader.batch_size) * world.size() * options.run.accumulate_steps;
   schedule = std::make_unique<LrSchedule>(options.lr, options.run.steps, global_batch);
   options.checkpoint.validate();
+  dist::LocalCommunicator alone;  // the loss options are checked now; the loss is built in connect()
+  loss::SegmentationLoss(options.loss, pack_classes, pack->metadata().ignore_label, alone);
+}
+
+void Trainer::State::connect() {
+  comm = make_communicator(world, options.comm);
+  if (options.run.sync_bn && world.size() > 1) dist::convert_to_sync_batch_norm(*net, comm.get());
+  reducer = std::make_unique<dist::GradReducer>(named(net->named_parameters()), named(net->named_buffers()),
+                                                *comm, options.reducer);
+  loss = std::make_unique<loss::SegmentationLoss>(options.loss, pack->metadata().num_classes,
+                                                  pack->metadata().ignore_label, *comm);
 }
 
 void Trainer::State::resume_or_initialise() {
@@ -226,10 +233,15 @@ Trainer::Trainer(const TrainerOptions& options, const dist::World& world, Logger
   if (world.is_root()) s.run_dir = std::make_unique<RunDirectory>(options.run.run_dir);
   s.open_data();
   s.build_model();
-  if (world.is_root()) {
+}
+
+void Trainer::connect() {
+  State& s = *state_;
+  s.connect();
+  if (s.world.is_root()) {
     if (s.resumed) s.run_dir->truncate_metrics_after(s.step);
     s.run_dir->write_config(s.config);
-    s.report = std::make_unique<TrainingReport>(*s.run_dir, log, options.run.steps);
+    s.report = std::make_unique<TrainingReport>(*s.run_dir, s.log, s.options.run.steps);
   }
   install_preemption_handlers();
 }

@@ -1,7 +1,8 @@
 #pragma once
 // Trainer: `atrous train` on every rank — the one training step of DESIGN.md, repeated.
 //
-// Construction (collective): opens the pack, builds the model (model.init_weights, or the
+// Construction (no collective, so that collective_setup can agree on its errors): rank 0 takes
+// RUN_DIR (train/run_directory.h), every rank opens the pack, builds the model (model.init_weights, or the
 // checkpoint train.resume names or finds), swaps in synchronised batch norms (dist.sync_bn), the
 // GradReducer (same parameters on every rank, then rank 0's weights everywhere), the loss, SGD and
 // the LR schedule. Rank 0 takes RUN_DIR (train/run_directory.h) and writes config.ini.
@@ -42,6 +43,8 @@ class Trainer {
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
 
+  // The collective part of the set-up; call once, on every rank, before run().
+  void connect();
   // Trains up to train.steps; returns 0, or preempted_exit_status after a preemption checkpoint.
   int run();
 

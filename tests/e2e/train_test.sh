@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# train_test.sh ATROUS DATASETS_DIR "LAUNCHER-2-RANKS": `atrous train` and `atrous eval` end to end on
+# 2 ranks with a tiny model and crop:
+#   - the loss falls; metrics.jsonl and checkpoints come from rank 0 only; eval prints a table;
+#   - resume exactness: SIGTERM mid-run (exit 75, checkpoint) and kill -9 of one rank mid-run, each
+#     resumed with train.resume=auto, log the same losses step by step as an uninterrupted run;
+#   - a half-written checkpoint (crash while writing) does not stop the resume;
+#   - a second job on a locked run directory, a NaN loss and a truncated checkpoint give clear errors.
+set -u
+atrous=$1
+datasets=$2
+IFS=';' read -ra mpi2 <<<"$3"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+/usr/bin/python3 "$datasets/make_demo_data.py" --out "$work/source" --train 24 --val 8 --seed 2 >/dev/null
+for split in train val; do
+  "$atrous" pack voc --root "$work/source" --split "$split" --out "$work/$split.h5" --size 65 \
+    --descriptor "$datasets/demo.ini" >/dev/null 2>&1 || fail "pack $split"
+done
+cat >"$work/tiny.ini" <<INI
+[data]
+train = $work/train.h5
+batch_size = 2
+crop_size = 65
+min_scale = 0.75
+max_scale = 1.25
+reader_threads = 1
+[model]
+backbone = mobilenet_v2
+output_stride = 16
+atrous_rates = 2,4
+dropout = 0.1
+[optim]
+lr = 0.02
+[train]
+log_every = 1
+[dist]
+threads = 1
+INI
+train() { "${mpi2[@]}" "$atrous" train --config "$work/tiny.ini" "$@"; }
+# wait_lines RUN_DIR N LOG: waits (at most 60 s) until RUN_DIR/metrics.jsonl has N lines.
+wait_lines() {
+  local deadline=$((SECONDS + 60))
+  while [ "$(cat "$1/metrics.jsonl" 2>/dev/null | wc -l)" -lt "$2" ]; do
+    [ "$SECONDS" -lt "$deadline" ] || { fail "$1 never logged $2 steps: $(tail -5 "$3")"; return 1; }
+    sleep 0.2
+  done
+}
+# The rank processes of the job training into RUN_DIR (not the launcher).
+ranks_of() { pgrep -f "^$atrous train --config $work/tiny.ini --train.run_dir $1( |\$)"; }
+losses() { sed 's/.*"step": \([0-9]*\),.*"loss": \([^,]*\),.*/\1 \2/' "$1/metrics.jsonl"; }
+
+# 1. An uninterrupted run: the loss falls, rank 0 alone writes.
+out=$(train --train.run_dir "$work/a" --train.steps 20 --ckpt.every_steps 4 2>&1) || fail "run a: $out"
+[ "$(wc -l <"$work/a/metrics.jsonl")" -eq 20 ] || fail "metrics.jsonl has $(wc -l <"$work/a/metrics.jsonl") lines, not 20"
+[ "$(grep -c 'INFO  step ' <<<"$out")" -eq 20 ] || fail "progress lines are not printed once per step"
+first=$(losses "$work/a" | head -5 | awk '{s += $2} END {print s / 5}')
+last=$(losses "$work/a" | tail -5 | awk '{s += $2} END {print s / 5}')
+awk -v f="$first" -v l="$last" 'BEGIN {exit !(l < f)}' || fail "loss did not fall: first $first, last $last"
+[ "$(ls "$work/a/checkpoints" | grep -c '^step-.*\.pt$')" -eq 3 ] || fail "ckpt.keep 3: $(ls "$work/a/checkpoints")"
+[ "$(cat "$work/a/checkpoints/latest")" = "step-20.pt" ] || fail "latest does not name step-20.pt"
+[ -f "$work/a/config.ini" ] && grep -q "steps = 20" "$work/a/config.ini" || fail "config.ini"
+
+out=$("${mpi2[@]}" "$atrous" eval --config "$work/tiny.ini" --eval.checkpoint "$work/a/checkpoints/step-20.pt" \
+  --eval.data "$work/val.h5" --eval.out "$work/eval.json" --eval.flip true 2>&1) || fail "eval: $out"
+[ "$(grep -c '  mIoU ' <<<"$out")" -eq 1 ] && grep -q '"samples": 8' "$work/eval.json" || fail "eval output: $out"
+
+# 2. SIGTERM mid-run: checkpoint, exit 75; resume=auto finishes with the same losses.
+train --train.run_dir "$work/b" --train.steps 20 --ckpt.every_steps 4 >"$work/b.log" 2>&1 &
+launcher=$!
+wait_lines "$work/b" 6 "$work/b.log" && kill -TERM $(ranks_of "$work/b")
+wait $launcher; status=$?
+[ "$status" -eq 75 ] || fail "SIGTERM: status $status, expected 75; $(tail -5 "$work/b.log")"
+grep -q "stopped by a preemption signal" "$work/b.log" || fail "no preemption message"
+out=$(train --train.run_dir "$work/b" --train.steps 20 --ckpt.every_steps 4 2>&1) || fail "resume b: $out"
+grep -q "resuming from" <<<"$out" || fail "run b did not resume"
+diff <(losses "$work/a") <(losses "$work/b") >/dev/null || fail "losses after SIGTERM + resume differ:
+$(diff <(losses "$work/a") <(losses "$work/b"))"
+
+# 3. kill -9 of one rank mid-run: the job ends; a half-written checkpoint lies around; resume.
+train --train.run_dir "$work/c" --train.steps 20 --ckpt.every_steps 4 >"$work/c.log" 2>&1 &
+launcher=$!
+wait_lines "$work/c" 10 "$work/c.log" && kill -9 "$(ranks_of "$work/c" | tail -1)"
+timeout 60 tail --pid=$launcher -f /dev/null || fail "the job did not end after a rank was killed"
+wait $launcher && fail "the job succeeded although a rank was killed"
+head -c 1000 "$work/c/checkpoints/$(cat "$work/c/checkpoints/latest")" >"$work/c/checkpoints/step-12.pt.partial"
+out=$(train --train.run_dir "$work/c" --train.steps 20 --ckpt.every_steps 4 2>&1) || fail "resume c: $out"
+diff <(losses "$work/a") <(losses "$work/c") >/dev/null || fail "losses after kill -9 + resume differ:
+$(diff <(losses "$work/a") <(losses "$work/c"))"
+
+# 4. Clear errors.
+train --train.run_dir "$work/d" --train.steps 400 >"$work/d.log" 2>&1 &
+launcher=$!
+wait_lines "$work/d" 1 "$work/d.log"
+out=$(train --train.run_dir "$work/d" --train.steps 400 2>&1); status=$?
+[ "$status" -ne 0 ] && grep -q "is in use by another training job" <<<"$out" || fail "locked run dir: $status $out"
+kill -TERM $(ranks_of "$work/d") 2>/dev/null; wait $launcher
+
+out=$(train --train.run_dir "$work/e" --train.steps 6 --optim.lr 1e12 --optim.warmup_steps 0 2>&1); status=$?
+[ "$status" -eq 1 ] && grep -q "the loss is not finite at step" <<<"$out" || fail "NaN: status $status: $out"
+[ "$(grep -c 'the loss is not finite' <<<"$out")" -eq 1 ] || fail "NaN error printed more than once"
+ls "$work/e/checkpoints"/step-*.pt >/dev/null 2>&1 && fail "a checkpoint was written from non-finite weights"
+
+head -c 5000 "$work/a/checkpoints/step-20.pt" >"$work/truncated.pt"
+out=$("$atrous" eval --config "$work/tiny.ini" --eval.checkpoint "$work/truncated.pt" --eval.data "$work/val.h5" 2>&1)
+status=$?
+[ "$status" -eq 1 ] && grep -q "truncated.pt" <<<"$out" || fail "truncated checkpoint: $status $out"
+
+[ "$failures" -eq 0 ] && echo "train: all checks passed"
+[ "$failures" -eq 0 ]
