@@ -4,6 +4,10 @@
 
 #include "atrous/core/error.h"
 #include "atrous/core/options.h"
+#include "atrous/model/conv2d.h"
+#include "atrous/model/deeplab.h"
+
+#include <set>
 
 namespace atrous::train {
 
@@ -17,6 +21,24 @@ void SgdOptions::declare(OptionTable& table, SgdOptions& options) {
             "gradient multiplier of convolution biases", "a number >= 0");
   table.add("optim.last_layer_gradient_multiplier", &options.last_layer_gradient_multiplier, 1.0,
             "gradient multiplier of the logits layer", "a number >= 0");
+}
+
+std::vector<OptimizedParameter> deeplab_parameters(model::DeepLabImpl& net, const SgdOptions& options) {
+  std::set<std::string> conv_biases;
+  for (const auto& item : net.named_modules("", /*include_self=*/false))
+    if (auto* conv = dynamic_cast<model::Conv2dImpl*>(item.value().get()); conv && conv->spec().bias)
+      conv_biases.insert(item.key() + ".bias");
+  const std::vector<std::string> logits = net.logits_prefixes();
+  std::vector<OptimizedParameter> parameters;
+  for (const auto& item : net.named_parameters()) {
+    if (!item.value().requires_grad()) continue;
+    OptimizedParameter parameter{item.key(), item.value(), item.value().dim() > 1, 1.0};
+    if (conv_biases.count(item.key())) parameter.multiplier *= options.bias_multiplier;
+    for (const auto& prefix : logits)
+      if (item.key().rfind(prefix, 0) == 0) parameter.multiplier *= options.last_layer_gradient_multiplier;
+    parameters.push_back(parameter);
+  }
+  return parameters;
 }
 
 SgdMomentum::SgdMomentum(std::vector<OptimizedParameter> parameters, const SgdOptions& options,

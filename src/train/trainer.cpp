@@ -44,25 +44,6 @@ std::unique_ptr<dist::Communicator> make_communicator(const dist::World& world,
   return std::make_unique<dist::MpiCommunicator>(world.comm(), options);
 }
 
-// Every parameter with its optimizer treatment (train/optimizer.h).
-std::vector<OptimizedParameter> optimized_parameters(model::DeepLabImpl& net, const SgdOptions& options) {
-  std::set<std::string> conv_biases;
-  for (const auto& item : net.named_modules("", /*include_self=*/false))
-    if (auto* conv = dynamic_cast<model::Conv2dImpl*>(item.value().get()); conv && conv->spec().bias)
-      conv_biases.insert(item.key() + ".bias");
-  const std::vector<std::string> logits = net.logits_prefixes();
-  std::vector<OptimizedParameter> parameters;
-  for (const auto& item : net.named_parameters()) {
-    if (!item.value().requires_grad()) continue;
-    OptimizedParameter parameter{item.key(), item.value(), item.value().dim() > 1, 1.0};
-    if (conv_biases.count(item.key())) parameter.multiplier *= options.bias_multiplier;
-    for (const auto& prefix : logits)
-      if (item.key().rfind(prefix, 0) == 0) parameter.multiplier *= options.last_layer_gradient_multiplier;
-    parameters.push_back(parameter);
-  }
-  return parameters;
-}
-
 void set_batch_norm_training(torch::nn::Module& root, bool training) {
   for (const auto& module : root.modules())
     if (dynamic_cast<model::BatchNorm2dImpl*>(module.get())) module->train(training);
@@ -134,7 +115,7 @@ void Trainer::State::build_model() {
                               : options.model.backbone.rfind("resnet", 0) == 0 ? 1e-4
                                                                                : 4e-5;
   optimizer =
-      std::make_unique<SgdMomentum>(optimized_parameters(*net, options.sgd), options.sgd, weight_decay);
+      std::make_unique<SgdMomentum>(deeplab_parameters(*net, options.sgd), options.sgd, weight_decay);
   if (resumed) optimizer->load_velocity(resumed->velocity);
   const int64_t global_batch =
       int64_t(options.loader.batch_size) * world.size() * options.run.accumulate_steps;

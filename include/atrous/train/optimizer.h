@@ -16,7 +16,10 @@
 
 namespace atrous {
 class OptionTable;
+namespace model {
+class DeepLabImpl;
 }
+}  // namespace atrous
 
 namespace atrous::train {
 
@@ -36,6 +39,11 @@ struct OptimizedParameter {
   bool decay = false;
   double multiplier = 1.0;
 };
+
+// A DeepLab's trainable parameters with their treatment: decay for tensors of more than one
+// dimension, optim.bias_multiplier for the biases of its Conv2d modules, and
+// optim.last_layer_gradient_multiplier for the parameters under its logits prefixes.
+std::vector<OptimizedParameter> deeplab_parameters(model::DeepLabImpl& net, const SgdOptions& options);
 
 class SgdMomentum {
  public:

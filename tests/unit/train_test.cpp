@@ -1,0 +1,153 @@
+// The trainer's pieces against hand computations: LR policies, SGD with TF DeepLab's weight decay and
+// gradient multipliers, and checkpoints (round trip, pruning, truncation).
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "atrous/core/error.h"
+#include "atrous/model/deeplab.h"
+#include "atrous/train/checkpoint.h"
+#include "atrous/train/lr_schedule.h"
+#include "atrous/train/optimizer.h"
+
+namespace atrous::train {
+namespace {
+
+TEST(LrSchedule, PolyStepCosineWarmupSlowStartAndLinearScaling) {
+  LrOptions options;
+  options.lr = 0.01;
+  LrSchedule poly(options, 100, 16);
+  EXPECT_DOUBLE_EQ(poly(0), 0.01);
+  EXPECT_NEAR(poly(50), 0.01 * std::pow(0.5, 0.9), 1e-15);
+  EXPECT_DOUBLE_EQ(poly(100), 0.0);
+  options.end_lr = 0.001;
+  EXPECT_NEAR(LrSchedule(options, 100, 16)(75), 0.009 * std::pow(0.25, 0.9) + 0.001, 1e-15);
+
+  options = LrOptions();
+  options.lr = 0.1;
+  options.lr_policy = "step";
+  options.step_size = 30;
+  EXPECT_NEAR(LrSchedule(options, 100, 16)(65), 0.1 * 0.01, 1e-15);
+  options.lr_policy = "cosine";
+  EXPECT_NEAR(LrSchedule(options, 100, 16)(50), 0.05, 1e-15);
+
+  options.warmup_steps = 10;
+  EXPECT_NEAR(LrSchedule(options, 100, 16)(0), 0.1 * std::cos(0) * 0.1, 1e-15);
+  options.slow_start_steps = 5;
+  options.slow_start_lr = 1e-4;
+  EXPECT_DOUBLE_EQ(LrSchedule(options, 100, 16)(4), 1e-4);
+  EXPECT_NEAR(LrSchedule(options, 100, 16)(5), (0.05 * (1 + std::cos(M_PI * 0.05))) * 0.6, 1e-15);
+
+  options = LrOptions();
+  options.lr_scaling = "linear";
+  options.base_batch = 16;
+  EXPECT_DOUBLE_EQ(LrSchedule(options, 100, 64).base_lr(), 0.007 * 4);
+  options.lr_policy = "exp";
+  try {
+    LrSchedule(options, 100, 16);
+    FAIL();
+  } catch (const OptionError& error) {
+    EXPECT_NE(std::string(error.what()).find("--optim.lr_policy = exp"), std::string::npos);
+  }
+}
+
+TEST(SgdMomentum, DecayMultipliersAndMomentumFollowTheFormula) {
+  at::Tensor weight = at::tensor({1.0, -2.0}, at::kDouble).view({1, 2}).requires_grad_();
+  at::Tensor bias = at::tensor({0.5}, at::kDouble).requires_grad_();
+  SgdOptions options;
+  options.momentum = 0.9;
+  SgdMomentum sgd({{"w", weight, true, 1.0}, {"b", bias, false, 2.0}}, options, 0.1);
+  const double lr = 0.5;
+  // Step 1: d_w = g + 0.1 w, d_b = 2 g; v = d.
+  weight.mutable_grad() = at::tensor({0.2, 0.4}, at::kDouble).view({1, 2});
+  bias.mutable_grad() = at::tensor({1.0}, at::kDouble);
+  sgd.step(lr);
+  const double w0 = 1.0 - lr * (0.2 + 0.1 * 1.0), v0 = 0.2 + 0.1;
+  EXPECT_NEAR(weight[0][0].item<double>(), w0, 1e-12);
+  EXPECT_NEAR(bias[0].item<double>(), 0.5 - lr * 2.0, 1e-12);
+  // Step 2: v = 0.9 v + d.
+  weight.mutable_grad() = at::tensor({0.2, 0.4}, at::kDouble).view({1, 2});
+  bias.mutable_grad() = at::tensor({1.0}, at::kDouble);
+  sgd.step(lr);
+  const double v1 = 0.9 * v0 + (0.2 + 0.1 * w0);
+  EXPECT_NEAR(weight[0][0].item<double>(), w0 - lr * v1, 1e-12);
+  EXPECT_NEAR(bias[0].item<double>(), 0.5 - lr * 2.0 - lr * (0.9 * 2.0 + 2.0), 1e-12);
+  EXPECT_NEAR(sgd.velocity().at("w")[0][0].item<double>(), v1, 1e-12);
+}
+
+TEST(SgdMomentum, DeepLabDecaysConvWeightsOnlyAndMultipliesConvBiasesAndTheLastLayer) {
+  model::ModelOptions model_options;
+  model_options.backbone = "mobilenet_v2";
+  model::DeepLab net(model_options, 3);
+  SgdOptions options;
+  options.bias_multiplier = 2;
+  options.last_layer_gradient_multiplier = 10;
+  int decayed = 0, batch_norm = 0;
+  for (const auto& p : deeplab_parameters(*net, options)) {
+    if (p.name == "logits.weight") {
+      EXPECT_TRUE(p.decay && p.multiplier == 10) << p.name;
+    }
+    if (p.name == "logits.bias") {
+      EXPECT_TRUE(!p.decay && p.multiplier == 20) << p.name;
+    }
+    if (p.name.find("bn") != std::string::npos || p.name.find(".1.weight") != std::string::npos) {
+      if (p.tensor.dim() == 1) {
+        EXPECT_FALSE(p.decay) << p.name;
+        EXPECT_EQ(p.multiplier, 1.0) << p.name;
+        ++batch_norm;
+      }
+    }
+    decayed += p.decay;
+  }
+  EXPECT_GT(batch_norm, 10);
+  EXPECT_GT(decayed, 50);
+}
+
+TEST(Checkpoint, RoundTripKeepsTheNewestAndRefusesTruncatedFiles) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "atrous_checkpoint_test";
+  std::filesystem::remove_all(dir);
+  Checkpoint checkpoint;
+  checkpoint.epoch = 2;
+  checkpoint.position = 12;
+  checkpoint.world_size = 4;
+  checkpoint.seed = 7;
+  checkpoint.config = "[train]\nsteps = 5\n";
+  checkpoint.model["a.weight"] = at::randn({3, 2});
+  checkpoint.velocity["a.weight"] = at::randn({3, 2});
+  for (int64_t step : {10, 20, 30}) {
+    checkpoint.step = step;
+    save_checkpoint(dir.string(), checkpoint, 2);
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "checkpoints" / "step-10.pt"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "checkpoints" / "step-20.pt"));
+  const std::string latest = latest_checkpoint(dir.string());
+  EXPECT_EQ(latest, (dir / "checkpoints" / "step-30.pt").string());
+  const Checkpoint loaded = load_checkpoint(latest);
+  EXPECT_EQ(loaded.step, 30);
+  EXPECT_EQ(loaded.epoch, 2);
+  EXPECT_EQ(loaded.position, 12);
+  EXPECT_EQ(loaded.world_size, 4);
+  EXPECT_EQ(loaded.seed, 7);
+  EXPECT_EQ(loaded.config, checkpoint.config);
+  EXPECT_TRUE(at::equal(loaded.model.at("a.weight"), checkpoint.model.at("a.weight")));
+  EXPECT_TRUE(at::equal(loaded.velocity.at("a.weight"), checkpoint.velocity.at("a.weight")));
+
+  std::ifstream whole(latest, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(whole)), std::istreambuf_iterator<char>());
+  const std::string truncated = (dir / "truncated.pt").string();
+  std::ofstream(truncated, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  try {
+    load_checkpoint(truncated);
+    FAIL();
+  } catch (const UserError& error) {
+    EXPECT_NE(std::string(error.what()).find("truncated.pt"), std::string::npos) << error.what();
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace atrous::train
