@@ -78,7 +78,12 @@ struct Loader::State {
       images.push_back(sample.image);
       labels.push_back(sample.label);
     }
-    return {at::stack(images), at::stack(labels), std::move(batch_indices), for_epoch, position};
+    at::Tensor image_batch = at::stack(images), label_batch = at::stack(labels);
+    if (options.pin_memory) {  // page-locked, so that the copy to the GPU is asynchronous and fast
+      image_batch = image_batch.pin_memory();
+      label_batch = label_batch.pin_memory();
+    }
+    return {image_batch, label_batch, std::move(batch_indices), for_epoch, position};
   }
 
   void work() {

@@ -94,7 +94,9 @@ void Trainer::State::open_data() {
   pack = std::make_unique<data::PackReader>(options.run.train_pack);
   data::ShardSampler sampler(pack->size(), uint64_t(options.loader.seed), world.rank(), world.size(),
                              data::parse_shard_remainder(options.run.remainder, "data.remainder"));
-  loader = std::make_unique<data::Loader>(*pack, sampler, options.loader, options.augment);
+  data::LoaderOptions loader_options = options.loader;
+  loader_options.pin_memory = world.device().is_cuda();
+  loader = std::make_unique<data::Loader>(*pack, sampler, loader_options, options.augment);
   if (loader->batches_per_epoch() < 1)
     throw UserError(to_text("the training pack '", options.run.train_pack, "' has ", pack->size(),
                             " samples, fewer than one batch per rank (", options.loader.batch_size, " x ",
@@ -251,7 +253,7 @@ int Trainer::run() {
     for (int micro = 0; micro < run.accumulate_steps; ++micro) {
       data::Batch batch = s.next_batch();
       s.reducer->set_synchronize(micro + 1 == run.accumulate_steps);
-      const model::ScaleOutputs outputs = s.net->forward(batch.images.to(s.world.device()));
+      const model::ScaleOutputs outputs = s.net->forward(batch.images.to(s.world.device(), /*non_blocking=*/true));
       result = (*s.loss)(outputs, batch.labels.to(s.world.device()).to(at::kLong), s.step);
       (result.backward / double(run.accumulate_steps)).backward();
       total += result.total / run.accumulate_steps;

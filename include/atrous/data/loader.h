@@ -34,6 +34,7 @@ struct LoaderOptions {
   int64_t seed = 0;        // data.seed, >= 0
   bool augment = true;     // training augmentation; false pads only (evaluation)
   bool drop_last = true;   // leave out an incomplete last batch
+  bool pin_memory = false;  // batches in page-locked memory (set by the trainer on CUDA devices)
 
   static void declare(OptionTable& table, LoaderOptions& options);
   void validate() const;
