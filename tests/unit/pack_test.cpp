@@ -6,8 +6,10 @@
 #include <fstream>
 
 #include "atrous/core/error.h"
+#include "atrous/data/dataset_descriptor.h"
 #include "atrous/data/hdf5_attributes.h"
 #include "atrous/data/hdf5_check.h"
+#include "atrous/data/image_io.h"
 #include "atrous/data/pack_reader.h"
 #include "atrous/data/pack_writer.h"
 
@@ -143,6 +145,36 @@ TEST_F(PackTest, ReadableByTheHdf5CommandLineTools) {
   EXPECT_NE(text.find("DATASET \"images\""), std::string::npos) << text;
   EXPECT_NE(text.find("( 2, 5, 7, 3 )"), std::string::npos) << text;
   EXPECT_NE(text.find("ATTRIBUTE \"format\""), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace atrous::data
+
+// PNG writing (masks for `atrous infer`) read back by our own decoder: palette indices and RGB.
+
+namespace atrous::data {
+namespace {
+
+TEST(ImageIo, PalettePngAndRgbPngRoundTrip) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "atrous_png_test";
+  std::filesystem::create_directories(dir);
+  at::manual_seed(2);
+  const at::Tensor indices = at::randint(0, 21, {13, 17}, at::kByte);
+  indices[0][0] = 255;
+  const std::vector<std::array<uint8_t, 3>> palette = voc_palette();
+  write_palette_png((dir / "mask.png").string(), indices, palette);
+  const LabelImage label = read_label_image((dir / "mask.png").string());
+  EXPECT_FALSE(label.is_colour);
+  EXPECT_TRUE(at::equal(label.values, indices));
+  const at::Tensor colours = read_rgb_image((dir / "mask.png").string());
+  EXPECT_EQ(colours[0][0][0].item<int>(), palette[255][0]);
+  EXPECT_TRUE(at::equal(colour_to_index(colours, palette, "mask.png"), indices));
+
+  const at::Tensor rgb = at::randint(0, 256, {9, 11, 3}, at::kByte);
+  write_rgb_png((dir / "rgb.png").string(), rgb);
+  EXPECT_TRUE(at::equal(read_rgb_image((dir / "rgb.png").string()), rgb));
+  EXPECT_EQ(read_image_size((dir / "rgb.png").string()), (std::array<int64_t, 2>{9, 11}));
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
