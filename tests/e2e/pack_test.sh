@@ -53,6 +53,13 @@ with h5py.File(train, "r") as f:
         name = name.decode() if isinstance(name, bytes) else name
         source = set(np.unique(np.array(Image.open(f"{root}/SegmentationClass/{name}.png"))).tolist())
         assert set(np.unique(f["labels"][i, :h, :w]).tolist()) <= source
+        # The image against a bilinear (align_corners) reference computed by torch.
+        import torch
+        original = torch.from_numpy(np.array(Image.open(f"{root}/JPEGImages/{name}.jpg").convert("RGB")))
+        reference = torch.nn.functional.interpolate(original.permute(2, 0, 1)[None].float(), size=(int(h), int(w)),
+                                                    mode="bilinear", align_corners=True)[0].permute(1, 2, 0)
+        difference = (torch.from_numpy(f["images"][i, :h, :w].astype(np.float32)) - reference.round()).abs().max()
+        assert difference <= 1, (name, float(difference))
 PY
 
 # list format with RGB colour masks (the demo palette is VOC's), cityscapes and ade20k trees.
