@@ -7,6 +7,8 @@ namespace atrous::train {
 void RunOptions::declare(OptionTable& table, RunOptions& options) {
   table.add("data.train", &options.train_pack, std::string(), "the training pack (atrous pack)",
             "an HDF5 pack");
+  table.add("data.val", &options.val_pack, std::string(), "the validation pack of train.eval_every",
+            "an HDF5 pack, or empty");
   table.add("data.remainder", &options.remainder, std::string("drop"),
             "samples that do not divide among the ranks: drop them, or pad with repeats", "drop or pad");
   table.add("train.steps", &options.steps, 1000, "optimizer steps to train", "an integer >= 1");
@@ -19,6 +21,9 @@ void RunOptions::declare(OptionTable& table, RunOptions& options) {
             "an integer >= 1");
   table.add("train.accumulate_steps", &options.accumulate_steps, 1,
             "micro-batches per optimizer step, gradients communicated on the last only", "an integer >= 1");
+  table.add("train.eval_every", &options.eval_every, 0,
+            "evaluate on data.val every N steps and at the end (mIoU into metrics.jsonl); 0: never",
+            "an integer >= 0");
   table.add("model.freeze_bn", &options.freeze_bn, false,
             "keep batch-norm statistics frozen (TF's fine_tune_batch_norm = false)", "true or false");
   table.add("dist.sync_bn", &options.sync_bn, true, "batch norm over the global batch (SyncBatchNorm)",
@@ -32,6 +37,9 @@ void RunOptions::validate() const {
   ATROUS_CHECK_OPTION(steps >= 1, "train.steps", steps, "an integer >= 1");
   ATROUS_CHECK_OPTION(!run_dir.empty(), "train.run_dir", run_dir, "a folder for checkpoints and metrics");
   ATROUS_CHECK_OPTION(log_every >= 1, "train.log_every", log_every, "an integer >= 1");
+  ATROUS_CHECK_OPTION(eval_every >= 0, "train.eval_every", eval_every, "an integer >= 0");
+  ATROUS_CHECK_OPTION(eval_every == 0 || !val_pack.empty(), "data.val", val_pack,
+                      "a validation pack when train.eval_every > 0");
   ATROUS_CHECK_OPTION(accumulate_steps >= 1, "train.accumulate_steps", accumulate_steps, "an integer >= 1");
 }
 

@@ -116,8 +116,7 @@ void Trainer::State::build_model() {
   const double weight_decay = options.sgd.weight_decay >= 0                    ? options.sgd.weight_decay
                               : options.model.backbone.rfind("resnet", 0) == 0 ? 1e-4
                                                                                : 4e-5;
-  optimizer =
-      std::make_unique<SgdMomentum>(deeplab_parameters(*net, options.sgd), options.sgd, weight_decay);
+  optimizer = std::make_unique<SgdMomentum>(deeplab_parameters(*net, options.sgd), options.sgd, weight_decay);
   if (resumed) optimizer->load_velocity(resumed->velocity);
   const int64_t global_batch =
       int64_t(options.loader.batch_size) * world.size() * options.run.accumulate_steps;
@@ -231,6 +230,13 @@ void Trainer::connect() {
 
 Trainer::~Trainer() = default;
 
+std::shared_ptr<model::DeepLabImpl> Trainer::model() const {
+  return state_->net;
+}
+dist::Communicator& Trainer::communicator() const {
+  return *state_->comm;
+}
+
 int Trainer::run() {
   State& s = *state_;
   const RunOptions& run = s.options.run;
@@ -253,7 +259,8 @@ int Trainer::run() {
     for (int micro = 0; micro < run.accumulate_steps; ++micro) {
       data::Batch batch = s.next_batch();
       s.reducer->set_synchronize(micro + 1 == run.accumulate_steps);
-      const model::ScaleOutputs outputs = s.net->forward(batch.images.to(s.world.device(), /*non_blocking=*/true));
+      const model::ScaleOutputs outputs =
+          s.net->forward(batch.images.to(s.world.device(), /*non_blocking=*/true));
       result = (*s.loss)(outputs, batch.labels.to(s.world.device()).to(at::kLong), s.step);
       (result.backward / double(run.accumulate_steps)).backward();
       total += result.total / run.accumulate_steps;
@@ -294,6 +301,13 @@ int Trainer::run() {
         s.options.checkpoint.every_steps > 0 && s.step % s.options.checkpoint.every_steps == 0;
     const bool by_time = s.options.checkpoint.every_minutes > 0 &&
                          seconds_since(last_checkpoint) >= 60 * s.options.checkpoint.every_minutes;
+    const int every = run.eval_every;
+    if (evaluation_ && every > 0 && (s.step % every == 0 || final_step)) {
+      const std::string result = evaluation_(s.step);
+      s.net->train();
+      if (run.freeze_bn) set_batch_norm_training(*s.net, false);
+      if (s.report) s.report->evaluation(s.step, result);
+    }
     if (agreed.preempted) {
       s.save("preempted");
       s.log.warn("stopped by a preemption signal at step ", s.step, "; exit status ", preempted_exit_status,

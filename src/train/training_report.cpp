@@ -102,4 +102,9 @@ void TrainingReport::step(const StepRecord& record, bool log_now) {
   interval_images_ = 0;
 }
 
+void TrainingReport::evaluation(int64_t step, const std::string& json) {
+  log_.info("evaluation at step ", step, ": ", json.substr(0, json.find(", \"iou\"")), "}");
+  run_dir_.append_metrics(to_text("{\"step\": ", step, ", \"eval\": ", json, "}"));
+}
+
 }  // namespace atrous::train

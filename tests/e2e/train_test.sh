@@ -51,7 +51,7 @@ wait_lines() {
 }
 # The rank processes of the job training into RUN_DIR (not the launcher).
 ranks_of() { pgrep -f "^$atrous train --config $work/tiny.ini --train.run_dir $1( |\$)"; }
-losses() { sed 's/.*"step": \([0-9]*\),.*"loss": \([^,]*\),.*/\1 \2/' "$1/metrics.jsonl"; }
+losses() { grep '"loss"' "$1/metrics.jsonl" | sed 's/.*"step": \([0-9]*\),.*"loss": \([^,]*\),.*/\1 \2/'; }
 
 # 1. An uninterrupted run: the loss falls, rank 0 alone writes.
 out=$(train --train.run_dir "$work/a" --train.steps 20 --ckpt.every_steps 4 2>&1) || fail "run a: $out"
@@ -67,6 +67,14 @@ awk -v f="$first" -v l="$last" 'BEGIN {exit !(l < f)}' || fail "loss did not fal
 out=$("${mpi2[@]}" "$atrous" eval --config "$work/tiny.ini" --eval.checkpoint "$work/a/checkpoints/step-20.pt" \
   --eval.data "$work/val.h5" --eval.out "$work/eval.json" --eval.flip true 2>&1) || fail "eval: $out"
 [ "$(grep -c '  mIoU ' <<<"$out")" -eq 1 ] && grep -q '"samples": 8' "$work/eval.json" || fail "eval output: $out"
+
+# train.eval_every: the same evaluation inside training, into metrics.jsonl.
+out=$(train --train.run_dir "$work/v" --train.steps 6 --train.eval_every 3 --data.val "$work/val.h5" 2>&1) ||
+  fail "eval_every: $out"
+[ "$(grep -c '"eval": {"miou"' "$work/v/metrics.jsonl")" -eq 2 ] && grep -q '"samples": 8' "$work/v/metrics.jsonl" ||
+  fail "eval_every records: $(cat "$work/v/metrics.jsonl")"
+out=$(train --train.run_dir "$work/w" --train.steps 6 --train.eval_every 3 2>&1); status=$?
+[ "$status" -eq 2 ] && grep -q "option --data.val" <<<"$out" || fail "eval_every without data.val: $status $out"
 
 # 2. SIGTERM mid-run: checkpoint, exit 75; resume=auto finishes with the same losses.
 train --train.run_dir "$work/b" --train.steps 20 --ckpt.every_steps 4 >"$work/b.log" 2>&1 &

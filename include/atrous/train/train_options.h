@@ -19,12 +19,14 @@ namespace atrous::train {
 
 struct RunOptions {
   std::string train_pack;          // data.train
+  std::string val_pack;            // data.val: the validation pack of train.eval_every
   std::string remainder = "drop";  // data.remainder: drop or pad (data/shard_sampler.h)
   int steps = 1000;                // train.steps: optimizer steps
   std::string run_dir;             // train.run_dir
   std::string resume = "auto";     // train.resume: auto, none, or a checkpoint path
   int log_every = 10;              // train.log_every
   int accumulate_steps = 1;        // train.accumulate_steps
+  int eval_every = 0;              // train.eval_every: 0 = never
   bool freeze_bn = false;          // model.freeze_bn
   bool sync_bn = true;             // dist.sync_bn
 

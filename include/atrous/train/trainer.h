@@ -21,6 +21,7 @@
 // uninterrupted run would have. A different world size is accepted when the samples consumed in
 // the current epoch divide evenly among the new ranks, else refused with the reason.
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -30,6 +31,10 @@ namespace atrous {
 class Logger;
 namespace dist {
 class World;
+class Communicator;
+}  // namespace dist
+namespace model {
+class DeepLabImpl;
 }
 }  // namespace atrous
 
@@ -45,12 +50,23 @@ class Trainer {
 
   // The collective part of the set-up; call once, on every rank, before run().
   void connect();
+
+  // Evaluation inside training (train.eval_every): the evaluation layer sits above this one, so
+  // the train command hands it in. Called on every rank (collective) every eval_every steps and
+  // after the last; returns a JSON object (meaningful on rank 0), recorded in metrics.jsonl as
+  // {"step": N, "eval": ...}. The model is in evaluation mode during the call, training mode after.
+  using Evaluation = std::function<std::string(int64_t step)>;
+  void set_evaluation(Evaluation evaluation) { evaluation_ = std::move(evaluation); }
+  // The model and the communicator, for such an evaluation.
+  std::shared_ptr<model::DeepLabImpl> model() const;
+  dist::Communicator& communicator() const;
   // Trains up to train.steps; returns 0, or preempted_exit_status after a preemption checkpoint.
   int run();
 
  private:
   struct State;
   std::unique_ptr<State> state_;
+  Evaluation evaluation_;
 };
 
 }  // namespace atrous::train

@@ -60,6 +60,8 @@ class TrainingReport {
   TrainingReport(RunDirectory& run_dir, Logger& log, int64_t total_steps);
   // Accounts the step; with log_now also prints and records it.
   void step(const StepRecord& record, bool log_now);
+  // Records an evaluation inside training: {"step": N, "eval": <json>} and a log line.
+  void evaluation(int64_t step, const std::string& json);
 
  private:
   RunDirectory& run_dir_;
