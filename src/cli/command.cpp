@@ -4,6 +4,7 @@
 
 #include "atrous/cli/describe_command.h"
 #include "atrous/cli/eval_command.h"
+#include "atrous/cli/infer_command.h"
 #include "atrous/cli/info_command.h"
 #include "atrous/cli/pack_command.h"
 #include "atrous/cli/train_command.h"
@@ -26,6 +27,7 @@ std::vector<std::unique_ptr<Command>> make_commands() {
   std::vector<std::unique_ptr<Command>> commands;
   commands.push_back(std::make_unique<DescribeCommand>());
   commands.push_back(std::make_unique<EvalCommand>());
+  commands.push_back(std::make_unique<InferCommand>());
   commands.push_back(std::make_unique<InfoCommand>());
   commands.push_back(std::make_unique<PackCommand>());
   commands.push_back(std::make_unique<TrainCommand>());

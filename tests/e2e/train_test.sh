@@ -68,6 +68,34 @@ out=$("${mpi2[@]}" "$atrous" eval --config "$work/tiny.ini" --eval.checkpoint "$
   --eval.data "$work/val.h5" --eval.out "$work/eval.json" --eval.flip true 2>&1) || fail "eval: $out"
 [ "$(grep -c '  mIoU ' <<<"$out")" -eq 1 ] && grep -q '"samples": 8' "$work/eval.json" || fail "eval output: $out"
 
+# infer: masks and overlays at the original size, logits consistent with the masks.
+mkdir -p "$work/images" && cp "$work/source/VOC2012/JPEGImages/$(head -1 "$work/source/VOC2012/ImageSets/Segmentation/train.txt").jpg" "$work/images/"
+out=$("$atrous" infer --config "$work/tiny.ini" --eval.checkpoint "$work/a/checkpoints/step-20.pt" \
+  --infer.input "$work/val.h5,$work/images" --infer.out "$work/masks" --infer.logits_out "$work/logits.h5" 2>&1) ||
+  fail "infer: $out"
+/usr/bin/python3 - "$work" <<'PY' || fail "infer outputs"
+import os, sys
+import h5py, numpy as np
+from PIL import Image
+work = sys.argv[1]
+names = [l.strip() for l in open(f"{work}/source/VOC2012/ImageSets/Segmentation/val.txt")]
+names.append(os.listdir(f"{work}/images")[0][:-4])
+with h5py.File(f"{work}/logits.h5", "r") as f:
+    assert sorted(f["logits"]) == sorted(names), (sorted(f["logits"]), names)
+    for name in names:
+        source = Image.open(f"{work}/source/VOC2012/JPEGImages/{name}.jpg")
+        mask = Image.open(f"{work}/masks/{name}.png")
+        assert mask.mode == "P" and mask.size == source.size, (name, mask.mode, mask.size, source.size)
+        overlay = Image.open(f"{work}/masks/{name}_overlay.png")
+        assert overlay.mode == "RGB" and overlay.size == source.size
+        logits = f["logits"][name][:]
+        assert logits.shape == (5, source.size[1], source.size[0]), logits.shape
+        assert (np.array(mask) == logits.argmax(0)).mean() > 0.999, name
+PY
+out=$("${mpi2[@]}" "$atrous" infer --config "$work/tiny.ini" --eval.checkpoint "$work/a/checkpoints/step-20.pt" \
+  --infer.input "$work/images" --infer.out "$work/masks2" --infer.logits_out "$work/l2.h5" 2>&1); status=$?
+[ "$status" -eq 2 ] && [ "$(grep -c 'option --infer.logits_out' <<<"$out")" -eq 1 ] || fail "logits on 2 ranks: $status $out"
+
 # train.eval_every: the same evaluation inside training, into metrics.jsonl.
 out=$(train --train.run_dir "$work/v" --train.steps 6 --train.eval_every 3 --data.val "$work/val.h5" 2>&1) ||
   fail "eval_every: $out"
