@@ -9,8 +9,7 @@
 
 #include "atrous/core/log.h"
 #include "atrous/core/options.h"
-#include "atrous/dist/mpi_communicator.h"
-#include "atrous/dist/nccl_communicator.h"
+#include "atrous/dist/make_communicator.h"
 #include "atrous/dist/world.h"
 #include "atrous/eval/evaluator.h"
 #include "atrous/model/weight_import.h"
@@ -30,7 +29,6 @@ void EvalCommand::declare(OptionTable& table) {
 int EvalCommand::run(const CommandContext& context) {
   std::unique_ptr<data::PackReader> pack;
   std::unique_ptr<eval::Predictor> predictor;
-  std::unique_ptr<dist::Communicator> comm;
   context.collective_setup([&] {
     ATROUS_CHECK_OPTION(!checkpoint_.empty(), "eval.checkpoint", checkpoint_, "a checkpoint file");
     ATROUS_CHECK_OPTION(!data_.empty(), "eval.data", data_, "a pack written by atrous pack");
@@ -48,13 +46,8 @@ int EvalCommand::run(const CommandContext& context) {
     net->to(context.world.device());
     predictor = std::make_unique<eval::Predictor>(net, predict_);
   });
-#if ATROUS_HAS_NCCL
-  if (context.world.device().is_cuda())
-    comm = std::make_unique<dist::NcclCommunicator>(context.world.comm(), context.world.device().index(),
-                                                    dist::CommunicatorOptions{});
-#endif
-  if (!comm)
-    comm = std::make_unique<dist::MpiCommunicator>(context.world.comm(), dist::CommunicatorOptions{});
+  std::unique_ptr<dist::Communicator> comm =
+      dist::make_communicator(context.world, dist::CommunicatorOptions{});
   const eval::EvalResult result = eval::evaluate(*predictor, *pack, *comm, context.world.device());
   if (!context.world.is_root()) return 0;
   const auto& names = pack->metadata().class_names;

@@ -104,7 +104,6 @@ int InferCommand::run(const CommandContext& context) {
 
   std::unique_ptr<eval::LogitsFile> logits;
   if (!logits_out_.empty()) logits = std::make_unique<eval::LogitsFile>(logits_out_, net->num_classes());
-  int64_t written = 0;
   for (size_t i = size_t(context.world.rank()); i < items.size(); i += size_t(context.world.size())) {
     InferItem item = items[i];
     at::Tensor image;               // [H, W, 3] uint8 to predict on
@@ -138,12 +137,10 @@ int InferCommand::run(const CommandContext& context) {
       const at::Tensor raw = net->logits_at_one_scale(net->normalise(input));
       logits->write(item.name, model::resize_bilinear_aligned(raw, height, width)[0]);
     }
-    ++written;
   }
   if (logits) logits->commit();
   context.log.info("predicted ", items.size(), " image(s) into ", out_,
                    logits ? " and raw logits into " + logits_out_ : std::string());
-  (void)written;
   return 0;
 }
 

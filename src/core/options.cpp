@@ -6,6 +6,8 @@
 #include <boost/program_options/variables_map.hpp>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -234,6 +236,22 @@ std::string closest_name(const std::string& name, const std::vector<std::string>
     if (d < best_distance) best = candidate, best_distance = d;
   }
   return best;
+}
+
+std::vector<double> parse_positive_numbers(const std::string& name, const std::string& text,
+                                           const std::string& allowed) {
+  std::vector<double> values;
+  std::stringstream stream(text);
+  std::string item;
+  while (std::getline(stream, item, ',')) {
+    char* end = nullptr;
+    const double value = std::strtod(item.c_str(), &end);
+    if (item.empty() || end != item.c_str() + item.size() || !std::isfinite(value) || value <= 0)
+      bad_option(name, text, allowed, ATROUS_HERE);
+    values.push_back(value);
+  }
+  if (values.empty()) bad_option(name, text, allowed, ATROUS_HERE);
+  return values;
 }
 
 }  // namespace atrous

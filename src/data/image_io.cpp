@@ -45,35 +45,10 @@ void jpeg_error_exit(j_common_ptr info) {
   std::longjmp(error->jump, 1);
 }
 
-// Decodes into `pixels` (RGB); returns false with `error.message` set on failure. No C++ object
-// with a destructor lives across the setjmp.
-bool decode_jpeg(const std::vector<unsigned char>& bytes, std::vector<unsigned char>& pixels, int& height,
+// Reads the header and, when `pixels` is given, decodes into it (RGB). Returns false with
+// `error.message` set on failure. No C++ object with a destructor lives across the setjmp.
+bool decode_jpeg(const std::vector<unsigned char>& bytes, std::vector<unsigned char>* pixels, int& height,
                  int& width, JpegError& error) {
-  jpeg_decompress_struct info;
-  info.err = jpeg_std_error(&error.manager);
-  error.manager.error_exit = jpeg_error_exit;
-  if (setjmp(error.jump)) {
-    jpeg_destroy_decompress(&info);
-    return false;
-  }
-  jpeg_create_decompress(&info);
-  jpeg_mem_src(&info, bytes.data(), bytes.size());
-  jpeg_read_header(&info, TRUE);
-  info.out_color_space = JCS_RGB;
-  jpeg_start_decompress(&info);
-  height = static_cast<int>(info.output_height);
-  width = static_cast<int>(info.output_width);
-  pixels.resize(size_t(height) * width * 3);
-  while (info.output_scanline < info.output_height) {
-    JSAMPROW row = pixels.data() + size_t(info.output_scanline) * width * 3;
-    jpeg_read_scanlines(&info, &row, 1);
-  }
-  jpeg_finish_decompress(&info);
-  jpeg_destroy_decompress(&info);
-  return true;
-}
-
-bool jpeg_size(const std::vector<unsigned char>& bytes, int& height, int& width, JpegError& error) {
   jpeg_decompress_struct info;
   info.err = jpeg_std_error(&error.manager);
   error.manager.error_exit = jpeg_error_exit;
@@ -86,6 +61,16 @@ bool jpeg_size(const std::vector<unsigned char>& bytes, int& height, int& width,
   jpeg_read_header(&info, TRUE);
   height = static_cast<int>(info.image_height);
   width = static_cast<int>(info.image_width);
+  if (pixels != nullptr) {
+    info.out_color_space = JCS_RGB;
+    jpeg_start_decompress(&info);
+    pixels->resize(size_t(height) * width * 3);
+    while (info.output_scanline < info.output_height) {
+      JSAMPROW row = pixels->data() + size_t(info.output_scanline) * width * 3;
+      jpeg_read_scanlines(&info, &row, 1);
+    }
+    jpeg_finish_decompress(&info);
+  }
   jpeg_destroy_decompress(&info);
   return true;
 }
@@ -115,8 +100,8 @@ void png_warning_handler(png_structp, png_const_charp) {}
 enum class PngMode { rgb, raw };  // rgb: expand everything to RGB; raw: palette indices and grey as is
 
 // Decodes into `pixels`; channels is 1 (raw indices/grey) or 3 (RGB).
-bool decode_png(PngMode mode, std::vector<unsigned char>& pixels,
-                int& height, int& width, int& channels, PngReadState& state) {
+bool decode_png(PngMode mode, std::vector<unsigned char>& pixels, int& height, int& width, int& channels,
+                PngReadState& state) {
   png_structp png =
       png_create_read_struct(PNG_LIBPNG_VER_STRING, &state, png_error_handler, png_warning_handler);
   png_infop info = png ? png_create_info_struct(png) : nullptr;
@@ -173,7 +158,7 @@ at::Tensor decode(const std::string& path, PngMode mode, bool& is_colour) {
   int height = 0, width = 0, channels = 3;
   if (is_jpeg(bytes)) {
     JpegError error;
-    if (!decode_jpeg(bytes, pixels, height, width, error))
+    if (!decode_jpeg(bytes, &pixels, height, width, error))
       throw UserError(to_text("image file '", path, "' is not a readable JPEG: ", error.message),
                       ATROUS_HERE);
   } else if (is_png(bytes)) {
@@ -191,9 +176,10 @@ at::Tensor decode(const std::string& path, PngMode mode, bool& is_colour) {
 
 // Encodes rows into `file`; false with state.message set on failure. Nothing that lives across the
 // setjmp is modified after it.
-bool encode_png(FILE* file, png_bytep* rows, int height, int width, const png_color* colours, int colour_count,
-                PngReadState& state) {
-  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &state, png_error_handler, png_warning_handler);
+bool encode_png(FILE* file, png_bytep* rows, int height, int width, const png_color* colours,
+                int colour_count, PngReadState& state) {
+  png_structp png =
+      png_create_write_struct(PNG_LIBPNG_VER_STRING, &state, png_error_handler, png_warning_handler);
   png_infop info = png ? png_create_info_struct(png) : nullptr;
   if (png == nullptr || info == nullptr) {
     std::snprintf(state.message, sizeof state.message, "libpng could not start");
@@ -215,7 +201,8 @@ bool encode_png(FILE* file, png_bytep* rows, int height, int width, const png_co
   return true;
 }
 
-void write_png(const std::string& path, const at::Tensor& pixels, const std::vector<std::array<uint8_t, 3>>* palette) {
+void write_png(const std::string& path, const at::Tensor& pixels,
+               const std::vector<std::array<uint8_t, 3>>* palette) {
   const at::Tensor data = pixels.contiguous();
   const int height = static_cast<int>(data.size(0)), width = static_cast<int>(data.size(1));
   const int channels = data.dim() == 3 ? 3 : 1;
@@ -230,8 +217,9 @@ void write_png(const std::string& path, const at::Tensor& pixels, const std::vec
   const std::string partial = path + ".partial";
   FILE* file = std::fopen(partial.c_str(), "wb");
   if (file == nullptr)
-    throw UserError(to_text("cannot write '", partial, "': ", std::strerror(errno), "; check the output folder"),
-                    ATROUS_HERE);
+    throw UserError(
+        to_text("cannot write '", partial, "': ", std::strerror(errno), "; check the output folder"),
+        ATROUS_HERE);
   PngReadState state;
   const bool encoded = encode_png(file, rows.data(), height, width, palette ? colours.data() : nullptr,
                                   static_cast<int>(colours.size()), state);
@@ -263,7 +251,7 @@ std::array<int64_t, 2> read_image_size(const std::string& path) {
   if (is_jpeg(bytes)) {
     JpegError error;
     int height = 0, width = 0;
-    if (jpeg_size(bytes, height, width, error)) return {height, width};
+    if (decode_jpeg(bytes, nullptr, height, width, error)) return {height, width};
     throw UserError(to_text("image file '", path, "' is not a readable JPEG: ", error.message), ATROUS_HERE);
   }
   throw UserError(to_text("file '", path, "' is neither a JPEG nor a PNG image"), ATROUS_HERE);

@@ -75,8 +75,7 @@ PreparedSample prepare(const SampleSource& source, const DatasetDescriptor& desc
 }
 
 // The pack's common size: S x S, or the largest image of the split.
-std::array<int64_t, 2> pack_size(const PackOptions& options, const std::vector<SampleSource>& samples,
-                                 std::vector<std::string>& unreadable) {
+std::array<int64_t, 2> pack_size(const PackOptions& options, const std::vector<SampleSource>& samples) {
   if (options.size > 0) return {options.size, options.size};
   int64_t height = 0, width = 0;
   for (const auto& sample : samples) {
@@ -84,9 +83,8 @@ std::array<int64_t, 2> pack_size(const PackOptions& options, const std::vector<S
       const auto hw = read_image_size(sample.image_path);
       height = std::max(height, hw[0]);
       width = std::max(width, hw[1]);
-    } catch (const UserError& error) {
-      if (!options.skip_bad) throw;
-      unreadable.push_back(sample.name);
+    } catch (const UserError&) {
+      if (!options.skip_bad) throw;  // skipped samples are counted when they fail to load below
     }
   }
   if (height == 0) throw UserError("no readable image in the split", ATROUS_HERE);
@@ -136,8 +134,7 @@ PackSummary build_pack(const PackOptions& options, const DatasetDescriptor& desc
   std::vector<SampleSource> samples = all_samples;
   if (options.limit > 0 && int64_t(samples.size()) > options.limit) samples.resize(options.limit);
   PackSummary summary;
-  std::vector<std::string> unreadable;
-  const auto [height, width] = pack_size(options, samples, unreadable);
+  const auto [height, width] = pack_size(options, samples);
   summary.height = height;
   summary.width = width;
 

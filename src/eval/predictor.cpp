@@ -21,18 +21,7 @@ void PredictOptions::declare(OptionTable& table, PredictOptions& options) {
 }
 
 std::vector<double> parse_scales(const std::string& text) {
-  std::vector<double> scales;
-  std::stringstream stream(text);
-  std::string item;
-  while (std::getline(stream, item, ',')) {
-    char* end = nullptr;
-    const double scale = std::strtod(item.c_str(), &end);
-    if (item.empty() || *end != '\0' || !(scale > 0))
-      bad_option("eval.scales", text, "comma-separated numbers > 0", ATROUS_HERE);
-    scales.push_back(scale);
-  }
-  if (scales.empty()) bad_option("eval.scales", text, "comma-separated numbers > 0", ATROUS_HERE);
-  return scales;
+  return parse_positive_numbers("eval.scales", text, "comma-separated numbers > 0");
 }
 
 Predictor::Predictor(model::DeepLab net, const PredictOptions& options)

@@ -67,16 +67,21 @@ at::Tensor parse_label_weights(const std::string& text, int64_t num_classes) {
   return at::tensor(weights, at::kFloat);
 }
 
+void LossOptions::validate(int64_t num_classes) const {
+  ATROUS_CHECK_OPTION(top_k_percent_pixels > 0 && top_k_percent_pixels <= 1, "loss.top_k_percent_pixels",
+                      top_k_percent_pixels, "a number in (0, 1]");
+  ATROUS_CHECK_OPTION(hard_example_mining_step >= 0, "loss.hard_example_mining_step",
+                      hard_example_mining_step, "an integer >= 0");
+  ATROUS_CHECK_OPTION(top_k_scope == "local" || top_k_scope == "global", "loss.top_k_scope", top_k_scope,
+                      "local or global");
+  parse_label_weights(label_weights, num_classes);
+}
+
 SegmentationLoss::SegmentationLoss(const LossOptions& options, int64_t num_classes, int64_t ignore_label,
                                    dist::Communicator& comm)
     : options_(options), num_classes_(num_classes), ignore_label_(ignore_label), comm_(comm) {
   ATROUS_ASSERT(num_classes >= 1, "num_classes = ", num_classes);
-  ATROUS_CHECK_OPTION(options.top_k_percent_pixels > 0 && options.top_k_percent_pixels <= 1,
-                      "loss.top_k_percent_pixels", options.top_k_percent_pixels, "a number in (0, 1]");
-  ATROUS_CHECK_OPTION(options.hard_example_mining_step >= 0, "loss.hard_example_mining_step",
-                      options.hard_example_mining_step, "an integer >= 0");
-  ATROUS_CHECK_OPTION(options.top_k_scope == "local" || options.top_k_scope == "global", "loss.top_k_scope",
-                      options.top_k_scope, "local or global");
+  options.validate(num_classes);
   global_ = options.top_k_scope == "global";
   class_weights_ = parse_label_weights(options.label_weights, num_classes);
 }

@@ -10,27 +10,10 @@
 namespace atrous::model {
 namespace {
 
-// Comma-separated numbers; bad_option naming `option` unless each is a number > 0.
-std::vector<double> parse_number_list(const std::string& option, const std::string& text,
-                                      const std::string& allowed) {
-  std::vector<double> values;
-  std::stringstream stream(text);
-  std::string item;
-  while (std::getline(stream, item, ',')) {
-    char* end = nullptr;
-    const double value = std::strtod(item.c_str(), &end);
-    if (item.empty() || end != item.c_str() + item.size() || !std::isfinite(value) || value <= 0)
-      bad_option(option, text, allowed, ATROUS_HERE);
-    values.push_back(value);
-  }
-  if (values.empty()) bad_option(option, text, allowed, ATROUS_HERE);
-  return values;
-}
-
 std::vector<int64_t> parse_integer_list(const std::string& option, const std::string& text,
                                         const std::string& allowed) {
   std::vector<int64_t> integers;
-  for (double value : parse_number_list(option, text, allowed)) {
+  for (double value : parse_positive_numbers(option, text, allowed)) {
     if (value != std::floor(value)) bad_option(option, text, allowed, ATROUS_HERE);
     integers.push_back(static_cast<int64_t>(value));
   }
@@ -101,7 +84,7 @@ std::vector<int64_t> resolved_multi_grid(const ModelOptions& options) {
 }
 
 std::vector<double> resolved_image_pyramid(const ModelOptions& options) {
-  return parse_number_list("model.image_pyramid", options.image_pyramid, "comma-separated numbers > 0");
+  return parse_positive_numbers("model.image_pyramid", options.image_pyramid, "comma-separated numbers > 0");
 }
 
 }  // namespace atrous::model

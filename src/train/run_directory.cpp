@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -63,7 +64,8 @@ void RunDirectory::truncate_metrics_after(int64_t step) {
     std::string line;
     while (std::getline(in, line)) {
       const size_t at = line.find("\"step\": ");
-      if (at != std::string::npos && std::stoll(line.substr(at + 8)) > step) continue;
+      // Our own lines start with {"step": N; anything else (an edited line) is kept as it is.
+      if (at != std::string::npos && std::strtoll(line.c_str() + at + 8, nullptr, 10) > step) continue;
       out << line << '\n';
     }
     if (!out) throw UserError(to_text("cannot rewrite '", target, "'"), ATROUS_HERE);

@@ -6,7 +6,6 @@
 #include <cmath>
 #include <iomanip>
 #include <optional>
-#include <set>
 #include <sstream>
 
 #include "atrous/core/log.h"
@@ -14,9 +13,7 @@
 #include "atrous/data/pack_reader.h"
 #include "atrous/data/shard_sampler.h"
 #include "atrous/dist/error_agreement.h"
-#include "atrous/dist/local_communicator.h"
-#include "atrous/dist/mpi_communicator.h"
-#include "atrous/dist/nccl_communicator.h"
+#include "atrous/dist/make_communicator.h"
 #include "atrous/dist/sync_batch_norm_pass.h"
 #include "atrous/dist/world.h"
 #include "atrous/model/batch_norm.h"
@@ -33,15 +30,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-std::unique_ptr<dist::Communicator> make_communicator(const dist::World& world,
-                                                      const dist::CommunicatorOptions& options) {
-#if ATROUS_HAS_NCCL
-  if (world.device().is_cuda())
-    return std::make_unique<dist::NcclCommunicator>(world.comm(), world.device().index(), options);
-#endif
-  return std::make_unique<dist::MpiCommunicator>(world.comm(), options);
 }
 
 void set_batch_norm_training(torch::nn::Module& root, bool training) {
@@ -122,12 +110,11 @@ void Trainer::State::build_model() {
       int64_t(options.loader.batch_size) * world.size() * options.run.accumulate_steps;
   schedule = std::make_unique<LrSchedule>(options.lr, options.run.steps, global_batch);
   options.checkpoint.validate();
-  dist::LocalCommunicator alone;  // the loss options are checked now; the loss is built in connect()
-  loss::SegmentationLoss(options.loss, pack_classes, pack->metadata().ignore_label, alone);
+  options.loss.validate(pack_classes);  // the loss itself is built with its communicator in connect()
 }
 
 void Trainer::State::connect() {
-  comm = make_communicator(world, options.comm);
+  comm = dist::make_communicator(world, options.comm);
   if (options.run.sync_bn && world.size() > 1) dist::convert_to_sync_batch_norm(*net, comm.get());
   reducer = std::make_unique<dist::GradReducer>(named(net->named_parameters()), named(net->named_buffers()),
                                                 *comm, options.reducer);

@@ -144,5 +144,22 @@ out=$("$atrous" pack voc --root "$work/nowhere" --split val --out "$work/bad.h5"
 out=$("$atrous" pack vok --root "$work/demo" --split val --out "$work/bad.h5" 2>&1); status=$?
 [ "$status" -eq 2 ] && grep -qF "option --pack.format = vok is not allowed" <<<"$out" || fail "bad format: $status $out"
 
+# --limit packs the first N; a malformed descriptor names the file and the key.
+"$atrous" pack list --root "$work/list" --split pairs.txt --out "$work/limit.h5" --limit 2 "${demo[@]}" >/dev/null 2>&1 ||
+  fail "pack --limit"
+py "$work/limit.h5" <<'PY' || fail "--limit 2 did not pack exactly the first 2 samples"
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    assert [n.decode() if isinstance(n, bytes) else n for n in f["names"][:]] == ["img0", "img1"]
+PY
+sed 's/^num_classes = 5/num_classes = 4/' "$datasets/demo.ini" >"$work/bad.ini"
+out=$("$atrous" pack list --root "$work/list" --split pairs.txt --out "$work/bad.h5" --descriptor "$work/bad.ini" 2>&1)
+status=$?
+[ "$status" -eq 1 ] && grep -qF "dataset descriptor '$work/bad.ini': class_names has 5 names for 4 classes" <<<"$out" ||
+  fail "malformed descriptor: $status $out"
+printf '[dataset]\nname = x\nnum_classes = 2\nclass_names = a,b\npalette = 1 2\n' >"$work/bad.ini"
+out=$("$atrous" pack list --root "$work/list" --split pairs.txt --out "$work/bad.h5" --descriptor "$work/bad.ini" 2>&1)
+grep -qF "palette = '1 2' is not 'r g b'" <<<"$out" || fail "bad palette: $out"
+
 [ "$failures" -eq 0 ] && echo "pack: all checks passed"
 [ "$failures" -eq 0 ]

@@ -104,6 +104,34 @@ out=$(train --train.run_dir "$work/v" --train.steps 6 --train.eval_every 3 --dat
 out=$(train --train.run_dir "$work/w" --train.steps 6 --train.eval_every 3 2>&1); status=$?
 [ "$status" -eq 2 ] && grep -q "option --data.val" <<<"$out" || fail "eval_every without data.val: $status $out"
 
+# Evaluation at another output stride than training's (same weights, atrous rates follow).
+out=$("$atrous" eval --config "$work/tiny.ini" --eval.checkpoint "$work/a/checkpoints/step-20.pt" \
+  --eval.data "$work/val.h5" --eval.out "$work/eval8.json" --eval.output_stride 8 2>&1) || fail "eval at OS 8: $out"
+grep -q '"samples": 8' "$work/eval8.json" || fail "eval at OS 8 wrote no result"
+out=$("$atrous" infer --config "$work/tiny.ini" --eval.checkpoint "$work/a/checkpoints/step-20.pt" \
+  --infer.input "$work/nowhere.jpg" --infer.out "$work/masks3" 2>&1); status=$?
+[ "$status" -eq 1 ] && grep -qF "infer input '$work/nowhere.jpg' is not an image, a folder or a pack" <<<"$out" ||
+  fail "missing infer input: $status $out"
+
+# model.freeze_bn: running statistics stay at their initial values (read back with torch.load).
+out=$(train --train.run_dir "$work/f" --train.steps 2 --model.freeze_bn true 2>&1) || fail "freeze_bn: $out"
+/usr/bin/python3 - "$work/f/checkpoints/step-2.pt" "$work/a/checkpoints/step-20.pt" <<'PY' || fail "freeze_bn statistics"
+import sys, torch
+frozen, trained = (torch.load(p)["model"] for p in sys.argv[1:])
+means = [k for k in frozen if k.endswith("running_mean")]
+assert means and all((frozen[k] == 0).all() and (frozen[k.replace("mean", "var")] == 1).all() for k in means)
+assert any((trained[k] != 0).any() for k in means), "the unfrozen run's statistics did not move"
+PY
+
+# Resuming a 2-rank run on 1 rank: the epoch's consumed samples divide, so it continues; another
+# data.seed is refused.
+cp -r "$work/a" "$work/g"
+out=$("$atrous" train --config "$work/tiny.ini" --train.run_dir "$work/g" --train.steps 22 2>&1) || fail "resume on 1 rank: $out"
+grep -q "resuming a run of 2 ranks on 1 ranks" <<<"$out" && [ "$(cat "$work/g/checkpoints/latest")" = "step-22.pt" ] ||
+  fail "resume on 1 rank: $out"
+out=$(train --train.run_dir "$work/g" --train.steps 24 --data.seed 5 2>&1); status=$?
+[ "$status" -eq 1 ] && grep -q "was trained with data.seed = 0, not 5" <<<"$out" || fail "seed mismatch: $status $out"
+
 # 2. SIGTERM mid-run: checkpoint, exit 75; resume=auto finishes with the same losses.
 train --train.run_dir "$work/b" --train.steps 20 --ckpt.every_steps 4 >"$work/b.log" 2>&1 &
 launcher=$!

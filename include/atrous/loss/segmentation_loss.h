@@ -39,6 +39,8 @@ struct LossOptions {
   std::string top_k_scope = "local";  // loss.top_k_scope: local or global
 
   static void declare(OptionTable& table, LossOptions& options);
+  // OptionError naming the option; label weights are checked against num_classes.
+  void validate(int64_t num_classes) const;
 };
 
 struct LossEntry {

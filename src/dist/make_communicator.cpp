@@ -1,0 +1,16 @@
+#include "atrous/dist/make_communicator.h"
+
+#include "atrous/dist/mpi_communicator.h"
+#include "atrous/dist/nccl_communicator.h"
+
+namespace atrous::dist {
+
+std::unique_ptr<Communicator> make_communicator(const World& world, const CommunicatorOptions& options) {
+#if ATROUS_HAS_NCCL
+  if (world.device().is_cuda())
+    return std::make_unique<NcclCommunicator>(world.comm(), world.device().index(), options);
+#endif
+  return std::make_unique<MpiCommunicator>(world.comm(), options);
+}
+
+}  // namespace atrous::dist
