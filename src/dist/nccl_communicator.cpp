@@ -143,6 +143,7 @@ NcclCommunicator::NcclCommunicator(MPI_Comm mpi_comm, int device, const Communic
   ATROUS_MPI_CHECK(MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, mpi_comm));
   ATROUS_NCCL_CHECK(ncclCommInitRank(&shared_->comm, size_, id, rank_));
   ATROUS_CUDA_CHECK(cudaStreamCreateWithFlags(&shared_->stream, cudaStreamNonBlocking));
+  host_ = std::make_unique<MpiCommunicator>(mpi_comm, options);
 }
 
 NcclCommunicator::~NcclCommunicator() {
@@ -172,6 +173,7 @@ WorkHandle NcclCommunicator::launch(std::string description, std::vector<at::Ten
 }
 
 WorkHandle NcclCommunicator::allreduce(at::Tensor tensor, ReduceOp op) {
+  if (tensor.is_cpu()) return host_->allreduce(tensor, op);
   check_collective_tensor(tensor, "allreduce", c10::DeviceType::CUDA);
   check_reduce_dtype(tensor, op);
   return launch(
@@ -183,6 +185,7 @@ WorkHandle NcclCommunicator::allreduce(at::Tensor tensor, ReduceOp op) {
 }
 
 WorkHandle NcclCommunicator::broadcast(at::Tensor tensor, int root) {
+  if (tensor.is_cpu()) return host_->broadcast(tensor, root);
   check_collective_tensor(tensor, "broadcast", c10::DeviceType::CUDA);
   ATROUS_ASSERT(root >= 0 && root < size_, "broadcast root ", root, " outside [0, ", size_, ")");
   return launch(to_text(describe_collective("broadcast", tensor), " from rank ", root), {tensor},
@@ -193,6 +196,7 @@ WorkHandle NcclCommunicator::broadcast(at::Tensor tensor, int root) {
 }
 
 WorkHandle NcclCommunicator::allgather(at::Tensor input, at::Tensor output) {
+  if (input.is_cpu() && output.is_cpu()) return host_->allgather(input, output);
   check_collective_tensor(input, "allgather", c10::DeviceType::CUDA);
   check_collective_tensor(output, "allgather", c10::DeviceType::CUDA);
   ATROUS_ASSERT(output.scalar_type() == input.scalar_type() && output.numel() == input.numel() * size_,

@@ -33,14 +33,16 @@ struct GlobalStatistics {
 GlobalStatistics gather_statistics(const at::Tensor& input, Communicator& comm) {
   const int64_t channels = input.size(1);
   const int64_t count = channels > 0 ? input.numel() / channels : 0;
-  at::Tensor mine = at::zeros({1 + 2 * channels}, at::kDouble);
-  mine[0] = static_cast<double>(count);
+  // On the input's device: on GPUs the statistics travel through NCCL, with no host round trip.
+  const at::TensorOptions float64 = input.options().dtype(at::kDouble);
+  at::Tensor mine = at::zeros({1 + 2 * channels}, float64);
+  mine.narrow(0, 0, 1).fill_(static_cast<double>(count));
   if (count > 0) {
     at::Tensor x = input.to(at::kDouble);
     mine.narrow(0, 1, channels).copy_(x.mean(reduced_dims(input)));
     mine.narrow(0, 1 + channels, channels).copy_(x.var(reduced_dims(input), /*unbiased=*/false));
   }
-  at::Tensor all = at::empty({comm.size(), 1 + 2 * channels}, at::kDouble);
+  at::Tensor all = at::empty({comm.size(), 1 + 2 * channels}, float64);
   comm.allgather(mine, all)->wait();
   at::Tensor counts = all.select(1, 0).unsqueeze(1);  // [ranks, 1]
   const double total = counts.sum().item<double>();

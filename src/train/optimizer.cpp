@@ -81,13 +81,15 @@ void SgdMomentum::zero_grad() {
 void SgdMomentum::load_velocity(const std::map<std::string, at::Tensor>& velocity) {
   velocity_.clear();
   for (const auto& [name, tensor] : velocity) {
-    bool known = false;
-    for (const auto& parameter : parameters_) known = known || parameter.name == name;
-    if (!known)
+    const at::Tensor* target = nullptr;
+    for (const auto& parameter : parameters_)
+      if (parameter.name == name) target = &parameter.tensor;
+    if (target == nullptr)
       throw UserError(
           to_text("checkpoint has optimizer state for '", name, "', not a parameter of this model"),
           ATROUS_HERE);
-    velocity_[name] = tensor.clone();
+    // Checkpoints hold CPU tensors; the velocity lives where its parameter does.
+    velocity_[name] = tensor.to(target->device(), target->scalar_type()).clone();
   }
 }
 

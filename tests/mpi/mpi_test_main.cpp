@@ -12,7 +12,10 @@
 #include <memory>
 #include <string>
 
+#include <torch/cuda.h>
+
 #include "atrous/core/environment.h"
+#include "atrous/core/error.h"
 #include "atrous/core/rank_label.h"
 #include "mpi_test_world.h"
 
@@ -54,13 +57,25 @@ dist::MpiCommunicator& test_communicator() {
   return *the_communicator;
 }
 
+std::string why_no_gpu_per_rank() {
+  if (!torch::cuda::is_available()) return "LibTorch sees no usable GPU (or has no CUDA)";
+  const auto gpus = static_cast<int>(torch::cuda::device_count());
+  if (gpus < the_world->local_size())
+    return to_text(gpus, " GPU(s) for ", the_world->local_size(), " ranks on this node (one GPU per rank)");
+  return "";
+}
+
 }  // namespace atrous::test_support
 
 int main(int argc, char** argv) {
   using namespace atrous;
   const int expected = test_support::expected_ranks(argc, argv);
   ::testing::InitGoogleTest(&argc, argv);
-  dist::World world(&argc, &argv, dist::WorldOptions{});
+  // The MPI tests compute on CPUs; the GPU tests pick GPU <local rank> themselves, so that a node
+  // with fewer GPUs than ranks still starts (and they skip).
+  dist::WorldOptions options;
+  options.device = "cpu";
+  dist::World world(&argc, &argv, options);
   test_support::the_world = &world;
   dist::MpiCommunicator communicator(world.comm(), dist::CommunicatorOptions{});
   test_support::the_communicator = &communicator;

@@ -1,9 +1,11 @@
 // The NCCL backend on real GPUs: one GPU per rank (local rank = device). Skips, saying why, where
-// NCCL is not built, LibTorch has no CUDA, or the node has fewer GPUs than ranks.
+// NCCL is not built, LibTorch has no CUDA, or the node has fewer GPUs than ranks. Compiled wherever
+// NCCL is, so that a CPU-only build still type-checks them.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
 #include "atrous/build_info.h"
+#include "atrous/core/error.h"
 #include "atrous/dist/nccl_communicator.h"
 #include "mpi_test_world.h"
 
@@ -12,18 +14,9 @@ namespace {
 
 using atrous::test_support::test_world;
 
-#if ATROUS_HAS_NCCL && ATROUS_TORCH_HAS_CUDA
-std::string why_no_gpu() {
-  int devices = 0;
-  if (cudaGetDeviceCount(&devices) != cudaSuccess) devices = 0;
-  cudaGetLastError();
-  if (devices < test_world().local_size())
-    return to_text(devices, " GPU(s) for ", test_world().local_size(), " ranks on this node");
-  return "";
-}
-
+#if ATROUS_HAS_NCCL
 TEST(NcclCommunicator, CollectivesMatchClosedForms) {
-  const std::string reason = why_no_gpu();
+  const std::string reason = test_support::why_no_gpu_per_rank();
   if (!reason.empty()) GTEST_SKIP() << reason;
   const World& world = test_world();
   NcclCommunicator comm(world.comm(), world.local_rank(), CommunicatorOptions{});
@@ -46,9 +39,55 @@ TEST(NcclCommunicator, CollectivesMatchClosedForms) {
   EXPECT_TRUE(gathered.cpu().equal(at::arange(2 * n, at::kLong).div(2, "floor")));
   comm.barrier()->wait();
 }
+// Every wire type over sizes from one element to several MiB, against closed-form sums.
+TEST(NcclCommunicator, AllreduceOfEveryTypeAndSizeMatchesClosedForms) {
+  const std::string reason = test_support::why_no_gpu_per_rank();
+  if (!reason.empty()) GTEST_SKIP() << reason;
+  const World& world = test_world();
+  NcclCommunicator comm(world.comm(), world.local_rank(), CommunicatorOptions{});
+  const auto cuda = at::TensorOptions().device(at::kCUDA, world.local_rank());
+  const int n = comm.size();
+  for (at::ScalarType dtype : {at::kFloat, at::kDouble, at::kHalf, at::kBFloat16}) {
+    for (int64_t size : {int64_t{1}, int64_t{7}, int64_t{1000}, int64_t{262145}, int64_t{3} << 20}) {
+      // Small integers (exact in every type): rank r holds (i mod 7) + r.
+      at::Tensor values = (at::arange(size, cuda.dtype(at::kLong)).remainder(7) + comm.rank()).to(dtype);
+      comm.allreduce(values, ReduceOp::sum)->wait();
+      at::Tensor expected = at::arange(size, at::kLong).remainder(7) * n + n * (n - 1) / 2;
+      EXPECT_TRUE(values.cpu().to(at::kLong).equal(expected)) << dtype << " x " << size;
+    }
+  }
+}
+
+// CPU tensors given to the NCCL communicator go through MPI, in order with the GPU collectives.
+TEST(NcclCommunicator, HostTensorsTravelThroughMpi) {
+  const std::string reason = test_support::why_no_gpu_per_rank();
+  if (!reason.empty()) GTEST_SKIP() << reason;
+  const World& world = test_world();
+  NcclCommunicator comm(world.comm(), world.local_rank(), CommunicatorOptions{});
+  const auto cuda = at::TensorOptions().device(at::kCUDA, world.local_rank());
+  const int n = comm.size();
+  at::Tensor device_values = at::full({1000}, 1.0f, cuda);
+  at::Tensor host_values = at::full({3}, static_cast<int64_t>(comm.rank()), at::kLong);
+  WorkHandle on_device = comm.allreduce(device_values, ReduceOp::sum);
+  WorkHandle on_host = comm.allreduce(host_values, ReduceOp::max);
+  on_device->wait();
+  on_host->wait();
+  EXPECT_TRUE(host_values.equal(at::full({3}, static_cast<int64_t>(n - 1), at::kLong)));
+  EXPECT_TRUE(device_values.cpu().equal(at::full({1000}, static_cast<float>(n))));
+  at::Tensor text = at::full({4}, static_cast<uint8_t>(comm.rank() + 1), at::kByte);
+  comm.broadcast(text, 0)->wait();
+  EXPECT_TRUE(text.equal(at::ones({4}, at::kByte)));
+  at::Tensor gathered = at::zeros({n}, at::kDouble);
+  comm.allgather(at::full({1}, double(comm.rank()), at::kDouble), gathered)->wait();
+  EXPECT_TRUE(gathered.equal(at::arange(n, at::kDouble)));
+  // A CPU input with a GPU output is a mistake, named as such.
+  at::Tensor gpu_output = at::zeros({n}, cuda.dtype(at::kDouble));
+  EXPECT_THROW(comm.allgather(at::zeros({1}, at::kDouble), gpu_output), InternalError);
+}
+
 #else
 TEST(NcclCommunicator, CollectivesMatchClosedForms) {
-  GTEST_SKIP() << (ATROUS_HAS_NCCL ? "this LibTorch has no CUDA" : "built without NCCL");
+  GTEST_SKIP() << "built without NCCL";
 }
 #endif
 

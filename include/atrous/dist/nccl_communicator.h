@@ -10,6 +10,10 @@
 // ncclCommGetAsyncError: an NCCL error, or no completion within dist.timeout_s, aborts the NCCL
 // communicator (ncclCommAbort) and throws an error naming the collective, which ends the job; on
 // success the compute stream is made to wait for the completion event.
+// Host tensors: the small CPU tensors that control traffic uses (the model check, loss and step
+// agreement, top-k histograms) go through an MpiCommunicator over a duplicate of `mpi_comm`, as
+// Horovod sends CPU tensors through MPI; CUDA tensors go through NCCL. Both keep issue order, so
+// ranks that issue the same sequence of collectives never cross.
 // The core works on raw device pointers and cudaStream_t, so it compiles against any LibTorch; only
 // the compute stream comes from LibTorch's current CUDA stream when LibTorch has CUDA
 // (ATROUS_TORCH_HAS_CUDA), and is CUDA's legacy default stream otherwise.
@@ -24,6 +28,7 @@
 #include <memory>
 
 #include "atrous/dist/communicator.h"
+#include "atrous/dist/mpi_communicator.h"
 
 namespace atrous::dist {
 
@@ -52,6 +57,7 @@ class NcclCommunicator : public Communicator {
   WorkHandle launch(std::string description, std::vector<at::Tensor> keep_alive, Enqueue enqueue);
 
   std::shared_ptr<Shared> shared_;
+  std::unique_ptr<MpiCommunicator> host_;  // CPU tensors
   int rank_ = 0, size_ = 1;
   unsigned long long sequence_ = 0;
 };

@@ -1,0 +1,217 @@
+// The training collectives on GPUs through the NCCL communicator, against CPU references computed
+// in the same process: the GradReducer's averaged gradients (several buckets, reduced wire types,
+// accumulation), SyncBatchNorm on uneven per-rank batches, and the global top-k loss. One GPU per
+// rank; each test skips, saying why, without them. Compiled wherever NCCL is.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <numeric>
+
+#include "atrous/build_info.h"
+#include "atrous/dist/grad_reducer.h"
+#include "atrous/dist/local_communicator.h"
+#include "atrous/dist/nccl_communicator.h"
+#include "atrous/dist/sync_batch_norm.h"
+#include "atrous/loss/segmentation_loss.h"
+#include "mpi_test_world.h"
+
+namespace atrous::dist {
+namespace {
+
+using atrous::test_support::test_communicator;
+using atrous::test_support::test_world;
+
+#if ATROUS_HAS_NCCL
+
+double max_difference(const at::Tensor& a, const at::Tensor& b) {
+  return (a.cpu().to(at::kDouble) - b.cpu().to(at::kDouble)).abs().max().item<double>();
+}
+
+at::TensorOptions this_gpu() {
+  return at::TensorOptions().device(at::kCUDA, test_world().local_rank());
+}
+
+// conv 3x3 -> relu -> conv 1x1 -> spatial mean -> linear, created on `options`' device and type.
+struct SmallNet {
+  std::vector<NamedTensor> parameters;
+  SmallNet(uint64_t seed, at::TensorOptions options) {
+    at::manual_seed(seed);
+    const std::vector<std::pair<std::string, std::vector<int64_t>>> shapes = {
+        {"conv1.weight", {16, 3, 3, 3}}, {"conv1.bias", {16}},
+        {"conv2.weight", {8, 16, 1, 1}}, {"conv2.bias", {8}},
+        {"head.weight", {2, 8}},         {"head.bias", {2}}};
+    for (const auto& [name, shape] : shapes)
+      parameters.push_back({name, (at::randn(shape, at::kDouble) * 0.3).to(options).requires_grad_(true)});
+  }
+  const at::Tensor& p(size_t i) const { return parameters[i].tensor; }
+  at::Tensor loss(const at::Tensor& x, const at::Tensor& target) const {
+    at::Tensor h = at::relu(at::conv2d(x, p(0), p(1), 1, 1));
+    return at::mse_loss(at::linear(at::conv2d(h, p(2), p(3)).mean({2, 3}), p(4), p(5)), target);
+  }
+};
+
+TEST(NcclGradReducer, GradientsAreTheAverageOverRanks) {
+  const std::string reason = test_support::why_no_gpu_per_rank();
+  if (!reason.empty()) GTEST_SKIP() << reason;
+  NcclCommunicator comm(test_world().comm(), test_world().local_rank(), CommunicatorOptions{});
+  const int ranks = comm.size(), rank = comm.rank(), per_rank = 4;
+  struct Setting {
+    double bucket_mb;
+    std::string dtype;
+    int accumulate;
+    double tolerance;
+  };
+  for (const Setting& s : std::vector<Setting>{{25, "float32", 1, 1e-5},
+                                               {1e-4, "float32", 1, 1e-5},  // a bucket per parameter
+                                               {1e-4, "float32", 2, 1e-5},
+                                               {1e-3, "bfloat16", 1, 2e-2},
+                                               {1e-4, "float16", 2, 5e-3}}) {
+    const std::string where = "bucket_mb " + std::to_string(s.bucket_mb) + " " + s.dtype + " accumulate " +
+                              std::to_string(s.accumulate);
+    at::manual_seed(77);
+    at::Tensor inputs = at::randn({ranks * per_rank, 3, 9, 9}, at::kDouble);
+    at::Tensor targets = at::randn({ranks * per_rank, 2}, at::kDouble);
+
+    // Reference: the mean over ranks of each rank's gradient, in float64 on the CPU.
+    SmallNet reference(5, at::TensorOptions().dtype(at::kDouble));
+    reference.loss(inputs.narrow(0, rank * per_rank, per_rank), targets.narrow(0, rank * per_rank, per_rank))
+        .backward();
+    std::vector<at::Tensor> expected;
+    for (const auto& named : reference.parameters) {
+      at::Tensor gradient = named.tensor.grad().clone();
+      test_communicator().allreduce(gradient, ReduceOp::average)->wait();
+      expected.push_back(gradient);
+    }
+
+    // Ours: float32 on this rank's GPU, started from a different seed on every rank (rank 0's wins).
+    SmallNet ours(5 + rank, this_gpu().dtype(at::kFloat));
+    ReducerOptions options;
+    options.bucket_mb = s.bucket_mb;
+    options.allreduce_dtype = s.dtype;
+    GradReducer reducer(ours.parameters, {}, comm, options);
+    EXPECT_LE(max_difference(ours.p(0), reference.p(0)), 1e-6) << where << ": rank 0's weights everywhere";
+    const int64_t micro = per_rank / s.accumulate;
+    for (int m = 0; m < s.accumulate; ++m) {
+      reducer.set_synchronize(m + 1 == s.accumulate);
+      const int64_t first = rank * per_rank + m * micro;
+      at::Tensor loss = ours.loss(inputs.narrow(0, first, micro).to(this_gpu().dtype(at::kFloat)),
+                                  targets.narrow(0, first, micro).to(this_gpu().dtype(at::kFloat))) /
+                        s.accumulate;
+      loss.backward();
+    }
+    reducer.finish_step();
+    EXPECT_GE(reducer.bucket_layout().size(), s.bucket_mb < 1 ? size_t{2} : size_t{1}) << where;
+    for (size_t i = 0; i < expected.size(); ++i) {
+      const double scale = std::max(1.0, expected[i].abs().max().item<double>());
+      EXPECT_LE(max_difference(ours.p(i).grad(), expected[i]) / scale, s.tolerance)
+          << where << " " << ours.parameters[i].name;
+    }
+  }
+}
+
+struct Layout {
+  std::vector<int64_t> sizes;  // samples per rank
+  int64_t total() const { return std::accumulate(sizes.begin(), sizes.end(), int64_t{0}); }
+  int64_t first(int rank) const { return std::accumulate(sizes.begin(), sizes.begin() + rank, int64_t{0}); }
+};
+
+TEST(NcclSyncBatchNorm, EqualsBatchNormOnTheConcatenatedBatch) {
+  const std::string reason = test_support::why_no_gpu_per_rank();
+  if (!reason.empty()) GTEST_SKIP() << reason;
+  NcclCommunicator comm(test_world().comm(), test_world().local_rank(), CommunicatorOptions{});
+  const int ranks = comm.size();
+  std::vector<Layout> layouts = {{std::vector<int64_t>(ranks, 2)}, {{}}};
+  for (int r = 0; r < ranks; ++r) layouts[1].sizes.push_back(r + 1);  // uneven: 1, 2, 3, ...
+  const auto gpu = this_gpu().dtype(at::kFloat);
+  for (const Layout& layout : layouts) {
+    at::manual_seed(5);
+    const int64_t channels = 3;
+    at::Tensor all_inputs = at::randn({layout.total(), channels, 4, 5}) * 3 + 1;
+    at::Tensor output_weights = at::randn({layout.total(), channels, 4, 5});  // loss = sum(y * R)
+    at::Tensor weight0 = at::rand({channels}) + 0.5, bias0 = at::randn({channels});
+
+    // Reference: one process, the concatenated batch, on the CPU.
+    at::Tensor x_ref = all_inputs.clone().requires_grad_(true);
+    at::Tensor w_ref = weight0.clone().requires_grad_(true), b_ref = bias0.clone().requires_grad_(true);
+    at::Tensor mean_ref = at::zeros({channels}), var_ref = at::ones({channels});
+    at::Tensor y_ref = at::batch_norm(x_ref, w_ref, b_ref, mean_ref, var_ref, true, 0.1, 1e-5, false);
+    (y_ref * output_weights).sum().backward();
+
+    // This rank's share, on its GPU.
+    const int64_t first = layout.first(comm.rank()), mine = layout.sizes[comm.rank()];
+    at::Tensor x = all_inputs.narrow(0, first, mine).to(gpu).requires_grad_(true);
+    BatchNormState state{weight0.to(gpu).requires_grad_(true),
+                         bias0.to(gpu).requires_grad_(true),
+                         at::zeros({channels}, gpu),
+                         at::ones({channels}, gpu),
+                         0.1,
+                         1e-5};
+    at::Tensor y = sync_batch_norm(x, state, comm);
+    (y * output_weights.narrow(0, first, mine).to(gpu)).sum().backward();
+
+    const std::string where = "sizes " + ::testing::PrintToString(layout.sizes);
+    EXPECT_TRUE(y.is_cuda() && state.running_mean.is_cuda()) << where;
+    EXPECT_LE(max_difference(y, y_ref.narrow(0, first, mine)), 1e-5) << where;
+    EXPECT_LE(max_difference(x.grad(), x_ref.grad().narrow(0, first, mine)), 1e-5) << where;
+    EXPECT_LE(max_difference(state.running_mean, mean_ref), 1e-6) << where;
+    EXPECT_LE(max_difference(state.running_var, var_ref), 1e-5) << where;
+    at::Tensor parameter_gradients = at::cat({state.weight.grad(), state.bias.grad()});
+    comm.allreduce(parameter_gradients, ReduceOp::sum)->wait();
+    EXPECT_LE(max_difference(parameter_gradients, at::cat({w_ref.grad(), b_ref.grad()})), 1e-4) << where;
+  }
+}
+
+// The global top-k loss with CUDA logits and NCCL equals one CPU process on the concatenated batch.
+TEST(NcclLoss, GlobalTopKOnGpusEqualsOneCpuProcess) {
+  const std::string reason = test_support::why_no_gpu_per_rank();
+  if (!reason.empty()) GTEST_SKIP() << reason;
+  NcclCommunicator comm(test_world().comm(), test_world().local_rank(), CommunicatorOptions{});
+  const int ranks = comm.size(), per_rank = 2;
+  const int64_t images = ranks * per_rank, classes = 5;
+  at::manual_seed(11);
+  at::Tensor small = at::randn({images, classes, 6, 6}) * 2,
+             merged = at::randn({images, classes, 11, 11}) * 2;
+  at::Tensor labels = at::randint(0, classes, {images, 11, 11}, at::kLong);
+  labels.masked_fill_(at::rand({images, 11, 11}) < 0.2, 255);
+
+  auto run = [&](const loss::SegmentationLoss& loss, const std::vector<at::Tensor>& logits,
+                 const at::Tensor& target) {
+    model::ScaleOutputs outputs;
+    std::vector<at::Tensor> leaves;
+    for (size_t i = 0; i < logits.size(); ++i) {
+      leaves.push_back(logits[i].detach().clone().requires_grad_(true));
+      outputs.push_back({i == 0 ? "scale_0.5" : "merged", leaves.back()});
+    }
+    loss::LossResult result = loss(outputs, target, 0);
+    result.backward.backward();
+    std::vector<at::Tensor> gradients;
+    for (auto& leaf : leaves) gradients.push_back(leaf.grad().cpu());
+    return std::make_pair(result.total, gradients);
+  };
+  loss::LossOptions options;
+  options.top_k_percent_pixels = 0.25;
+  LocalCommunicator alone;
+  loss::SegmentationLoss single(options, classes, 255, alone);
+  const auto [reference_total, reference_gradients] = run(single, {small, merged}, labels);
+
+  options.top_k_scope = "global";
+  loss::SegmentationLoss global(options, classes, 255, comm);
+  const int64_t first = comm.rank() * per_rank;
+  const auto gpu = this_gpu();
+  const auto [total, gradients] =
+      run(global, {small.narrow(0, first, per_rank).to(gpu), merged.narrow(0, first, per_rank).to(gpu)},
+          labels.narrow(0, first, per_rank).to(gpu));
+  EXPECT_NEAR(total, reference_total, 1e-5);
+  for (size_t e = 0; e < gradients.size(); ++e)
+    EXPECT_LE(max_difference(gradients[e] / ranks, reference_gradients[e].narrow(0, first, per_rank)), 1e-6)
+        << "entry " << e;
+}
+
+#else
+TEST(NcclTrainingPaths, NeedNccl) {
+  GTEST_SKIP() << "built without NCCL";
+}
+#endif
+
+}  // namespace
+}  // namespace atrous::dist
