@@ -1,7 +1,6 @@
 #include "atrous/model/weight_import.h"
 
 #include <ATen/ATen.h>
-#include <torch/csrc/jit/serialization/pickle.h>
 
 #include <fstream>
 #include <iterator>
@@ -10,6 +9,7 @@
 
 #include "atrous/core/error.h"
 #include "atrous/core/options.h"
+#include "atrous/core/torch_zip.h"
 
 namespace atrous::model {
 namespace {
@@ -84,7 +84,7 @@ std::map<std::string, at::Tensor> read_state_dict(const std::string& path) {
       "; expected a torch.save({name: tensor}) file in the zip format, or an atrous checkpoint";
   c10::IValue value;
   try {
-    value = torch::jit::pickle_load(bytes);
+    value = read_torch_zip(bytes);
   } catch (const std::exception& error) {
     const std::string what = error.what();
     throw UserError(to_text("weights file '", path, "' could not be read (", what.substr(0, what.find('\n')),

@@ -14,6 +14,7 @@
 
 #include "atrous/core/error.h"
 #include "atrous/core/options.h"
+#include "atrous/core/torch_zip.h"
 
 namespace atrous::train {
 namespace fs = std::filesystem;
@@ -131,7 +132,7 @@ Checkpoint load_checkpoint(const std::string& path) {
   const std::vector<char> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
   c10::IValue value;
   try {
-    value = torch::jit::pickle_load(bytes);
+    value = read_torch_zip(bytes);
   } catch (const std::exception& error) {
     const std::string what = error.what();
     throw UserError(to_text("checkpoint '", path, "' is truncated or not a checkpoint (",

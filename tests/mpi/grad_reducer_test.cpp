@@ -1,5 +1,6 @@
 // N ranks x b samples with the GradReducer must train exactly like one process on N x b samples.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
 #include "atrous/core/error.h"

@@ -1,6 +1,7 @@
 // SyncBatchNorm on N ranks against at::batch_norm on the concatenated batch: outputs, input
 // gradients, weight and bias gradients, running statistics, with uneven per-rank batch sizes.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
 #include <numeric>

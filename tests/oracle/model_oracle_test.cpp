@@ -3,6 +3,7 @@
 // the output's scale, with the same parameter counts.
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>

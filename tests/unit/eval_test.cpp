@@ -2,6 +2,7 @@
 // flip inference against the averaging written out by hand.
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
 #include <cmath>

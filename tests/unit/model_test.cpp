@@ -2,6 +2,7 @@
 // checked against torchvision in tests/oracle.
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include "atrous/model/atrous_schedule.h"
 #include "atrous/model/deeplab.h"
 #include "atrous/model/weight_import.h"
+#include "scratch_files.h"
 
 namespace atrous::model {
 namespace {
@@ -175,7 +177,7 @@ TEST(WeightImport, UnreadableOrForeignFilesAreUserErrorsNamingTheFile) {
       EXPECT_NE(std::string(error.what()).find(path), std::string::npos) << error.what();
     }
   }
-  std::filesystem::remove_all(dir);
+  test_support::remove_tree(dir.string());
 }
 
 }  // namespace

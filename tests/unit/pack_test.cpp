@@ -12,6 +12,7 @@
 #include "atrous/data/image_io.h"
 #include "atrous/data/pack_reader.h"
 #include "atrous/data/pack_writer.h"
+#include "scratch_files.h"
 
 namespace atrous::data {
 namespace {
@@ -23,7 +24,7 @@ class PackTest : public ::testing::Test {
   void SetUp() override {
     folder = fs::path(::testing::TempDir()) /
              ("atrous_pack_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(folder);
+    test_support::remove_tree(folder.string());
     fs::create_directories(folder);
     metadata.height = 5;
     metadata.width = 7;
@@ -35,7 +36,7 @@ class PackTest : public ::testing::Test {
     metadata.source_format = "voc";
     metadata.split = "val";
   }
-  void TearDown() override { fs::remove_all(folder); }
+  void TearDown() override { test_support::remove_tree(folder.string()); }
 
   std::string write_pack(const std::string& name, int samples, int compress = 0) {
     const std::string path = (folder / name).string();
@@ -139,6 +140,8 @@ TEST_F(PackTest, AnotherFormatVersionIsRefused) {
 TEST_F(PackTest, ReadableByTheHdf5CommandLineTools) {
   const std::string path = write_pack("dump.h5", 2);
   const std::string command = "h5dump -H '" + path + "' > '" + (folder / "header.txt").string() + "' 2>&1";
+  ASSERT_EQ(std::system("command -v h5dump > /dev/null"), 0)
+      << "h5dump is not installed (Debian's hdf5-tools; launch/install-deps installs it)";
   ASSERT_EQ(std::system(command.c_str()), 0);
   std::ifstream header(folder / "header.txt");
   const std::string text((std::istreambuf_iterator<char>(header)), std::istreambuf_iterator<char>());
@@ -174,7 +177,7 @@ TEST(ImageIo, PalettePngAndRgbPngRoundTrip) {
   write_rgb_png((dir / "rgb.png").string(), rgb);
   EXPECT_TRUE(at::equal(read_rgb_image((dir / "rgb.png").string()), rgb));
   EXPECT_EQ(read_image_size((dir / "rgb.png").string()), (std::array<int64_t, 2>{9, 11}));
-  std::filesystem::remove_all(dir);
+  test_support::remove_tree(dir.string());
 }
 
 }  // namespace

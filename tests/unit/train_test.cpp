@@ -13,6 +13,7 @@
 #include "atrous/train/checkpoint.h"
 #include "atrous/train/lr_schedule.h"
 #include "atrous/train/optimizer.h"
+#include "scratch_files.h"
 
 namespace atrous::train {
 namespace {
@@ -109,7 +110,7 @@ TEST(SgdMomentum, DeepLabDecaysConvWeightsOnlyAndMultipliesConvBiasesAndTheLastL
 
 TEST(Checkpoint, RoundTripKeepsTheNewestAndRefusesTruncatedFiles) {
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "atrous_checkpoint_test";
-  std::filesystem::remove_all(dir);
+  test_support::remove_tree(dir.string());
   Checkpoint checkpoint;
   checkpoint.epoch = 2;
   checkpoint.position = 12;
@@ -146,7 +147,7 @@ TEST(Checkpoint, RoundTripKeepsTheNewestAndRefusesTruncatedFiles) {
   } catch (const UserError& error) {
     EXPECT_NE(std::string(error.what()).find("truncated.pt"), std::string::npos) << error.what();
   }
-  std::filesystem::remove_all(dir);
+  test_support::remove_tree(dir.string());
 }
 
 }  // namespace

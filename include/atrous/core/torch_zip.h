@@ -1,0 +1,18 @@
+#pragma once
+// Reading torch.save files (the zip format that torch.save and atrous checkpoints use).
+//
+// read_torch_zip checks that the bytes are a whole zip archive (a local file header at the start,
+// the end-of-central-directory record near the end) before LibTorch unpickles them, so that a file
+// of another kind or a cut-off copy is reported as such, in the same words on every LibTorch
+// version, rather than by whatever LibTorch's reader makes of it. Throws std::runtime_error saying
+// what is wrong; the caller adds the file's name and what to do.
+
+#include <ATen/core/ivalue.h>
+
+#include <vector>
+
+namespace atrous {
+
+c10::IValue read_torch_zip(const std::vector<char>& bytes);
+
+}  // namespace atrous

@@ -1,0 +1,20 @@
+#pragma once
+// Removing a test's scratch folder without std::filesystem::remove_all: pip's CUDA LibTorch 2.x
+// exports its own copy of that function from libtorch.so, which the dynamic linker binds to and
+// which crashes (a call through a null pointer), so the tests walk the tree with nftw instead.
+
+#include <ftw.h>
+
+#include <cstdio>
+#include <string>
+
+namespace atrous::test_support {
+
+inline void remove_tree(const std::string& path) {
+  nftw(
+      path.c_str(),
+      [](const char* entry, const struct stat*, int, struct FTW*) { return std::remove(entry); }, 16,
+      FTW_DEPTH | FTW_PHYS);
+}
+
+}  // namespace atrous::test_support
