@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# slurm_test.sh ATROUS REPO_ROOT: the batch scripts of launch/slurm/ on a real SLURM cluster
+# (cluster/local/up: munged, slurmctld, slurmd on this machine, state in a temporary folder):
+#   1. train-cpu.sbatch, 2 tasks started by srun --mpi=pmix: the job completes, checkpoints exist,
+#      metrics.jsonl and progress lines come from rank 0 only (each step exactly once);
+#   2. preemption: `scancel --signal=USR1` mid-run -> every rank checkpoints and exits 75 -> the job
+#      requeues itself -> resumes from the checkpoint -> completes with the same final step, every
+#      step logged exactly once;
+#   3. train-mpirun.sbatch (mpirun inside the allocation) completes;
+#   4. sweep-array.sbatch: a 2-task array, each line of the sweep file in its own run directory.
+# The cluster is brought down on every exit, failures included.
+set -u
+atrous=$1
+root=$2
+work=$(mktemp -d)
+export ATROUS_CLUSTER_DIR=$work/cluster ATROUS_CLUSTER_PORT=$((20000 + ($$ % 4000) * 2))
+export SLURM_CONF=$ATROUS_CLUSTER_DIR/slurm.conf ATROUS_HOME=$root ATROUS=$atrous
+cleanup() {
+  "$root/cluster/local/down" >/dev/null 2>&1
+  rm -rf "$work"
+}
+trap cleanup EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+cpus=$(nproc)
+[ "$cpus" -lt 2 ] && cpus=2
+"$root/cluster/local/up" --cpus "$cpus" || { echo "FAIL: the local cluster did not come up"; exit 1; }
+
+/usr/bin/python3 "$root/datasets/make_demo_data.py" --out "$work/source" --train 24 --val 8 --seed 3 >/dev/null
+"$atrous" pack voc --root "$work/source" --split train --out "$work/train.h5" --size 65 \
+  --descriptor "$root/datasets/demo.ini" >/dev/null 2>&1 || { echo "FAIL: pack"; exit 1; }
+cat >"$work/tiny.ini" <<INI
+[data]
+train = $work/train.h5
+batch_size = 2
+crop_size = 65
+reader_threads = 1
+[model]
+backbone = mobilenet_v2
+output_stride = 16
+atrous_rates = 2,4
+[optim]
+lr = 0.02
+[train]
+log_every = 1
+[ckpt]
+every_steps = 4
+INI
+
+state_of() { scontrol show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2; }
+field_of() { scontrol show job "$1" 2>/dev/null | grep -o " $2=[^ ]*" | cut -d= -f2; }
+# wait_done JOB SECONDS: until the job has ended (any final state); 1 on timeout.
+wait_done() {
+  local deadline=$((SECONDS + $2))
+  while [ $SECONDS -lt $deadline ]; do
+    case "$(state_of "$1")" in
+      COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | BOOT_FAIL | DEADLINE) return 0 ;;
+    esac
+    sleep 1
+  done
+  return 1
+}
+# check_steps RUN_DIR N: metrics.jsonl holds steps 1..N, each exactly once (rank 0 alone writes).
+check_steps() {
+  local logged
+  logged=$(grep -o '"step": [0-9]*' "$1/metrics.jsonl" 2>/dev/null | awk '{print $2}' | tr '\n' ' ')
+  [ "$logged" = "$(seq -s ' ' 1 "$2") " ] || fail "$1: steps logged '$logged', not 1..$2 once each"
+}
+
+# 1. A 2-task job through srun --mpi=pmix.
+job=$(cd "$work" && sbatch --parsable -o "$work/job1.out" "$root/launch/slurm/train-cpu.sbatch" "$work/tiny.ini" \
+  "$work/run1" --train.steps 8)
+wait_done "$job" 300 || fail "job 1 still $(state_of "$job") after 300 s"
+[ "$(state_of "$job")" = COMPLETED ] && [ "$(field_of "$job" ExitCode)" = 0:0 ] ||
+  fail "job 1 ended $(state_of "$job") exit $(field_of "$job" ExitCode): $(tail -20 "$work/job1.out")"
+[ "$(cat "$work/run1/checkpoints/latest" 2>/dev/null)" = step-8.pt ] && [ -f "$work/run1/checkpoints/step-4.pt" ] ||
+  fail "job 1: checkpoints $(ls "$work/run1/checkpoints" 2>&1)"
+check_steps "$work/run1" 8
+[ "$(grep -c 'INFO  step 5/8 ' "$work/job1.out")" -eq 1 ] || fail "job 1: progress lines not printed once (rank 0 only)"
+grep -q "world: 2 rank(s)" "$work/job1.out" || fail "job 1 did not run on 2 ranks: $(grep world: "$work/job1.out")"
+
+# 2. Preemption: USR1 mid-run -> checkpoint, exit 75, requeue, resume, complete.
+job=$(cd "$work" && sbatch --parsable -o "$work/job2.out" "$root/launch/slurm/train-cpu.sbatch" "$work/tiny.ini" \
+  "$work/run2" --train.steps 40 --ckpt.every_steps 0)
+deadline=$((SECONDS + 240))
+until [ "$(grep -c '"step"' "$work/run2/metrics.jsonl" 2>/dev/null)" -ge 5 ] || [ $SECONDS -ge $deadline ]; do sleep 0.5; done
+scancel --signal=USR1 "$job" || fail "scancel --signal=USR1 $job"
+# The controller holds a requeued job back for about two minutes (SLURM's own delay, which also
+# lets the old incarnation's step finish on the node); the test waits it out.
+deadline=$((SECONDS + 120))
+until [ "$(field_of "$job" Restarts)" = 1 ] || [ $SECONDS -ge $deadline ]; do sleep 0.5; done
+[ "$(field_of "$job" Restarts)" = 1 ] || fail "job 2 was not requeued: $(state_of "$job"), $(tail -5 "$work/job2.out")"
+wait_done "$job" 300 || fail "job 2 still $(state_of "$job") after the requeue"
+[ "$(state_of "$job")" = COMPLETED ] && [ "$(field_of "$job" ExitCode)" = 0:0 ] ||
+  fail "job 2 ended $(state_of "$job") exit $(field_of "$job" ExitCode): $(tail -20 "$work/job2.out")"
+grep -q "checkpoint .*(preempted)" "$work/job2.out" || fail "job 2: no preemption checkpoint in its output"
+grep -q "restart 1" "$work/job2.out" && grep -q "resuming from .*step-" "$work/job2.out" ||
+  fail "job 2 did not resume after the requeue: $(grep -E 'run-step|resum' "$work/job2.out")"
+[ "$(cat "$work/run2/checkpoints/latest" 2>/dev/null)" = step-40.pt ] || fail "job 2 did not finish at step 40"
+check_steps "$work/run2" 40
+
+# 3. The mpirun variant.
+job=$(cd "$work" && sbatch --parsable -o "$work/job3.out" "$root/launch/slurm/train-mpirun.sbatch" "$work/tiny.ini" \
+  "$work/run3" --train.steps 3)
+wait_done "$job" 300 || fail "job 3 still $(state_of "$job") after 300 s"
+[ "$(state_of "$job")" = COMPLETED ] || fail "mpirun job ended $(state_of "$job"): $(tail -20 "$work/job3.out")"
+check_steps "$work/run3" 3
+grep -q "world: 2 rank(s)" "$work/job3.out" || fail "the mpirun job did not run on 2 ranks"
+
+# 4. A job array over a sweep file.
+printf '# lr sweep\n--optim.lr 0.01 --train.steps 2\n--optim.lr 0.03 --train.steps 3\n' >"$work/sweep.txt"
+job=$(cd "$work" && sbatch --parsable --array=0-1 -o "$work/sweep-%a.out" "$root/launch/slurm/sweep-array.sbatch" \
+  "$work/tiny.ini" "$work/sweep" "$work/sweep.txt")
+for task in 0 1; do
+  wait_done "${job}_$task" 300 || fail "array task $task still $(state_of "${job}_$task")"
+done
+for task in 0 1; do
+  grep -q "lr = 0.0[13]  # command line" "$work/sweep-$task.out" || fail "array task $task: its sweep line was not applied"
+done
+[ "$(cat "$work/sweep/1/sweep-line.txt" 2>/dev/null)" = "--optim.lr 0.03 --train.steps 3" ] || fail "sweep-line.txt of task 1"
+check_steps "$work/sweep/1" 3
+
+if [ $failures -gt 0 ]; then
+  echo "slurm test: $failures failure(s); the daemons' logs end:"
+  tail -n 15 "$ATROUS_CLUSTER_DIR"/log/slurm*.log
+  for out in "$work"/job*.out; do echo "--- $out"; grep -vE '^[a-z_0-9]+ = |^\[' "$out" | tail -n 12; done
+  exit 1
+fi
+echo "slurm test: all checks passed"
