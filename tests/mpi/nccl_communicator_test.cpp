@@ -8,6 +8,7 @@
 #include "atrous/core/error.h"
 #include "atrous/dist/nccl_communicator.h"
 #include "mpi_test_world.h"
+#include "nccl_test_fixture.h"
 
 namespace atrous::dist {
 namespace {
@@ -15,12 +16,11 @@ namespace {
 using atrous::test_support::test_world;
 
 #if ATROUS_HAS_NCCL
-TEST(NcclCommunicator, CollectivesMatchClosedForms) {
-  const std::string reason = test_support::why_no_gpu_per_rank();
-  if (!reason.empty()) GTEST_SKIP() << reason;
-  const World& world = test_world();
-  NcclCommunicator comm(world.comm(), world.local_rank(), CommunicatorOptions{});
-  const auto cuda = at::TensorOptions().device(at::kCUDA, world.local_rank());
+class NcclCollectives : public test_support::NcclTest {};
+
+TEST_F(NcclCollectives, CollectivesMatchClosedForms) {
+  NcclCommunicator& comm = this->comm();
+  const auto cuda = gpu();
   const int n = comm.size();
   for (ReduceOp op : {ReduceOp::sum, ReduceOp::average, ReduceOp::max, ReduceOp::min}) {
     at::Tensor values = at::arange(1000, cuda.dtype(at::kFloat)) * (comm.rank() + 1);
@@ -40,12 +40,9 @@ TEST(NcclCommunicator, CollectivesMatchClosedForms) {
   comm.barrier()->wait();
 }
 // Every wire type over sizes from one element to several MiB, against closed-form sums.
-TEST(NcclCommunicator, AllreduceOfEveryTypeAndSizeMatchesClosedForms) {
-  const std::string reason = test_support::why_no_gpu_per_rank();
-  if (!reason.empty()) GTEST_SKIP() << reason;
-  const World& world = test_world();
-  NcclCommunicator comm(world.comm(), world.local_rank(), CommunicatorOptions{});
-  const auto cuda = at::TensorOptions().device(at::kCUDA, world.local_rank());
+TEST_F(NcclCollectives, AllreduceOfEveryTypeAndSizeMatchesClosedForms) {
+  NcclCommunicator& comm = this->comm();
+  const auto cuda = gpu();
   const int n = comm.size();
   for (at::ScalarType dtype : {at::kFloat, at::kDouble, at::kHalf, at::kBFloat16}) {
     for (int64_t size : {int64_t{1}, int64_t{7}, int64_t{1000}, int64_t{262145}, int64_t{3} << 20}) {
@@ -59,12 +56,9 @@ TEST(NcclCommunicator, AllreduceOfEveryTypeAndSizeMatchesClosedForms) {
 }
 
 // CPU tensors given to the NCCL communicator go through MPI, in order with the GPU collectives.
-TEST(NcclCommunicator, HostTensorsTravelThroughMpi) {
-  const std::string reason = test_support::why_no_gpu_per_rank();
-  if (!reason.empty()) GTEST_SKIP() << reason;
-  const World& world = test_world();
-  NcclCommunicator comm(world.comm(), world.local_rank(), CommunicatorOptions{});
-  const auto cuda = at::TensorOptions().device(at::kCUDA, world.local_rank());
+TEST_F(NcclCollectives, HostTensorsTravelThroughMpi) {
+  NcclCommunicator& comm = this->comm();
+  const auto cuda = gpu();
   const int n = comm.size();
   at::Tensor device_values = at::full({1000}, 1.0f, cuda);
   at::Tensor host_values = at::full({3}, static_cast<int64_t>(comm.rank()), at::kLong);
@@ -86,7 +80,7 @@ TEST(NcclCommunicator, HostTensorsTravelThroughMpi) {
 }
 
 #else
-TEST(NcclCommunicator, CollectivesMatchClosedForms) {
+TEST_F(NcclCollectives, CollectivesMatchClosedForms) {
   GTEST_SKIP() << "built without NCCL";
 }
 #endif

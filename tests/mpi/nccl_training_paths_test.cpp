@@ -5,8 +5,6 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
-#include <numeric>
-
 #include "atrous/build_info.h"
 #include "atrous/dist/grad_reducer.h"
 #include "atrous/dist/local_communicator.h"
@@ -14,6 +12,8 @@
 #include "atrous/dist/sync_batch_norm.h"
 #include "atrous/loss/segmentation_loss.h"
 #include "mpi_test_world.h"
+#include "nccl_test_fixture.h"
+#include "sync_batch_norm_check.h"
 
 namespace atrous::dist {
 namespace {
@@ -23,13 +23,11 @@ using atrous::test_support::test_world;
 
 #if ATROUS_HAS_NCCL
 
-double max_difference(const at::Tensor& a, const at::Tensor& b) {
-  return (a.cpu().to(at::kDouble) - b.cpu().to(at::kDouble)).abs().max().item<double>();
-}
+using test_support::max_abs_difference;
 
-at::TensorOptions this_gpu() {
-  return at::TensorOptions().device(at::kCUDA, test_world().local_rank());
-}
+class NcclGradReducer : public test_support::NcclTest {};
+class NcclSyncBatchNorm : public test_support::NcclTest {};
+class NcclLoss : public test_support::NcclTest {};
 
 // conv 3x3 -> relu -> conv 1x1 -> spatial mean -> linear, created on `options`' device and type.
 struct SmallNet {
@@ -50,10 +48,8 @@ struct SmallNet {
   }
 };
 
-TEST(NcclGradReducer, GradientsAreTheAverageOverRanks) {
-  const std::string reason = test_support::why_no_gpu_per_rank();
-  if (!reason.empty()) GTEST_SKIP() << reason;
-  NcclCommunicator comm(test_world().comm(), test_world().local_rank(), CommunicatorOptions{});
+TEST_F(NcclGradReducer, GradientsAreTheAverageOverRanks) {
+  NcclCommunicator& comm = this->comm();
   const int ranks = comm.size(), rank = comm.rank(), per_rank = 4;
   struct Setting {
     double bucket_mb;
@@ -84,18 +80,19 @@ TEST(NcclGradReducer, GradientsAreTheAverageOverRanks) {
     }
 
     // Ours: float32 on this rank's GPU, started from a different seed on every rank (rank 0's wins).
-    SmallNet ours(5 + rank, this_gpu().dtype(at::kFloat));
+    SmallNet ours(5 + rank, gpu().dtype(at::kFloat));
     ReducerOptions options;
     options.bucket_mb = s.bucket_mb;
     options.allreduce_dtype = s.dtype;
     GradReducer reducer(ours.parameters, {}, comm, options);
-    EXPECT_LE(max_difference(ours.p(0), reference.p(0)), 1e-6) << where << ": rank 0's weights everywhere";
+    EXPECT_LE(max_abs_difference(ours.p(0), reference.p(0)), 1e-6)
+        << where << ": rank 0's weights everywhere";
     const int64_t micro = per_rank / s.accumulate;
     for (int m = 0; m < s.accumulate; ++m) {
       reducer.set_synchronize(m + 1 == s.accumulate);
       const int64_t first = rank * per_rank + m * micro;
-      at::Tensor loss = ours.loss(inputs.narrow(0, first, micro).to(this_gpu().dtype(at::kFloat)),
-                                  targets.narrow(0, first, micro).to(this_gpu().dtype(at::kFloat))) /
+      at::Tensor loss = ours.loss(inputs.narrow(0, first, micro).to(gpu().dtype(at::kFloat)),
+                                  targets.narrow(0, first, micro).to(gpu().dtype(at::kFloat))) /
                         s.accumulate;
       loss.backward();
     }
@@ -103,69 +100,21 @@ TEST(NcclGradReducer, GradientsAreTheAverageOverRanks) {
     EXPECT_GE(reducer.bucket_layout().size(), s.bucket_mb < 1 ? size_t{2} : size_t{1}) << where;
     for (size_t i = 0; i < expected.size(); ++i) {
       const double scale = std::max(1.0, expected[i].abs().max().item<double>());
-      EXPECT_LE(max_difference(ours.p(i).grad(), expected[i]) / scale, s.tolerance)
+      EXPECT_LE(max_abs_difference(ours.p(i).grad(), expected[i]) / scale, s.tolerance)
           << where << " " << ours.parameters[i].name;
     }
   }
 }
 
-struct Layout {
-  std::vector<int64_t> sizes;  // samples per rank
-  int64_t total() const { return std::accumulate(sizes.begin(), sizes.end(), int64_t{0}); }
-  int64_t first(int rank) const { return std::accumulate(sizes.begin(), sizes.begin() + rank, int64_t{0}); }
-};
-
-TEST(NcclSyncBatchNorm, EqualsBatchNormOnTheConcatenatedBatch) {
-  const std::string reason = test_support::why_no_gpu_per_rank();
-  if (!reason.empty()) GTEST_SKIP() << reason;
-  NcclCommunicator comm(test_world().comm(), test_world().local_rank(), CommunicatorOptions{});
-  const int ranks = comm.size();
-  std::vector<Layout> layouts = {{std::vector<int64_t>(ranks, 2)}, {{}}};
-  for (int r = 0; r < ranks; ++r) layouts[1].sizes.push_back(r + 1);  // uneven: 1, 2, 3, ...
-  const auto gpu = this_gpu().dtype(at::kFloat);
-  for (const Layout& layout : layouts) {
-    at::manual_seed(5);
-    const int64_t channels = 3;
-    at::Tensor all_inputs = at::randn({layout.total(), channels, 4, 5}) * 3 + 1;
-    at::Tensor output_weights = at::randn({layout.total(), channels, 4, 5});  // loss = sum(y * R)
-    at::Tensor weight0 = at::rand({channels}) + 0.5, bias0 = at::randn({channels});
-
-    // Reference: one process, the concatenated batch, on the CPU.
-    at::Tensor x_ref = all_inputs.clone().requires_grad_(true);
-    at::Tensor w_ref = weight0.clone().requires_grad_(true), b_ref = bias0.clone().requires_grad_(true);
-    at::Tensor mean_ref = at::zeros({channels}), var_ref = at::ones({channels});
-    at::Tensor y_ref = at::batch_norm(x_ref, w_ref, b_ref, mean_ref, var_ref, true, 0.1, 1e-5, false);
-    (y_ref * output_weights).sum().backward();
-
-    // This rank's share, on its GPU.
-    const int64_t first = layout.first(comm.rank()), mine = layout.sizes[comm.rank()];
-    at::Tensor x = all_inputs.narrow(0, first, mine).to(gpu).requires_grad_(true);
-    BatchNormState state{weight0.to(gpu).requires_grad_(true),
-                         bias0.to(gpu).requires_grad_(true),
-                         at::zeros({channels}, gpu),
-                         at::ones({channels}, gpu),
-                         0.1,
-                         1e-5};
-    at::Tensor y = sync_batch_norm(x, state, comm);
-    (y * output_weights.narrow(0, first, mine).to(gpu)).sum().backward();
-
-    const std::string where = "sizes " + ::testing::PrintToString(layout.sizes);
-    EXPECT_TRUE(y.is_cuda() && state.running_mean.is_cuda()) << where;
-    EXPECT_LE(max_difference(y, y_ref.narrow(0, first, mine)), 1e-5) << where;
-    EXPECT_LE(max_difference(x.grad(), x_ref.grad().narrow(0, first, mine)), 1e-5) << where;
-    EXPECT_LE(max_difference(state.running_mean, mean_ref), 1e-6) << where;
-    EXPECT_LE(max_difference(state.running_var, var_ref), 1e-5) << where;
-    at::Tensor parameter_gradients = at::cat({state.weight.grad(), state.bias.grad()});
-    comm.allreduce(parameter_gradients, ReduceOp::sum)->wait();
-    EXPECT_LE(max_difference(parameter_gradients, at::cat({w_ref.grad(), b_ref.grad()})), 1e-4) << where;
-  }
+TEST_F(NcclSyncBatchNorm, EqualsBatchNormOnTheConcatenatedBatch) {
+  NcclCommunicator& comm = this->comm();
+  for (const auto& sizes : test_support::batch_norm_layouts(comm.size()))
+    test_support::expect_sync_batch_norm_equals_concatenated_batch(comm, sizes, gpu());
 }
 
 // The global top-k loss with CUDA logits and NCCL equals one CPU process on the concatenated batch.
-TEST(NcclLoss, GlobalTopKOnGpusEqualsOneCpuProcess) {
-  const std::string reason = test_support::why_no_gpu_per_rank();
-  if (!reason.empty()) GTEST_SKIP() << reason;
-  NcclCommunicator comm(test_world().comm(), test_world().local_rank(), CommunicatorOptions{});
+TEST_F(NcclLoss, GlobalTopKOnGpusEqualsOneCpuProcess) {
+  NcclCommunicator& comm = this->comm();
   const int ranks = comm.size(), per_rank = 2;
   const int64_t images = ranks * per_rank, classes = 5;
   at::manual_seed(11);
@@ -197,13 +146,14 @@ TEST(NcclLoss, GlobalTopKOnGpusEqualsOneCpuProcess) {
   options.top_k_scope = "global";
   loss::SegmentationLoss global(options, classes, 255, comm);
   const int64_t first = comm.rank() * per_rank;
-  const auto gpu = this_gpu();
+  const auto on_gpu = gpu();
   const auto [total, gradients] =
-      run(global, {small.narrow(0, first, per_rank).to(gpu), merged.narrow(0, first, per_rank).to(gpu)},
-          labels.narrow(0, first, per_rank).to(gpu));
+      run(global, {small.narrow(0, first, per_rank).to(on_gpu), merged.narrow(0, first, per_rank).to(on_gpu)},
+          labels.narrow(0, first, per_rank).to(on_gpu));
   EXPECT_NEAR(total, reference_total, 1e-5);
   for (size_t e = 0; e < gradients.size(); ++e)
-    EXPECT_LE(max_difference(gradients[e] / ranks, reference_gradients[e].narrow(0, first, per_rank)), 1e-6)
+    EXPECT_LE(max_abs_difference(gradients[e] / ranks, reference_gradients[e].narrow(0, first, per_rank)),
+              1e-6)
         << "entry " << e;
 }
 

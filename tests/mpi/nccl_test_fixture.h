@@ -1,0 +1,35 @@
+#pragma once
+// The fixture of the GPU tests: skips (saying why) unless every rank of this node has a GPU of its
+// own, else gives each test an NcclCommunicator over the whole job on GPU <local rank>, and the
+// tensor options of that GPU.
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "atrous/build_info.h"
+#include "atrous/dist/nccl_communicator.h"
+#include "mpi_test_world.h"
+
+#if ATROUS_HAS_NCCL
+namespace atrous::test_support {
+
+class NcclTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string reason = why_no_gpu_per_rank();
+    if (!reason.empty()) GTEST_SKIP() << reason;
+    comm_ = std::make_unique<dist::NcclCommunicator>(test_world().comm(), test_world().local_rank(),
+                                                     dist::CommunicatorOptions{});
+  }
+  dist::NcclCommunicator& comm() { return *comm_; }
+  static at::TensorOptions gpu() { return at::TensorOptions().device(at::kCUDA, test_world().local_rank()); }
+
+ private:
+  std::unique_ptr<dist::NcclCommunicator> comm_;
+};
+
+}  // namespace atrous::test_support
+#endif
