@@ -6,7 +6,7 @@
 #   2. preemption: `scancel --signal=USR1` mid-run -> every rank checkpoints and exits 75 -> the job
 #      requeues itself -> resumes from the checkpoint -> completes with the same final step, every
 #      step logged exactly once;
-#   3. train-mpirun.sbatch (mpirun inside the allocation) completes;
+#   3. the same for train-mpirun.sbatch (mpirun inside the allocation), USR1 to its batch shell;
 #   4. sweep-array.sbatch: a 2-task array, each line of the sweep file in its own run directory.
 # The cluster is brought down on every exit, failures included.
 set -u
@@ -24,7 +24,7 @@ failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 cpus=$(nproc)
-[ "$cpus" -lt 2 ] && cpus=2
+[ "$cpus" -lt 4 ] && cpus=4  # two 2-task jobs side by side (oversubscribed on smaller machines)
 "$root/cluster/local/up" --cpus "$cpus" || { echo "FAIL: the local cluster did not come up"; exit 1; }
 
 /usr/bin/python3 "$root/datasets/make_demo_data.py" --out "$work/source" --train 24 --val 8 --seed 3 >/dev/null
@@ -61,6 +61,12 @@ wait_done() {
   done
   return 1
 }
+# logged_steps RUN_DIR: how many steps metrics.jsonl holds so far (0 before it exists).
+logged_steps() {
+  local count
+  count=$(grep -c '"step"' "$1/metrics.jsonl" 2>/dev/null)
+  echo "${count:-0}"
+}
 # check_steps RUN_DIR N: metrics.jsonl holds steps 1..N, each exactly once (rank 0 alone writes).
 check_steps() {
   local logged
@@ -80,33 +86,42 @@ check_steps "$work/run1" 8
 [ "$(grep -c 'INFO  step 5/8 ' "$work/job1.out")" -eq 1 ] || fail "job 1: progress lines not printed once (rank 0 only)"
 grep -q "world: 2 rank(s)" "$work/job1.out" || fail "job 1 did not run on 2 ranks: $(grep world: "$work/job1.out")"
 
-# 2. Preemption: USR1 mid-run -> checkpoint, exit 75, requeue, resume, complete.
-job=$(cd "$work" && sbatch --parsable -o "$work/job2.out" "$root/launch/slurm/train-cpu.sbatch" "$work/tiny.ini" \
-  "$work/run2" --train.steps 40 --ckpt.every_steps 0)
-deadline=$((SECONDS + 240))
-until [ "$(grep -c '"step"' "$work/run2/metrics.jsonl" 2>/dev/null)" -ge 5 ] || [ $SECONDS -ge $deadline ]; do sleep 0.5; done
-scancel --signal=USR1 "$job" || fail "scancel --signal=USR1 $job"
-# The controller holds a requeued job back for about two minutes (SLURM's own delay, which also
-# lets the old incarnation's step finish on the node); the test waits it out.
-deadline=$((SECONDS + 120))
-until [ "$(field_of "$job" Restarts)" = 1 ] || [ $SECONDS -ge $deadline ]; do sleep 0.5; done
-[ "$(field_of "$job" Restarts)" = 1 ] || fail "job 2 was not requeued: $(state_of "$job"), $(tail -5 "$work/job2.out")"
-wait_done "$job" 300 || fail "job 2 still $(state_of "$job") after the requeue"
-[ "$(state_of "$job")" = COMPLETED ] && [ "$(field_of "$job" ExitCode)" = 0:0 ] ||
-  fail "job 2 ended $(state_of "$job") exit $(field_of "$job" ExitCode): $(tail -20 "$work/job2.out")"
-grep -q "checkpoint .*(preempted)" "$work/job2.out" || fail "job 2: no preemption checkpoint in its output"
-grep -q "restart 1" "$work/job2.out" && grep -q "resuming from .*step-" "$work/job2.out" ||
-  fail "job 2 did not resume after the requeue: $(grep -E 'run-step|resum' "$work/job2.out")"
-[ "$(cat "$work/run2/checkpoints/latest" 2>/dev/null)" = step-40.pt ] || fail "job 2 did not finish at step 40"
-check_steps "$work/run2" 40
-
-# 3. The mpirun variant.
-job=$(cd "$work" && sbatch --parsable -o "$work/job3.out" "$root/launch/slurm/train-mpirun.sbatch" "$work/tiny.ini" \
-  "$work/run3" --train.steps 3)
-wait_done "$job" 300 || fail "job 3 still $(state_of "$job") after 300 s"
-[ "$(state_of "$job")" = COMPLETED ] || fail "mpirun job ended $(state_of "$job"): $(tail -20 "$work/job3.out")"
-check_steps "$work/run3" 3
-grep -q "world: 2 rank(s)" "$work/job3.out" || fail "the mpirun job did not run on 2 ranks"
+# 2. Preemption, both launchers at once (the cluster declares 4 CPUs, so the two 2-task jobs run side
+# by side and SLURM's requeue delays overlap): USR1 mid-run -> every rank checkpoints and exits 75 ->
+# run-step requeues the job -> it resumes from the checkpoint -> completes. srun's job gets the signal
+# in its step (as --signal=USR1@120 sends it); the mpirun job in its batch shell (--signal=B:USR1),
+# which hands it to mpirun, which forwards it to the ranks.
+script=([2]=train-cpu.sbatch [3]=train-mpirun.sbatch) scope=([2]="" [3]=--batch) job_of=()
+for n in 2 3; do
+  job_of[n]=$(cd "$work" && sbatch --parsable -o "$work/job$n.out" "$root/launch/slurm/${script[n]}" "$work/tiny.ini" \
+    "$work/run$n" --train.steps 40 --ckpt.every_steps 0)
+done
+for n in 2 3; do
+  deadline=$((SECONDS + 240))
+  until [ "$(logged_steps "$work/run$n")" -ge 5 ] || [ $SECONDS -ge $deadline ]; do sleep 0.5; done
+  # shellcheck disable=SC2086
+  scancel ${scope[n]} --signal=USR1 "${job_of[n]}" || fail "scancel ${scope[n]} --signal=USR1 ${job_of[n]}"
+done
+# SLURM holds a requeued job back for about two minutes (which also lets the old incarnation's step
+# finish on the node); the test waits it out.
+for n in 2 3; do
+  job=${job_of[n]}
+  deadline=$((SECONDS + 120))
+  until [ "$(field_of "$job" Restarts)" = 1 ] || [ $SECONDS -ge $deadline ]; do sleep 0.5; done
+  [ "$(field_of "$job" Restarts)" = 1 ] || fail "job $n was not requeued: $(state_of "$job"), $(tail -5 "$work/job$n.out")"
+done
+for n in 2 3; do
+  job=${job_of[n]}
+  wait_done "$job" 300 || fail "job $n still $(state_of "$job") after the requeue"
+  [ "$(state_of "$job")" = COMPLETED ] && [ "$(field_of "$job" ExitCode)" = 0:0 ] ||
+    fail "job $n (${script[n]}) ended $(state_of "$job") exit $(field_of "$job" ExitCode)"
+  grep -q "checkpoint .*(preempted)" "$work/job$n.out" || fail "job $n: no preemption checkpoint in its output"
+  grep -q "restart 1" "$work/job$n.out" && grep -q "resuming from .*step-" "$work/job$n.out" ||
+    fail "job $n did not resume after the requeue: $(grep -E 'run-step|resum' "$work/job$n.out")"
+  [ "$(cat "$work/run$n/checkpoints/latest" 2>/dev/null)" = step-40.pt ] || fail "job $n did not finish at step 40"
+  check_steps "$work/run$n" 40
+  grep -q "world: 2 rank(s)" "$work/job$n.out" || fail "job $n did not run on 2 ranks"
+done
 
 # 4. A job array over a sweep file.
 printf '# lr sweep\n--optim.lr 0.01 --train.steps 2\n--optim.lr 0.03 --train.steps 3\n' >"$work/sweep.txt"
