@@ -14,9 +14,6 @@
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <filesystem>
 
 #include "atrous/data/loader.h"
 #include "atrous/data/pack_writer.h"
@@ -27,25 +24,15 @@
 #include "atrous/model/deeplab.h"
 #include "atrous/train/optimizer.h"
 #include "mpi_test_world.h"
+#include "scratch_pack.h"
 
 namespace atrous::train {
 namespace {
 
 using atrous::test_support::test_communicator;
 
-std::string write_pack(int samples) {
-  const std::string path =
-      (std::filesystem::temp_directory_path() / ("atrous_equivalence_" + std::to_string(getpid()) + ".h5"))
-          .string();
-  data::PackMetadata metadata;
-  metadata.height = metadata.width = 40;
-  metadata.num_classes = 3;
-  metadata.class_names = {"a", "b", "c"};
-  metadata.palette = {{0, 0, 0}, {255, 0, 0}, {0, 255, 0}};
-  metadata.mean_rgb = {127.5f, 127.5f, 127.5f};
-  metadata.resize_policy = "test";
-  metadata.source_format = "list";
-  metadata.split = "train";
+void write_pack(const std::string& path, int samples) {
+  const data::PackMetadata metadata = test_support::three_class_metadata(40, 40, "train");
   data::PackWriter writer(path, metadata, 0);
   at::manual_seed(21);
   for (int i = 0; i < samples; ++i) {
@@ -54,7 +41,6 @@ std::string write_pack(int samples) {
     writer.append("s" + std::to_string(i), image, label, {40, 40}, {40, 40});
   }
   writer.commit();
-  return path;
 }
 
 struct Run {
@@ -115,8 +101,9 @@ void train_step(Run& run, int accumulate, int64_t step) {
 void expect_equivalent(int accumulate) {
   dist::Communicator& comm = test_communicator();
   const int per_rank = 2, world = comm.size();
-  const std::string path = write_pack(world * per_rank * accumulate * 8);
-  data::PackReader pack(path);
+  const test_support::ScratchFile file("atrous_equivalence");
+  write_pack(file.path(), world * per_rank * accumulate * 8);
+  data::PackReader pack(file.path());
   Run distributed = make_run(pack, comm, per_rank, true);
   dist::LocalCommunicator alone;
   Run single = make_run(pack, alone, per_rank * world, false);
@@ -137,7 +124,6 @@ void expect_equivalent(int accumulate) {
         EXPECT_LT((b.value() - buffers[b.key()]).abs().max().item<double>(), 1e-5) << b.key();
       }
   }
-  std::filesystem::remove(path);
 }
 
 TEST(DataParallelEquivalence, NRanksTrainLikeOneProcessOnTheConcatenatedBatch) {

@@ -3,14 +3,12 @@
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <filesystem>
 
 #include "atrous/data/pack_writer.h"
 #include "atrous/dist/local_communicator.h"
 #include "atrous/eval/evaluator.h"
 #include "mpi_test_world.h"
+#include "scratch_pack.h"
 
 namespace atrous::eval {
 namespace {
@@ -18,20 +16,8 @@ namespace {
 using atrous::test_support::test_communicator;
 
 // The same 7 samples on every rank (same seed), each in its own file; padded regions vary.
-std::string write_pack() {
-  const std::string path =
-      (std::filesystem::temp_directory_path() / ("atrous_eval_test_" + std::to_string(getpid()) + ".h5"))
-          .string();
-  data::PackMetadata metadata;
-  metadata.height = 33;
-  metadata.width = 41;
-  metadata.num_classes = 3;
-  metadata.class_names = {"a", "b", "c"};
-  metadata.palette = {{0, 0, 0}, {255, 0, 0}, {0, 255, 0}};
-  metadata.mean_rgb = {127.5f, 127.5f, 127.5f};
-  metadata.resize_policy = "test";
-  metadata.source_format = "list";
-  metadata.split = "val";
+void write_pack(const std::string& path) {
+  const data::PackMetadata metadata = test_support::three_class_metadata(33, 41, "val");
   data::PackWriter writer(path, metadata, 0);
   at::manual_seed(5);
   for (int i = 0; i < 7; ++i) {
@@ -43,12 +29,12 @@ std::string write_pack() {
     writer.append("s" + std::to_string(i), image, label, {h, w}, {h, w});
   }
   writer.commit();
-  return path;
 }
 
 TEST(DistributedEval, EqualsOneProcessOnTheWholePack) {
-  const std::string path = write_pack();
-  data::PackReader pack(path);
+  const test_support::ScratchFile file("atrous_eval_test");
+  write_pack(file.path());
+  data::PackReader pack(file.path());
   model::ModelOptions options;
   options.backbone = "mobilenet_v2";
   at::manual_seed(1);  // the same weights on every rank
@@ -60,7 +46,6 @@ TEST(DistributedEval, EqualsOneProcessOnTheWholePack) {
   const EvalResult distributed = evaluate(predictor, pack, test_communicator(), at::kCPU);
   dist::LocalCommunicator alone;
   const EvalResult single = evaluate(predictor, pack, alone, at::kCPU);
-  std::filesystem::remove(path);
   EXPECT_EQ(distributed.samples, 7);
   EXPECT_TRUE(at::equal(distributed.matrix, single.matrix)) << distributed.matrix << single.matrix;
   EXPECT_DOUBLE_EQ(distributed.metrics.mean_iou, single.metrics.mean_iou);
