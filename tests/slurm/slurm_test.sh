@@ -7,7 +7,8 @@
 #      requeues itself -> resumes from the checkpoint -> completes with the same final step, every
 #      step logged exactly once;
 #   3. the same for train-mpirun.sbatch (mpirun inside the allocation), USR1 to its batch shell;
-#   4. sweep-array.sbatch: a 2-task array, each line of the sweep file in its own run directory.
+#   4. sweep-array.sbatch: a 2-task array, each line of the sweep file in its own run directory;
+#   5. launch/experiments/large-batch --launcher slurm: two batch sizes, CSV, table and plot.
 # The cluster is brought down on every exit, failures included.
 set -u
 atrous=$1
@@ -28,8 +29,10 @@ cpus=$(nproc)
 "$root/cluster/local/up" --cpus "$cpus" || { echo "FAIL: the local cluster did not come up"; exit 1; }
 
 /usr/bin/python3 "$root/datasets/make_demo_data.py" --out "$work/source" --train 24 --val 8 --seed 3 >/dev/null
-"$atrous" pack voc --root "$work/source" --split train --out "$work/train.h5" --size 65 \
-  --descriptor "$root/datasets/demo.ini" >/dev/null 2>&1 || { echo "FAIL: pack"; exit 1; }
+for split in train val; do
+  "$atrous" pack voc --root "$work/source" --split "$split" --out "$work/$split.h5" --size 65 \
+    --descriptor "$root/datasets/demo.ini" >/dev/null 2>&1 || { echo "FAIL: pack $split"; exit 1; }
+done
 cat >"$work/tiny.ini" <<INI
 [data]
 train = $work/train.h5
@@ -135,6 +138,23 @@ for task in 0 1; do
 done
 [ "$(cat "$work/sweep/1/sweep-line.txt" 2>/dev/null)" = "--optim.lr 0.03 --train.steps 3" ] || fail "sweep-line.txt of task 1"
 check_steps "$work/sweep/1" 3
+
+# 5. The large-batch sweep through SLURM: a run per global batch, evaluated, into CSV, table and plot.
+if (cd "$work" && "$root/launch/experiments/large-batch" --launcher slurm --out "$work/sweep-lb" --batches "2 4" \
+  --epochs 1 --warmup-images 4 --config "$work/tiny.ini" --train "$work/train.h5" --val "$work/val.h5") \
+  >"$work/large-batch.log" 2>&1; then
+  /usr/bin/python3 - "$work/sweep-lb" <<'EOF' || fail "large-batch results: $(cat "$work/sweep-lb/results.csv")"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1] + "/results.csv")))
+assert [(r["global_batch"], r["batch_per_rank"], r["steps"]) for r in rows] == [("2", "1", "12"), ("4", "2", "6")], rows
+for r in rows:
+    assert 0 <= float(r["miou"]) <= 1 and float(r["images_per_s"]) > 0 and float(r["wall_s"]) > 0, r
+EOF
+  grep -q '^| 4 | 2 x 2 x 1 | 6 |' "$work/sweep-lb/results.md" || fail "large-batch: no table row for batch 4"
+  [ -s "$work/sweep-lb/large-batch.png" ] || fail "large-batch: no plot"
+else
+  fail "large-batch sweep on SLURM: $(tail -5 "$work/large-batch.log")"
+fi
 
 if [ $failures -gt 0 ]; then
   echo "slurm test: $failures failure(s); the daemons' logs end:"
