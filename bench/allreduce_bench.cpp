@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "atrous/core/allocator_tuning.h"
-#include "atrous/dist/mpi_communicator.h"
-#include "atrous/dist/world.h"
+#include "atrous/distributed/mpi_communicator.h"
+#include "atrous/distributed/world.h"
 #include "timing.h"
 
 namespace {
@@ -27,7 +27,7 @@ int repetitions_for(size_t bytes) {
 
 int main(int argc, char** argv) {
   atrous::ensure_tuned_allocator(argv);
-  using namespace atrous::dist;
+  using namespace atrous::distributed;
   size_t max_mib = 256;
   for (int i = 1; i + 1 < argc; ++i)
     if (std::strcmp(argv[i], "--max-mib") == 0) max_mib = std::stoul(argv[i + 1]);

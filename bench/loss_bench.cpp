@@ -12,14 +12,14 @@
 #include <vector>
 
 #include "atrous/core/allocator_tuning.h"
-#include "atrous/dist/mpi_communicator.h"
-#include "atrous/dist/world.h"
+#include "atrous/distributed/mpi_communicator.h"
+#include "atrous/distributed/world.h"
 #include "atrous/loss/segmentation_loss.h"
 #include "timing.h"
 
 namespace {
 
-double loss_seconds(atrous::dist::World& world, const atrous::loss::SegmentationLoss& loss,
+double loss_seconds(atrous::distributed::World& world, const atrous::loss::SegmentationLoss& loss,
                     const at::Tensor& logits, const at::Tensor& labels, int repetitions) {
   return atrous::bench::median_seconds(world.comm(), repetitions, [&] {
     at::Tensor leaf = logits.detach().requires_grad_(true);
@@ -32,11 +32,11 @@ double loss_seconds(atrous::dist::World& world, const atrous::loss::Segmentation
 int main(int argc, char** argv) {
   atrous::ensure_tuned_allocator(argv);
   using namespace atrous;
-  dist::WorldOptions world_options;  // --dist.threads N, as for `atrous`
+  distributed::WorldOptions world_options;  // --dist.threads N, as for `atrous`
   for (int i = 1; i + 1 < argc; ++i)
     if (std::string(argv[i]) == "--dist.threads") world_options.threads = std::stoi(argv[i + 1]);
-  dist::World world(&argc, &argv, world_options);
-  dist::MpiCommunicator comm(world.comm(), dist::CommunicatorOptions{});
+  distributed::World world(&argc, &argv, world_options);
+  distributed::MpiCommunicator comm(world.comm(), distributed::CommunicatorOptions{});
   const int64_t batch = 4, classes = 21, crop = 513, logit_size = 129;
   at::manual_seed(world.rank());
   at::Tensor logits = at::randn({batch, classes, logit_size, logit_size});

@@ -18,15 +18,15 @@
 #include <vector>
 
 #include "atrous/core/allocator_tuning.h"
-#include "atrous/dist/grad_reducer.h"
-#include "atrous/dist/mpi_communicator.h"
-#include "atrous/dist/world.h"
+#include "atrous/distributed/grad_reducer.h"
+#include "atrous/distributed/mpi_communicator.h"
+#include "atrous/distributed/world.h"
 #include "atrous/model/deeplab.h"
 #include "timing.h"
 
 namespace {
 
-using atrous::dist::NamedTensor;
+using atrous::distributed::NamedTensor;
 
 struct Net {
   std::shared_ptr<atrous::model::DeepLabImpl> model;
@@ -56,7 +56,7 @@ struct Net {
 
 int main(int argc, char** argv) {
   atrous::ensure_tuned_allocator(argv);
-  using namespace atrous::dist;
+  using namespace atrous::distributed;
   std::map<std::string, std::string> settings = {
       {"--backbone", "mobilenet_v2"}, {"--crop", "129"}, {"--batch", "8"}, {"--repetitions", "7"}};
   for (int i = 1; i + 1 < argc; ++i)

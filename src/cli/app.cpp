@@ -13,8 +13,8 @@
 #include "atrous/core/environment.h"
 #include "atrous/core/log.h"
 #include "atrous/core/options.h"
-#include "atrous/dist/error_agreement.h"
-#include "atrous/dist/world.h"
+#include "atrous/distributed/error_agreement.h"
+#include "atrous/distributed/world.h"
 
 namespace atrous::cli {
 namespace {
@@ -39,11 +39,11 @@ std::string usage(const Commands& commands) {
 // Every component's options that any command shares.
 struct SharedOptions {
   LogOptions log;
-  dist::WorldOptions world;
+  distributed::WorldOptions world;
 
   void declare(OptionTable& table) {
     LogOptions::declare(table, log);
-    dist::WorldOptions::declare(table, world);
+    distributed::WorldOptions::declare(table, world);
   }
 };
 
@@ -67,7 +67,7 @@ bool asks_for_help(const std::vector<std::string>& args) {
   return false;
 }
 
-void report_start(const dist::World& world, const OptionTable& table, const std::string& command) {
+void report_start(const distributed::World& world, const OptionTable& table, const std::string& command) {
   Logger& log = process_logger();
   if (log.prints(LogLevel::info)) {
     log.info("atrous ", ATROUS_VERSION, " ", command, ": effective configuration");
@@ -109,7 +109,7 @@ int run_command(Command& command, const Commands& commands, std::vector<std::str
     } catch (...) {
       error = std::current_exception();
     }
-    dist::World world(&argc, &argv, error ? dist::WorldOptions{} : shared.world);
+    distributed::World world(&argc, &argv, error ? distributed::WorldOptions{} : shared.world);
     if (!error) {
       try {
         set_process_logger(std::make_unique<Logger>(shared.log, world.is_root(), std::cout, std::cerr));
@@ -117,7 +117,7 @@ int run_command(Command& command, const Commands& commands, std::vector<std::str
         error = std::current_exception();
       }
     }
-    dist::agree_on_errors(world.comm(), error);
+    distributed::agree_on_errors(world.comm(), error);
     report_start(world, table, command.name());
     return command.run(CommandContext{world, process_logger(), table});
   });

@@ -8,8 +8,8 @@
 #include "atrous/cli/info_command.h"
 #include "atrous/cli/pack_command.h"
 #include "atrous/cli/train_command.h"
-#include "atrous/dist/error_agreement.h"
-#include "atrous/dist/world.h"
+#include "atrous/distributed/error_agreement.h"
+#include "atrous/distributed/world.h"
 
 namespace atrous::cli {
 
@@ -20,7 +20,7 @@ void CommandContext::collective_setup(const std::function<void()>& setup) const 
   } catch (...) {
     error = std::current_exception();
   }
-  dist::agree_on_errors(world.comm(), error);
+  distributed::agree_on_errors(world.comm(), error);
 }
 
 std::vector<std::unique_ptr<Command>> make_commands() {

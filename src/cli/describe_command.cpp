@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "atrous/core/options.h"
-#include "atrous/dist/world.h"
+#include "atrous/distributed/world.h"
 #include "atrous/model/deeplab.h"
 #include "atrous/model/model_summary.h"
 

@@ -9,8 +9,8 @@
 
 #include "atrous/core/log.h"
 #include "atrous/core/options.h"
-#include "atrous/dist/make_communicator.h"
-#include "atrous/dist/world.h"
+#include "atrous/distributed/make_communicator.h"
+#include "atrous/distributed/world.h"
 #include "atrous/eval/evaluator.h"
 #include "atrous/model/weight_import.h"
 
@@ -46,8 +46,8 @@ int EvalCommand::run(const CommandContext& context) {
     net->to(context.world.device());
     predictor = std::make_unique<eval::Predictor>(net, predict_);
   });
-  std::unique_ptr<dist::Communicator> comm =
-      dist::make_communicator(context.world, dist::CommunicatorOptions{});
+  std::unique_ptr<distributed::Communicator> comm =
+      distributed::make_communicator(context.world, distributed::CommunicatorOptions{});
   const eval::EvalResult result = eval::evaluate(*predictor, *pack, *comm, context.world.device());
   if (!context.world.is_root()) return 0;
   const auto& names = pack->metadata().class_names;

@@ -12,7 +12,7 @@
 #include "atrous/data/dataset_descriptor.h"
 #include "atrous/data/image_io.h"
 #include "atrous/data/pack_reader.h"
-#include "atrous/dist/world.h"
+#include "atrous/distributed/world.h"
 #include "atrous/eval/colour_masks.h"
 #include "atrous/eval/logits_file.h"
 #include "atrous/model/multi_scale.h"

@@ -10,10 +10,10 @@
 #include "atrous/core/allocator_tuning.h"
 #include "atrous/core/blas.h"
 #include "atrous/data/hdf5_check.h"
-#include "atrous/dist/cuda_check.h"
-#include "atrous/dist/mpi_check.h"
-#include "atrous/dist/nccl_check.h"
-#include "atrous/dist/world.h"
+#include "atrous/distributed/cuda_check.h"
+#include "atrous/distributed/mpi_check.h"
+#include "atrous/distributed/nccl_check.h"
+#include "atrous/distributed/world.h"
 
 namespace atrous::cli {
 namespace {
@@ -69,7 +69,7 @@ std::string blas_line() {
   return "";
 }
 
-std::string rank_line(const dist::World& world) {
+std::string rank_line(const distributed::World& world) {
   std::ostringstream line;
   line << "  rank " << world.rank() << "  local " << world.local_rank() << "/" << world.local_size()
        << "  host " << world.host() << "  threads " << world.threads() << " (" << world.thread_budget().reason
@@ -80,7 +80,7 @@ std::string rank_line(const dist::World& world) {
 }  // namespace
 
 int InfoCommand::run(const CommandContext& context) {
-  const dist::World& world = context.world;
+  const distributed::World& world = context.world;
   std::vector<std::string> ranks = world.gather_to_root(rank_line(world));
   if (!world.is_root()) return 0;
   std::cout << "atrous " << ATROUS_VERSION << "\n"
@@ -91,8 +91,8 @@ int InfoCommand::run(const CommandContext& context) {
             << "\n"
             << "  CUDA      " << cuda_line() << "\n"
             << "  NCCL      " << nccl_line() << "\n"
-            << "  MPI       " << mpi_line() << "; " << dist::thread_level_name(world.thread_level())
-            << " (needs " << dist::thread_level_name(dist::World::required_thread_level) << ")\n"
+            << "  MPI       " << mpi_line() << "; " << distributed::thread_level_name(world.thread_level())
+            << " (needs " << distributed::thread_level_name(distributed::World::required_thread_level) << ")\n"
             << "  HDF5      " << hdf5_line() << "\n"
             << "  BLAS      " << blas_line() << "\n"
             << "  malloc    " << allocator_state() << "\n"

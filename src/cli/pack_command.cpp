@@ -9,7 +9,7 @@
 #include "atrous/build_info.h"
 #include "atrous/core/log.h"
 #include "atrous/core/options.h"
-#include "atrous/dist/world.h"
+#include "atrous/distributed/world.h"
 
 namespace atrous::cli {
 namespace {

@@ -5,7 +5,7 @@
 #include "atrous/core/log.h"
 #include "atrous/core/options.h"
 #include "atrous/data/pack_reader.h"
-#include "atrous/dist/world.h"
+#include "atrous/distributed/world.h"
 #include "atrous/eval/evaluator.h"
 #include "atrous/train/trainer.h"
 

@@ -8,7 +8,7 @@
 
 namespace atrous::eval {
 
-EvalResult evaluate(Predictor& predictor, const data::PackReader& pack, dist::Communicator& comm,
+EvalResult evaluate(Predictor& predictor, const data::PackReader& pack, distributed::Communicator& comm,
                     const c10::Device& device) {
   const int64_t classes = pack.metadata().num_classes, ignore = pack.metadata().ignore_label;
   at::Tensor matrix = at::zeros({classes, classes}, at::kLong);
@@ -26,7 +26,7 @@ EvalResult evaluate(Predictor& predictor, const data::PackReader& pack, dist::Co
   at::Tensor summed =
       at::cat({matrix.flatten().to(at::kDouble), at::full({1}, double(samples), at::kDouble)});
   if (device.is_cuda()) summed = summed.to(device);
-  comm.allreduce(summed, dist::ReduceOp::sum)->wait();
+  comm.allreduce(summed, distributed::ReduceOp::sum)->wait();
   summed = summed.cpu();
   EvalResult result;
   result.matrix = summed.slice(0, 0, classes * classes).view({classes, classes}).to(at::kLong);

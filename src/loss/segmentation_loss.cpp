@@ -20,9 +20,9 @@ double divide_maybe_zero(double numerator, double denominator) {
 }
 
 // Sums, over every rank, one value per entry.
-at::Tensor summed_over_ranks(std::vector<double> values, dist::Communicator& comm) {
+at::Tensor summed_over_ranks(std::vector<double> values, distributed::Communicator& comm) {
   at::Tensor tensor = at::tensor(values, at::kDouble);
-  comm.allreduce(tensor, dist::ReduceOp::sum)->wait();
+  comm.allreduce(tensor, distributed::ReduceOp::sum)->wait();
   return tensor;
 }
 
@@ -78,7 +78,7 @@ void LossOptions::validate(int64_t num_classes) const {
 }
 
 SegmentationLoss::SegmentationLoss(const LossOptions& options, int64_t num_classes, int64_t ignore_label,
-                                   dist::Communicator& comm)
+                                   distributed::Communicator& comm)
     : options_(options), num_classes_(num_classes), ignore_label_(ignore_label), comm_(comm) {
   ATROUS_ASSERT(num_classes >= 1, "num_classes = ", num_classes);
   options.validate(num_classes);

@@ -94,11 +94,11 @@ TopKThreshold local_top_k(const at::Tensor& values, int64_t k) {
 }
 
 std::vector<TopKThreshold> global_top_k(const std::vector<at::Tensor>& values, const std::vector<int64_t>& k,
-                                        dist::Communicator& comm) {
+                                        distributed::Communicator& comm) {
   ATROUS_ASSERT(values.size() == k.size(), "one k per entry");
   for (int64_t count : k) ATROUS_ASSERT(count >= 0, "k = ", count);
   return radix_search(values, k,
-                      [&](at::Tensor& histogram) { comm.allreduce(histogram, dist::ReduceOp::sum)->wait(); });
+                      [&](at::Tensor& histogram) { comm.allreduce(histogram, distributed::ReduceOp::sum)->wait(); });
 }
 
 }  // namespace atrous::loss

@@ -53,8 +53,8 @@ void TrainerOptions::declare(OptionTable& table, TrainerOptions& options) {
   loss::LossOptions::declare(table, options.loss);
   data::LoaderOptions::declare(table, options.loader);
   data::AugmentOptions::declare(table, options.augment);
-  dist::ReducerOptions::declare(table, options.reducer);
-  dist::CommunicatorOptions::declare(table, options.comm);
+  distributed::ReducerOptions::declare(table, options.reducer);
+  distributed::CommunicatorOptions::declare(table, options.comm);
 }
 
 }  // namespace atrous::train

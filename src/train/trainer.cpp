@@ -12,10 +12,10 @@
 #include "atrous/core/options.h"
 #include "atrous/data/pack_reader.h"
 #include "atrous/data/shard_sampler.h"
-#include "atrous/dist/error_agreement.h"
-#include "atrous/dist/make_communicator.h"
-#include "atrous/dist/sync_batch_norm_pass.h"
-#include "atrous/dist/world.h"
+#include "atrous/distributed/error_agreement.h"
+#include "atrous/distributed/make_communicator.h"
+#include "atrous/distributed/sync_batch_norm_pass.h"
+#include "atrous/distributed/world.h"
 #include "atrous/model/batch_norm.h"
 #include "atrous/model/conv2d.h"
 #include "atrous/model/deeplab.h"
@@ -37,8 +37,8 @@ void set_batch_norm_training(torch::nn::Module& root, bool training) {
     if (dynamic_cast<model::BatchNorm2dImpl*>(module.get())) module->train(training);
 }
 
-std::vector<dist::NamedTensor> named(const torch::OrderedDict<std::string, at::Tensor>& tensors) {
-  std::vector<dist::NamedTensor> list;
+std::vector<distributed::NamedTensor> named(const torch::OrderedDict<std::string, at::Tensor>& tensors) {
+  std::vector<distributed::NamedTensor> list;
   for (const auto& item : tensors) list.push_back({item.key(), item.value()});
   return list;
 }
@@ -47,14 +47,14 @@ std::vector<dist::NamedTensor> named(const torch::OrderedDict<std::string, at::T
 
 struct Trainer::State {
   TrainerOptions options;
-  const dist::World& world;
+  const distributed::World& world;
   Logger& log;
   std::string config;
   std::unique_ptr<data::PackReader> pack;
   std::unique_ptr<data::Loader> loader;
   std::shared_ptr<model::DeepLabImpl> net;
-  std::unique_ptr<dist::Communicator> comm;
-  std::unique_ptr<dist::GradReducer> reducer;
+  std::unique_ptr<distributed::Communicator> comm;
+  std::unique_ptr<distributed::GradReducer> reducer;
   std::unique_ptr<loss::SegmentationLoss> loss;
   std::unique_ptr<SgdMomentum> optimizer;
   std::unique_ptr<LrSchedule> schedule;
@@ -63,7 +63,7 @@ struct Trainer::State {
   int64_t step = 0, epoch = 0, position = 0;
   std::optional<Checkpoint> resumed;
 
-  State(const TrainerOptions& o, const dist::World& w, Logger& l, std::string c)
+  State(const TrainerOptions& o, const distributed::World& w, Logger& l, std::string c)
       : options(o), world(w), log(l), config(std::move(c)) {}
 
   void open_data();
@@ -114,9 +114,9 @@ void Trainer::State::build_model() {
 }
 
 void Trainer::State::connect() {
-  comm = dist::make_communicator(world, options.comm);
-  if (options.run.sync_bn && world.size() > 1) dist::convert_to_sync_batch_norm(*net, comm.get());
-  reducer = std::make_unique<dist::GradReducer>(named(net->named_parameters()), named(net->named_buffers()),
+  comm = distributed::make_communicator(world, options.comm);
+  if (options.run.sync_bn && world.size() > 1) distributed::convert_to_sync_batch_norm(*net, comm.get());
+  reducer = std::make_unique<distributed::GradReducer>(named(net->named_parameters()), named(net->named_buffers()),
                                                 *comm, options.reducer);
   loss = std::make_unique<loss::SegmentationLoss>(options.loss, pack->metadata().num_classes,
                                                   pack->metadata().ignore_label, *comm);
@@ -195,7 +195,7 @@ void Trainer::State::save(const std::string& why) {
   log.info("checkpoint ", file, " (", why, ")");
 }
 
-Trainer::Trainer(const TrainerOptions& options, const dist::World& world, Logger& log,
+Trainer::Trainer(const TrainerOptions& options, const distributed::World& world, Logger& log,
                  std::string effective_config)
     : state_(std::make_unique<State>(options, world, log, std::move(effective_config))) {
   State& s = *state_;
@@ -220,7 +220,7 @@ Trainer::~Trainer() = default;
 std::shared_ptr<model::DeepLabImpl> Trainer::model() const {
   return state_->net;
 }
-dist::Communicator& Trainer::communicator() const {
+distributed::Communicator& Trainer::communicator() const {
   return *state_->comm;
 }
 
@@ -265,7 +265,7 @@ int Trainer::run() {
       std::ostringstream ranks;
       for (size_t i = 0; i < agreed.nonfinite_ranks.size(); ++i)
         ranks << (i ? "," : "") << agreed.nonfinite_ranks[i];
-      dist::agree_on_errors(s.world.comm(),
+      distributed::agree_on_errors(s.world.comm(),
                             std::make_exception_ptr(UserError(
                                 to_text("the loss is not finite at step ", s.step + 1, " on rank(s) ",
                                         ranks.str(), " (", agreed.entries_text,

@@ -31,7 +31,7 @@ std::string json_number(double value) {
 
 }  // namespace
 
-StepAgreement agree_on_step(dist::Communicator& comm, double total,
+StepAgreement agree_on_step(distributed::Communicator& comm, double total,
                             const std::vector<loss::LossEntry>& entries, bool global_scope, bool preempt) {
   (void)global_scope;  // local: averaged over ranks; global: equal on all ranks, so the mean is the value
   const int world = comm.size();
@@ -44,7 +44,7 @@ StepAgreement agree_on_step(dist::Communicator& comm, double total,
   for (size_t e = 0; e < n; ++e) v[1 + e] = std::isfinite(entries[e].value) ? entries[e].value : 0.0;
   v[1 + n + comm.rank()] = finite ? 0.0 : 1.0;
   v[1 + n + world] = preempt ? 1.0 : 0.0;
-  comm.allreduce(values, dist::ReduceOp::sum)->wait();
+  comm.allreduce(values, distributed::ReduceOp::sum)->wait();
   v = values.data_ptr<double>();
 
   StepAgreement agreed;

@@ -2,10 +2,10 @@
 #include <gtest/gtest.h>
 
 #include "atrous/core/error.h"
-#include "atrous/dist/mpi_communicator.h"
+#include "atrous/distributed/mpi_communicator.h"
 #include "mpi_test_world.h"
 
-namespace atrous::dist {
+namespace atrous::distributed {
 namespace {
 
 using atrous::test_support::test_communicator;
@@ -110,4 +110,4 @@ TEST(MpiCommunicator, RejectsBadArgumentsBeforeCommunicating) {
 }
 
 }  // namespace
-}  // namespace atrous::dist
+}  // namespace atrous::distributed

@@ -17,9 +17,9 @@
 
 #include "atrous/data/loader.h"
 #include "atrous/data/pack_writer.h"
-#include "atrous/dist/grad_reducer.h"
-#include "atrous/dist/local_communicator.h"
-#include "atrous/dist/sync_batch_norm_pass.h"
+#include "atrous/distributed/grad_reducer.h"
+#include "atrous/distributed/local_communicator.h"
+#include "atrous/distributed/sync_batch_norm_pass.h"
 #include "atrous/loss/segmentation_loss.h"
 #include "atrous/model/deeplab.h"
 #include "atrous/train/optimizer.h"
@@ -46,12 +46,12 @@ void write_pack(const std::string& path, int samples) {
 struct Run {
   model::DeepLab net{nullptr};
   std::unique_ptr<data::Loader> loader;
-  std::unique_ptr<dist::GradReducer> reducer;
+  std::unique_ptr<distributed::GradReducer> reducer;
   std::unique_ptr<loss::SegmentationLoss> loss;
   std::unique_ptr<SgdMomentum> sgd;
 };
 
-Run make_run(const data::PackReader& pack, dist::Communicator& comm, int per_rank, bool distributed) {
+Run make_run(const data::PackReader& pack, distributed::Communicator& comm, int per_rank, bool distributed) {
   model::ModelOptions options;
   options.backbone = "mobilenet_v2";
   options.atrous_rates = "2,4";
@@ -71,11 +71,11 @@ Run make_run(const data::PackReader& pack, dist::Communicator& comm, int per_ran
       pack, data::ShardSampler(pack.size(), 9, rank, world, data::ShardRemainder::drop), loader, augment);
   run.loader->start_epoch(0);
   if (distributed) {
-    dist::convert_to_sync_batch_norm(*run.net, &comm);
-    std::vector<dist::NamedTensor> parameters, buffers;
+    distributed::convert_to_sync_batch_norm(*run.net, &comm);
+    std::vector<distributed::NamedTensor> parameters, buffers;
     for (const auto& p : run.net->named_parameters()) parameters.push_back({p.key(), p.value()});
     for (const auto& b : run.net->named_buffers()) buffers.push_back({b.key(), b.value()});
-    run.reducer = std::make_unique<dist::GradReducer>(parameters, buffers, comm, dist::ReducerOptions{});
+    run.reducer = std::make_unique<distributed::GradReducer>(parameters, buffers, comm, distributed::ReducerOptions{});
   }
   loss::LossOptions loss_options;
   loss_options.top_k_scope = "global";
@@ -99,13 +99,13 @@ void train_step(Run& run, int accumulate, int64_t step) {
 }
 
 void expect_equivalent(int accumulate) {
-  dist::Communicator& comm = test_communicator();
+  distributed::Communicator& comm = test_communicator();
   const int per_rank = 2, world = comm.size();
   const test_support::ScratchFile file("atrous_equivalence");
   write_pack(file.path(), world * per_rank * accumulate * 8);
   data::PackReader pack(file.path());
   Run distributed = make_run(pack, comm, per_rank, true);
-  dist::LocalCommunicator alone;
+  distributed::LocalCommunicator alone;
   Run single = make_run(pack, alone, per_rank * world, false);
   for (int64_t step = 0; step < 5; ++step) {
     train_step(distributed, accumulate, step);

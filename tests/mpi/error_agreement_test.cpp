@@ -1,10 +1,10 @@
 #include <gtest/gtest.h>
 
 #include "atrous/core/error.h"
-#include "atrous/dist/error_agreement.h"
+#include "atrous/distributed/error_agreement.h"
 #include "mpi_test_world.h"
 
-namespace atrous::dist {
+namespace atrous::distributed {
 namespace {
 
 using atrous::test_support::test_world;
@@ -78,4 +78,4 @@ TEST(ErrorAgreement, DifferentMistakesAreEachPrintedAndTheWorstStatusWins) {
 }
 
 }  // namespace
-}  // namespace atrous::dist
+}  // namespace atrous::distributed

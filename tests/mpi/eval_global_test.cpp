@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "atrous/data/pack_writer.h"
-#include "atrous/dist/local_communicator.h"
+#include "atrous/distributed/local_communicator.h"
 #include "atrous/eval/evaluator.h"
 #include "mpi_test_world.h"
 #include "scratch_pack.h"
@@ -44,7 +44,7 @@ TEST(DistributedEval, EqualsOneProcessOnTheWholePack) {
   predict.flip = true;
   Predictor predictor(net, predict);
   const EvalResult distributed = evaluate(predictor, pack, test_communicator(), at::kCPU);
-  dist::LocalCommunicator alone;
+  distributed::LocalCommunicator alone;
   const EvalResult single = evaluate(predictor, pack, alone, at::kCPU);
   EXPECT_EQ(distributed.samples, 7);
   EXPECT_TRUE(at::equal(distributed.matrix, single.matrix)) << distributed.matrix << single.matrix;

@@ -4,11 +4,11 @@
 #include <gtest/gtest.h>
 
 #include "atrous/core/error.h"
-#include "atrous/dist/grad_reducer.h"
-#include "atrous/dist/mpi_communicator.h"
+#include "atrous/distributed/grad_reducer.h"
+#include "atrous/distributed/mpi_communicator.h"
 #include "mpi_test_world.h"
 
-namespace atrous::dist {
+namespace atrous::distributed {
 namespace {
 
 using atrous::test_support::test_communicator;
@@ -208,4 +208,4 @@ TEST(GradReducer, OptionsAreValidatedByName) {
 }
 
 }  // namespace
-}  // namespace atrous::dist
+}  // namespace atrous::distributed

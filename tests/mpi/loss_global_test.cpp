@@ -3,8 +3,8 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
-#include "atrous/dist/local_communicator.h"
-#include "atrous/dist/mpi_communicator.h"
+#include "atrous/distributed/local_communicator.h"
+#include "atrous/distributed/mpi_communicator.h"
 #include "atrous/loss/segmentation_loss.h"
 #include "mpi_test_world.h"
 
@@ -66,7 +66,7 @@ struct Setting {
 };
 
 TEST(GlobalTopK, RanksTogetherEqualOneProcessOnTheConcatenatedBatch) {
-  dist::MpiCommunicator& comm = test_communicator();
+  distributed::MpiCommunicator& comm = test_communicator();
   const int ranks = comm.size(), per_rank = 2;
   const std::vector<Setting> settings = {{1.0, 0, 0, true, "1", false, false},
                                          {0.25, 0, 0, true, "1", false, false},
@@ -86,7 +86,7 @@ TEST(GlobalTopK, RanksTogetherEqualOneProcessOnTheConcatenatedBatch) {
                               (s.quantised ? " ties" : "") + (s.rank_one_ignored ? " rank-1-ignored" : "");
     Batch batch = global_batch(ranks, per_rank, s.quantised, s.rank_one_ignored);
 
-    dist::LocalCommunicator alone;
+    distributed::LocalCommunicator alone;
     SegmentationLoss single(options, 5, 255, alone);
     Outcome reference = run(single, batch.logits, batch.labels, s.step);
 

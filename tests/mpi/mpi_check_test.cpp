@@ -1,10 +1,10 @@
 #include <gtest/gtest.h>
 
 #include "atrous/core/rank_label.h"
-#include "atrous/dist/mpi_check.h"
+#include "atrous/distributed/mpi_check.h"
 #include "mpi_test_world.h"
 
-namespace atrous::dist {
+namespace atrous::distributed {
 namespace {
 
 TEST(MpiCheck, FailedCallCarriesCallAndMpisOwnText) {
@@ -23,4 +23,4 @@ TEST(MpiCheck, FailedCallCarriesCallAndMpisOwnText) {
 }
 
 }  // namespace
-}  // namespace atrous::dist
+}  // namespace atrous::distributed

@@ -22,8 +22,8 @@
 namespace atrous::test_support {
 namespace {
 
-dist::World* the_world = nullptr;
-dist::MpiCommunicator* the_communicator = nullptr;
+distributed::World* the_world = nullptr;
+distributed::MpiCommunicator* the_communicator = nullptr;
 
 // Prints the failures of a rank other than 0. (It must not ask GoogleTest for the current test
 // while a result is being reported: GoogleTest holds its lock then.)
@@ -50,10 +50,10 @@ int expected_ranks(int argc, char** argv) {
 
 }  // namespace
 
-const dist::World& test_world() {
+const distributed::World& test_world() {
   return *the_world;
 }
-dist::MpiCommunicator& test_communicator() {
+distributed::MpiCommunicator& test_communicator() {
   return *the_communicator;
 }
 
@@ -73,11 +73,11 @@ int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   // The MPI tests compute on CPUs; the GPU tests pick GPU <local rank> themselves, so that a node
   // with fewer GPUs than ranks still starts (and they skip).
-  dist::WorldOptions options;
+  distributed::WorldOptions options;
   options.device = "cpu";
-  dist::World world(&argc, &argv, options);
+  distributed::World world(&argc, &argv, options);
   test_support::the_world = &world;
-  dist::MpiCommunicator communicator(world.comm(), dist::CommunicatorOptions{});
+  distributed::MpiCommunicator communicator(world.comm(), distributed::CommunicatorOptions{});
   test_support::the_communicator = &communicator;
   if (world.size() != expected) {
     std::cerr << rank_label().text() << " started for " << expected << " ranks but the job has "

@@ -4,13 +4,13 @@
 
 #include <string>
 
-#include "atrous/dist/mpi_communicator.h"
-#include "atrous/dist/world.h"
+#include "atrous/distributed/mpi_communicator.h"
+#include "atrous/distributed/world.h"
 
 namespace atrous::test_support {
 
-const dist::World& test_world();
-dist::MpiCommunicator& test_communicator();
+const distributed::World& test_world();
+distributed::MpiCommunicator& test_communicator();
 
 // Empty when every rank of this node has a GPU of its own (device = local rank) and LibTorch can
 // use it; else why not, for GTEST_SKIP().

@@ -6,11 +6,11 @@
 
 #include "atrous/build_info.h"
 #include "atrous/core/error.h"
-#include "atrous/dist/nccl_communicator.h"
+#include "atrous/distributed/nccl_communicator.h"
 #include "mpi_test_world.h"
 #include "nccl_test_fixture.h"
 
-namespace atrous::dist {
+namespace atrous::distributed {
 namespace {
 
 using atrous::test_support::test_world;
@@ -86,4 +86,4 @@ TEST_F(NcclCollectives, CollectivesMatchClosedForms) {
 #endif
 
 }  // namespace
-}  // namespace atrous::dist
+}  // namespace atrous::distributed

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "atrous/build_info.h"
-#include "atrous/dist/nccl_communicator.h"
+#include "atrous/distributed/nccl_communicator.h"
 #include "mpi_test_world.h"
 
 #if ATROUS_HAS_NCCL
@@ -21,14 +21,14 @@ class NcclTest : public ::testing::Test {
   void SetUp() override {
     const std::string reason = why_no_gpu_per_rank();
     if (!reason.empty()) GTEST_SKIP() << reason;
-    comm_ = std::make_unique<dist::NcclCommunicator>(test_world().comm(), test_world().local_rank(),
-                                                     dist::CommunicatorOptions{});
+    comm_ = std::make_unique<distributed::NcclCommunicator>(test_world().comm(), test_world().local_rank(),
+                                                     distributed::CommunicatorOptions{});
   }
-  dist::NcclCommunicator& comm() { return *comm_; }
+  distributed::NcclCommunicator& comm() { return *comm_; }
   static at::TensorOptions gpu() { return at::TensorOptions().device(at::kCUDA, test_world().local_rank()); }
 
  private:
-  std::unique_ptr<dist::NcclCommunicator> comm_;
+  std::unique_ptr<distributed::NcclCommunicator> comm_;
 };
 
 }  // namespace atrous::test_support

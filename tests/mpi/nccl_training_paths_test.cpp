@@ -6,16 +6,16 @@
 #include <gtest/gtest.h>
 
 #include "atrous/build_info.h"
-#include "atrous/dist/grad_reducer.h"
-#include "atrous/dist/local_communicator.h"
-#include "atrous/dist/nccl_communicator.h"
-#include "atrous/dist/sync_batch_norm.h"
+#include "atrous/distributed/grad_reducer.h"
+#include "atrous/distributed/local_communicator.h"
+#include "atrous/distributed/nccl_communicator.h"
+#include "atrous/distributed/sync_batch_norm.h"
 #include "atrous/loss/segmentation_loss.h"
 #include "mpi_test_world.h"
 #include "nccl_test_fixture.h"
 #include "sync_batch_norm_check.h"
 
-namespace atrous::dist {
+namespace atrous::distributed {
 namespace {
 
 using atrous::test_support::test_communicator;
@@ -164,4 +164,4 @@ TEST(NcclTrainingPaths, NeedNccl) {
 #endif
 
 }  // namespace
-}  // namespace atrous::dist
+}  // namespace atrous::distributed

@@ -8,14 +8,14 @@
 
 #include "atrous/cli/guard.h"
 #include "atrous/core/error.h"
-#include "atrous/dist/world.h"
+#include "atrous/distributed/world.h"
 
 int main(int argc, char** argv) {
   using namespace atrous;
   cli::install_terminate_handler();
   const bool from_thread = argc > 1 && std::strcmp(argv[1], "thread") == 0;
   return cli::run_guarded([&] {
-    dist::World world(&argc, &argv, dist::WorldOptions{});
+    distributed::World world(&argc, &argv, distributed::WorldOptions{});
     if (world.rank() == 1) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       if (from_thread) {

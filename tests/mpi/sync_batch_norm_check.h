@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "atrous/dist/communicator.h"
-#include "atrous/dist/sync_batch_norm.h"
+#include "atrous/distributed/communicator.h"
+#include "atrous/distributed/sync_batch_norm.h"
 
 namespace atrous::test_support {
 
@@ -21,7 +21,7 @@ inline double max_abs_difference(const at::Tensor& a, const at::Tensor& b) {
   return (a.cpu().to(at::kDouble) - b.cpu().to(at::kDouble)).abs().max().item<double>();
 }
 
-inline void expect_sync_batch_norm_equals_concatenated_batch(dist::Communicator& comm,
+inline void expect_sync_batch_norm_equals_concatenated_batch(distributed::Communicator& comm,
                                                              const std::vector<int64_t>& sizes,
                                                              const at::TensorOptions& device) {
   const int64_t total = std::accumulate(sizes.begin(), sizes.end(), int64_t{0});
@@ -43,13 +43,13 @@ inline void expect_sync_batch_norm_equals_concatenated_batch(dist::Communicator&
   // This rank's share, on `device`.
   const at::TensorOptions on_device = device.dtype(at::kFloat);
   at::Tensor x = all_inputs.narrow(0, first, mine).to(on_device).requires_grad_(true);
-  dist::BatchNormState state{weight0.to(on_device).requires_grad_(true),
+  distributed::BatchNormState state{weight0.to(on_device).requires_grad_(true),
                              bias0.to(on_device).requires_grad_(true),
                              at::zeros({channels}, on_device),
                              at::ones({channels}, on_device),
                              0.1,
                              1e-5};
-  at::Tensor y = dist::sync_batch_norm(x, state, comm);
+  at::Tensor y = distributed::sync_batch_norm(x, state, comm);
   (y * output_weights.narrow(0, first, mine).to(on_device)).sum().backward();
 
   const std::string where = "sizes " + ::testing::PrintToString(sizes) + " on " + device.device().str();
@@ -63,7 +63,7 @@ inline void expect_sync_batch_norm_equals_concatenated_batch(dist::Communicator&
   EXPECT_LE(max_abs_difference(state.running_var, var_ref), 1e-5) << where;
   // Weight and bias gradients are this rank's sums; together they are the whole batch's.
   at::Tensor parameter_gradients = at::cat({state.weight.grad(), state.bias.grad()});
-  comm.allreduce(parameter_gradients, dist::ReduceOp::sum)->wait();
+  comm.allreduce(parameter_gradients, distributed::ReduceOp::sum)->wait();
   EXPECT_LE(max_abs_difference(parameter_gradients, at::cat({w_ref.grad(), b_ref.grad()})), 1e-4) << where;
 }
 

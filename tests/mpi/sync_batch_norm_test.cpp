@@ -7,12 +7,12 @@
 #include <numeric>
 
 #include "atrous/core/error.h"
-#include "atrous/dist/mpi_communicator.h"
-#include "atrous/dist/sync_batch_norm.h"
+#include "atrous/distributed/mpi_communicator.h"
+#include "atrous/distributed/sync_batch_norm.h"
 #include "mpi_test_world.h"
 #include "sync_batch_norm_check.h"
 
-namespace atrous::dist {
+namespace atrous::distributed {
 namespace {
 
 using atrous::test_support::test_communicator;
@@ -25,7 +25,7 @@ TEST(SyncBatchNorm, EqualsBatchNormOnTheConcatenatedBatch) {
 }
 
 }  // namespace
-}  // namespace atrous::dist
+}  // namespace atrous::distributed
 
 // Training end to end: conv -> BatchNorm2d -> relu -> conv -> mean -> linear, converted to
 // synchronised batch norm, gradients averaged by the GradReducer. N ranks x b samples must train
@@ -33,11 +33,11 @@ TEST(SyncBatchNorm, EqualsBatchNormOnTheConcatenatedBatch) {
 #include <torch/nn/module.h>
 #include <torch/nn/modules/batchnorm.h>
 
-#include "atrous/dist/grad_reducer.h"
-#include "atrous/dist/sync_batch_norm_pass.h"
+#include "atrous/distributed/grad_reducer.h"
+#include "atrous/distributed/sync_batch_norm_pass.h"
 #include "atrous/model/batch_norm.h"
 
-namespace atrous::dist {
+namespace atrous::distributed {
 namespace {
 
 struct BnNet : torch::nn::Module {
@@ -134,4 +134,4 @@ TEST(SyncBatchNorm, PlainTorchBatchNormIsRefusedByName) {
 }
 
 }  // namespace
-}  // namespace atrous::dist
+}  // namespace atrous::distributed

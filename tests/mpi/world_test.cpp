@@ -10,7 +10,7 @@
 #include "atrous/core/rank_label.h"
 #include "mpi_test_world.h"
 
-namespace atrous::dist {
+namespace atrous::distributed {
 namespace {
 
 using atrous::test_support::test_world;
@@ -108,4 +108,4 @@ TEST(World, GatherToRootCollectsEveryRanksTextInOrder) {
 }
 
 }  // namespace
-}  // namespace atrous::dist
+}  // namespace atrous::distributed

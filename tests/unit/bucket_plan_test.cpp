@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
-#include "atrous/dist/bucket_plan.h"
+#include "atrous/distributed/bucket_plan.h"
 
-namespace atrous::dist {
+namespace atrous::distributed {
 namespace {
 
 using Buckets = std::vector<std::vector<int64_t>>;
@@ -23,4 +23,4 @@ TEST(BucketPlan, EverythingInOneBucketWhenItFits) {
 }
 
 }  // namespace
-}  // namespace atrous::dist
+}  // namespace atrous::distributed

@@ -1,9 +1,9 @@
 #include <gtest/gtest.h>
 
 #include "atrous/build_info.h"
-#include "atrous/dist/cuda_check.h"
+#include "atrous/distributed/cuda_check.h"
 
-namespace atrous::dist {
+namespace atrous::distributed {
 namespace {
 
 #if ATROUS_HAS_CUDA
@@ -30,4 +30,4 @@ TEST(CudaCheck, NotCompiledIn) {
 #endif
 
 }  // namespace
-}  // namespace atrous::dist
+}  // namespace atrous::distributed

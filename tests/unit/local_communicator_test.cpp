@@ -2,9 +2,9 @@
 #include <gtest/gtest.h>
 
 #include "atrous/core/error.h"
-#include "atrous/dist/local_communicator.h"
+#include "atrous/distributed/local_communicator.h"
 
-namespace atrous::dist {
+namespace atrous::distributed {
 namespace {
 
 TEST(LocalCommunicator, ReductionsOverOneRankKeepTheValues) {
@@ -34,4 +34,4 @@ TEST(LocalCommunicator, ChecksArgumentsLikeTheRealBackends) {
 }
 
 }  // namespace
-}  // namespace atrous::dist
+}  // namespace atrous::distributed

@@ -7,7 +7,7 @@
 
 #include "atrous/core/error.h"
 #include "atrous/data/resize.h"
-#include "atrous/dist/local_communicator.h"
+#include "atrous/distributed/local_communicator.h"
 #include "atrous/loss/hard_example_mining.h"
 #include "atrous/loss/pixel_losses.h"
 #include "atrous/loss/segmentation_loss.h"
@@ -16,7 +16,7 @@
 namespace atrous::loss {
 namespace {
 
-dist::LocalCommunicator one_rank;
+distributed::LocalCommunicator one_rank;
 
 LossOptions with(double p, const std::string& weights = "1", bool upsample = true, int mining_step = 0) {
   LossOptions options;

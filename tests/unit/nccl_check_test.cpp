@@ -1,9 +1,9 @@
 #include <gtest/gtest.h>
 
 #include "atrous/build_info.h"
-#include "atrous/dist/nccl_check.h"
+#include "atrous/distributed/nccl_check.h"
 
-namespace atrous::dist {
+namespace atrous::distributed {
 namespace {
 
 #if ATROUS_HAS_NCCL
@@ -34,4 +34,4 @@ TEST(NcclCheck, NotCompiledIn) {
 #endif
 
 }  // namespace
-}  // namespace atrous::dist
+}  // namespace atrous::distributed

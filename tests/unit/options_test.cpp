@@ -4,7 +4,7 @@
 #include <fstream>
 
 #include "atrous/core/options.h"
-#include "atrous/dist/world.h"
+#include "atrous/distributed/world.h"
 
 namespace atrous {
 namespace {
@@ -164,7 +164,7 @@ TEST_F(OptionsTest, HelpListsEveryOptionWithDefaultAndAllowedValues) {
 }
 
 TEST(OptionValidation, ConsumersRejectOutOfRangeValuesByName) {
-  dist::WorldOptions world;
+  distributed::WorldOptions world;
   world.threads = -2;
   try {
     world.validate();

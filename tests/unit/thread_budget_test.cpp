@@ -1,9 +1,9 @@
 #include <gtest/gtest.h>
 
 #include "atrous/core/error.h"
-#include "atrous/dist/thread_budget.h"
+#include "atrous/distributed/thread_budget.h"
 
-namespace atrous::dist {
+namespace atrous::distributed {
 namespace {
 
 TEST(ThreadBudget, ExplicitOptionWinsOverEverything) {
@@ -38,4 +38,4 @@ TEST(ThreadBudget, GarbageInSlurmCpusPerTaskIsAnErrorNamingTheVariable) {
 }
 
 }  // namespace
-}  // namespace atrous::dist
+}  // namespace atrous::distributed

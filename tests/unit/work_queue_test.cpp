@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "atrous/core/error.h"
-#include "atrous/dist/work_queue.h"
+#include "atrous/distributed/work_queue.h"
 
-namespace atrous::dist {
+namespace atrous::distributed {
 namespace {
 
 TEST(WorkQueue, RunsOperationsInOrderOnOneOtherThread) {
@@ -78,4 +78,4 @@ TEST(WorkQueue, WaitPastTheTimeoutNamesTheStuckCollective) {
 }
 
 }  // namespace
-}  // namespace atrous::dist
+}  // namespace atrous::distributed

@@ -5,7 +5,7 @@
 //   atrous --version            prints the version
 //   atrous <command> --help     every option of the command with its default and allowed values
 //   atrous <command> [options]  on every rank: parse options (INI file + command line), bring up the
-//                               dist::World, agree on option errors (printed once), install the
+//                               distributed::World, agree on option errors (printed once), install the
 //                               rank-0 logger, print the effective configuration and start-up
 //                               warnings on rank 0, run the command.
 // Exit status: 0 success, 1 error, 2 bad command line or options (cli/guard.h).

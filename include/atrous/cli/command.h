@@ -4,7 +4,7 @@
 // To add one: implement Command in src/cli/<name>_command.cpp, with its header in
 // include/atrous/cli/, and list it in make_commands() (src/cli/command.cpp). The front end
 // (cli/app.h) adds the options every command shares (--config, --help, log.*, dist.*), parses them,
-// brings up the dist::World, reports parse errors once, prints the effective configuration on rank 0
+// brings up the distributed::World, reports parse errors once, prints the effective configuration on rank 0
 // and only then calls run().
 
 #include <functional>
@@ -15,7 +15,7 @@
 namespace atrous {
 class Logger;
 class OptionTable;
-namespace dist {
+namespace distributed {
 class World;
 }
 }  // namespace atrous
@@ -23,13 +23,13 @@ class World;
 namespace atrous::cli {
 
 struct CommandContext {
-  const dist::World& world;
+  const distributed::World& world;
   Logger& log;
   const OptionTable& options;
 
   // Runs `setup` on every rank (build the components, which validate their options) and agrees on
   // the outcome: a mistake every rank makes is printed once, and every rank stops cleanly with its
-  // exit status (dist/error_agreement.h). Collective.
+  // exit status (distributed/error_agreement.h). Collective.
   void collective_setup(const std::function<void()>& setup) const;
 };
 

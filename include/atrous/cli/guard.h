@@ -2,7 +2,7 @@
 // The top-level error handling of every atrous process.
 //
 // run_guarded(body) runs body and returns its exit status. When body throws:
-//   - ReportedError (dist/error_agreement.h): every rank already knows and the message is printed;
+//   - ReportedError (distributed/error_agreement.h): every rank already knows and the message is printed;
 //     MPI is finalised and the status returned, on every rank alike.
 //   - any other exception: this rank prints it once ("atrous: error: [rank r/N host] ..."). If MPI
 //     runs with more than one rank, MPI_Abort(MPI_COMM_WORLD, status) then ends the whole job at

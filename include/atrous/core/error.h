@@ -82,7 +82,7 @@ class InternalError : public Error {
 };
 
 // An error that every rank already knows about and that has already been printed, once, by
-// dist::agree_on_errors(). The top-level handler prints nothing more and ends every rank cleanly
+// distributed::agree_on_errors(). The top-level handler prints nothing more and ends every rank cleanly
 // with exit_status(), instead of aborting the job.
 class ReportedError : public std::runtime_error {
  public:

@@ -1,7 +1,7 @@
 #pragma once
 // Who this process is, for messages: "[rank r/N host]".
 //
-// dist::World sets the label once, right after MPI is initialised; before that it reads
+// distributed::World sets the label once, right after MPI is initialised; before that it reads
 // "[rank ?/? host]". Every error and every rank-prefixed log line carries it, so a line in a
 // 64-rank log still says which rank on which host wrote it. Reading and setting are thread-safe.
 
@@ -21,7 +21,7 @@ struct RankLabel {
 // The label of this process; the host is filled in even before set_rank_label() is called.
 RankLabel rank_label();
 
-// Called by dist::World once the rank is known.
+// Called by distributed::World once the rank is known.
 void set_rank_label(const RankLabel& label);
 
 // The machine's host name (gethostname), "unknown-host" if it cannot be read.

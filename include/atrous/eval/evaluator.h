@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "atrous/data/pack_reader.h"
-#include "atrous/dist/communicator.h"
+#include "atrous/distributed/communicator.h"
 #include "atrous/eval/confusion_matrix.h"
 #include "atrous/eval/predictor.h"
 
@@ -23,7 +23,7 @@ struct EvalResult {
 };
 
 // Collective. device: where the model runs.
-EvalResult evaluate(Predictor& predictor, const data::PackReader& pack, dist::Communicator& comm,
+EvalResult evaluate(Predictor& predictor, const data::PackReader& pack, distributed::Communicator& comm,
                     const c10::Device& device);
 
 // The per-class table rank 0 prints: class, IoU (or "absent"), then mIoU, classes counted, pixel

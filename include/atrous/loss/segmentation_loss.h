@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "atrous/dist/communicator.h"
+#include "atrous/distributed/communicator.h"
 #include "atrous/model/scale_outputs.h"
 
 namespace atrous {
@@ -61,7 +61,7 @@ class SegmentationLoss {
   // Validates options against num_classes (OptionError naming the option). The communicator is used
   // in global scope only; it must outlive the loss.
   SegmentationLoss(const LossOptions& options, int64_t num_classes, int64_t ignore_label,
-                   dist::Communicator& comm);
+                   distributed::Communicator& comm);
 
   // labels: [B, H, W] of an integer type, on the logits' device; step: the global training step,
   // for the hard example mining schedule. Collective in global scope.
@@ -76,7 +76,7 @@ class SegmentationLoss {
   int64_t ignore_label_;
   bool global_;
   at::Tensor class_weights_;  // [1] or [num_classes] float32
-  dist::Communicator& comm_;
+  distributed::Communicator& comm_;
 };
 
 // Parses loss.label_weights: "1", or num_classes comma-separated weights >= 0.

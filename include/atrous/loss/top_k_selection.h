@@ -21,7 +21,7 @@
 
 #include <vector>
 
-#include "atrous/dist/communicator.h"
+#include "atrous/distributed/communicator.h"
 
 namespace atrous::loss {
 
@@ -43,6 +43,6 @@ TopKThreshold local_top_k(const at::Tensor& values, int64_t k);
 // The thresholds of the k[i] largest among the union over all ranks of values[i]; k[i] must not
 // exceed that union's size. Collective: every rank calls it with the same entries and k.
 std::vector<TopKThreshold> global_top_k(const std::vector<at::Tensor>& values, const std::vector<int64_t>& k,
-                                        dist::Communicator& comm);
+                                        distributed::Communicator& comm);
 
 }  // namespace atrous::loss

@@ -1,7 +1,7 @@
 #pragma once
 // BatchNorm2d for atrous models: torchvision's parameter and buffer names (weight, bias,
 // running_mean, running_var, num_batches_tracked), so torchvision's state dicts load, and
-// synchronisable across ranks by the conversion pass of dist/sync_batch_norm_pass.h.
+// synchronisable across ranks by the conversion pass of distributed/sync_batch_norm_pass.h.
 //
 // Training: normalises with the batch's statistics (the global batch's once synchronised) and
 // updates the running statistics with `momentum` (torchvision 0.1; TF DeepLab's decay 0.9997 is
@@ -10,17 +10,17 @@
 #include <torch/nn/cloneable.h>
 #include <torch/nn/pimpl.h>
 
-#include "atrous/dist/sync_batch_norm.h"
+#include "atrous/distributed/sync_batch_norm.h"
 
 namespace atrous::model {
 
-class BatchNorm2dImpl : public torch::nn::Cloneable<BatchNorm2dImpl>, public dist::SynchronisableBatchNorm {
+class BatchNorm2dImpl : public torch::nn::Cloneable<BatchNorm2dImpl>, public distributed::SynchronisableBatchNorm {
  public:
   explicit BatchNorm2dImpl(int64_t channels, double eps = 1e-5, double momentum = 0.1);
 
   void reset() override;
   at::Tensor forward(const at::Tensor& input);
-  void synchronise_with(dist::Communicator* comm) override { comm_ = comm; }
+  void synchronise_with(distributed::Communicator* comm) override { comm_ = comm; }
   bool synchronised() const { return comm_ != nullptr; }
   void pretty_print(std::ostream& stream) const override;
 
@@ -29,7 +29,7 @@ class BatchNorm2dImpl : public torch::nn::Cloneable<BatchNorm2dImpl>, public dis
   at::Tensor weight, bias, running_mean, running_var, num_batches_tracked;
 
  private:
-  dist::Communicator* comm_ = nullptr;  // not owned
+  distributed::Communicator* comm_ = nullptr;  // not owned
 };
 
 TORCH_MODULE(BatchNorm2d);

@@ -6,8 +6,8 @@
 
 #include "atrous/data/augmentation.h"
 #include "atrous/data/loader.h"
-#include "atrous/dist/communicator.h"
-#include "atrous/dist/grad_reducer.h"
+#include "atrous/distributed/communicator.h"
+#include "atrous/distributed/grad_reducer.h"
 #include "atrous/loss/segmentation_loss.h"
 #include "atrous/model/model_options.h"
 #include "atrous/model/weight_import.h"
@@ -44,8 +44,8 @@ struct TrainerOptions {
   loss::LossOptions loss;
   data::LoaderOptions loader;
   data::AugmentOptions augment;
-  dist::ReducerOptions reducer;
-  dist::CommunicatorOptions comm;
+  distributed::ReducerOptions reducer;
+  distributed::CommunicatorOptions comm;
 
   static void declare(OptionTable& table, TrainerOptions& options);
 };

@@ -29,10 +29,10 @@
 
 namespace atrous {
 class Logger;
-namespace dist {
+namespace distributed {
 class World;
 class Communicator;
-}  // namespace dist
+}  // namespace distributed
 namespace model {
 class DeepLabImpl;
 }
@@ -43,7 +43,7 @@ namespace atrous::train {
 class Trainer {
  public:
   // effective_config: the INI rank 0 stores in RUN_DIR/config.ini and in every checkpoint.
-  Trainer(const TrainerOptions& options, const dist::World& world, Logger& log, std::string effective_config);
+  Trainer(const TrainerOptions& options, const distributed::World& world, Logger& log, std::string effective_config);
   ~Trainer();
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
@@ -59,7 +59,7 @@ class Trainer {
   void set_evaluation(Evaluation evaluation) { evaluation_ = std::move(evaluation); }
   // The model and the communicator, for such an evaluation.
   std::shared_ptr<model::DeepLabImpl> model() const;
-  dist::Communicator& communicator() const;
+  distributed::Communicator& communicator() const;
   // Trains up to train.steps; returns 0, or preempted_exit_status after a preemption checkpoint.
   int run();
 

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "atrous/dist/communicator.h"
+#include "atrous/distributed/communicator.h"
 #include "atrous/loss/segmentation_loss.h"
 
 namespace atrous {
@@ -42,7 +42,7 @@ struct StepAgreement {
   bool preempted = false;
 };
 
-StepAgreement agree_on_step(dist::Communicator& comm, double total,
+StepAgreement agree_on_step(distributed::Communicator& comm, double total,
                             const std::vector<loss::LossEntry>& entries, bool global_scope, bool preempt);
 
 struct StepRecord {

@@ -1,0 +1,70 @@
+#pragma once
+// NcclCommunicator: the Communicator for CUDA tensors, over NCCL (built when NCCL is found).
+//
+// Bootstrap (collective over an MPI communicator, as Horovod does it): rank 0 calls
+// ncclGetUniqueId, MPI_Bcast hands the id to every rank, each calls ncclCommInitRank on its device
+// (distributed::World picks device = local rank).
+// Ordering: NCCL runs on the communicator's own stream. Each operation first makes that stream wait
+// for an event recorded on the compute stream (so it sees the gradients as they are when it is
+// issued), and records a completion event after itself. Work::wait() polls the completion event and
+// ncclCommGetAsyncError: an NCCL error, or no completion within dist.timeout_s, aborts the NCCL
+// communicator (ncclCommAbort) and throws an error naming the collective, which ends the job; on
+// success the compute stream is made to wait for the completion event.
+// Host tensors: the small CPU tensors that control traffic uses (the model check, loss and step
+// agreement, top-k histograms) go through an MpiCommunicator over a duplicate of `mpi_comm`, as
+// Horovod sends CPU tensors through MPI; CUDA tensors go through NCCL. Both keep issue order, so
+// ranks that issue the same sequence of collectives never cross.
+// The core works on raw device pointers and cudaStream_t, so it compiles against any LibTorch; only
+// the compute stream comes from LibTorch's current CUDA stream when LibTorch has CUDA
+// (ATROUS_TORCH_HAS_CUDA), and is CUDA's legacy default stream otherwise.
+
+#include "atrous/build_info.h"
+
+#if ATROUS_HAS_NCCL
+#include <cuda_runtime_api.h>
+#include <mpi.h>
+#include <nccl.h>
+
+#include <memory>
+
+#include "atrous/distributed/communicator.h"
+#include "atrous/distributed/mpi_communicator.h"
+
+namespace atrous::distributed {
+
+class NcclCommunicator : public Communicator {
+ public:
+  // Collective over `mpi_comm`. device: the CUDA device of this rank. Validates options.
+  NcclCommunicator(MPI_Comm mpi_comm, int device, const CommunicatorOptions& options);
+  ~NcclCommunicator() override;
+  NcclCommunicator(const NcclCommunicator&) = delete;
+  NcclCommunicator& operator=(const NcclCommunicator&) = delete;
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  std::string backend() const override { return "nccl"; }
+
+  WorkHandle allreduce(at::Tensor tensor, ReduceOp op) override;
+  WorkHandle broadcast(at::Tensor tensor, int root) override;
+  WorkHandle allgather(at::Tensor input, at::Tensor output) override;
+  WorkHandle barrier() override;
+
+  // What NCCL, its stream and its pending work share (so an aborted communicator is not destroyed twice).
+  struct Shared;
+
+ private:
+  template <class Enqueue>
+  WorkHandle launch(std::string description, std::vector<at::Tensor> keep_alive, Enqueue enqueue);
+
+  std::shared_ptr<Shared> shared_;
+  std::unique_ptr<MpiCommunicator> host_;  // CPU tensors
+  int rank_ = 0, size_ = 1;
+  unsigned long long sequence_ = 0;
+};
+
+// LibTorch's current CUDA stream on `device` when LibTorch has CUDA, else the legacy default stream.
+cudaStream_t current_compute_stream(int device);
+
+}  // namespace atrous::distributed
+
+#endif  // ATROUS_HAS_NCCL

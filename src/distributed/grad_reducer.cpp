@@ -1,0 +1,304 @@
+#include "atrous/distributed/grad_reducer.h"
+
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/variable.h>
+
+#include <chrono>
+#include <mutex>
+#include <sstream>
+
+#include "atrous/core/error.h"
+#include "atrous/core/options.h"
+#include "atrous/distributed/bucket_plan.h"
+
+namespace atrous::distributed {
+namespace {
+
+at::ScalarType wire_dtype(const std::string& name) {
+  if (name == "float16") return at::kHalf;
+  if (name == "bfloat16") return at::kBFloat16;
+  return at::kFloat;
+}
+
+std::string describe(const NamedTensor& parameter) {
+  std::ostringstream text;
+  text << parameter.name << " " << parameter.tensor.scalar_type() << " " << parameter.tensor.sizes();
+  return text.str();
+}
+
+uint64_t fnv1a(const std::string& text) {
+  uint64_t hash = 1469598103934665603ull;
+  for (unsigned char c : text) hash = (hash ^ c) * 1099511628211ull;
+  return hash;
+}
+
+at::Tensor bytes_of(const std::string& text) {
+  return at::from_blob(const_cast<char*>(text.data()), {static_cast<int64_t>(text.size())}, at::kByte)
+      .clone();
+}
+
+// The first parameter where this rank's list differs from rank 0's, in words; "" when none does.
+std::string first_difference(const std::vector<std::string>& mine, const std::vector<std::string>& root) {
+  for (size_t i = 0; i < std::max(mine.size(), root.size()); ++i) {
+    const std::string ours = i < mine.size() ? mine[i] : "(nothing)";
+    const std::string theirs = i < root.size() ? root[i] : "(nothing)";
+    if (ours != theirs) return to_text("parameter #", i, ": rank 0 has ", theirs, ", this rank has ", ours);
+  }
+  return "";
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream stream(text);
+  for (std::string line; std::getline(stream, line);) lines.push_back(line);
+  return lines;
+}
+
+// Collective: every rank must hold the same parameters, or every rank throws.
+void verify_same_model(const std::vector<NamedTensor>& parameters, Communicator& comm) {
+  std::vector<std::string> mine;
+  std::string joined;
+  for (const auto& parameter : parameters) mine.push_back(describe(parameter)), joined += mine.back() + "\n";
+  const int64_t hash = static_cast<int64_t>(fnv1a(joined) >> 1);
+  at::Tensor extremes = at::tensor({hash, -hash}, at::kLong);
+  comm.allreduce(extremes, ReduceOp::max)->wait();
+  if (extremes[0].item<int64_t>() == -extremes[1].item<int64_t>()) return;  // max == min everywhere
+
+  at::Tensor length = at::tensor({static_cast<int64_t>(joined.size())}, at::kLong);
+  comm.broadcast(length, 0)->wait();
+  at::Tensor root_bytes =
+      comm.rank() == 0 ? bytes_of(joined) : at::empty({length.item<int64_t>()}, at::kByte);
+  comm.broadcast(root_bytes, 0)->wait();
+  const std::string root(reinterpret_cast<const char*>(root_bytes.data_ptr<uint8_t>()), root_bytes.numel());
+  const std::string difference = first_difference(mine, split_lines(root));
+  if (!difference.empty())
+    throw UserError(to_text("the model differs between ranks: ", difference,
+                            "; every rank must build the same model from the same configuration"),
+                    ATROUS_HERE);
+  throw UserError(
+      "the model differs between ranks: this rank's matches rank 0's, another rank's does not "
+      "(its error names the parameter); every rank must build the same model",
+      ATROUS_HERE);
+}
+
+void broadcast_from_root(const std::vector<NamedTensor>& tensors, Communicator& comm) {
+  std::vector<WorkHandle> works;
+  for (const auto& named : tensors) {
+    ATROUS_ASSERT(named.tensor.is_contiguous(), named.name, " is not contiguous");
+    works.push_back(comm.broadcast(named.tensor.detach(), 0));
+  }
+  for (auto& work : works) work->wait();
+}
+
+}  // namespace
+
+void ReducerOptions::declare(OptionTable& table, ReducerOptions& options) {
+  table.add("dist.bucket_mb", &options.bucket_mb, 25.0,
+            "gradient bucket size in MiB: each full bucket's allreduce starts during backward",
+            "a number > 0");
+  table.add("dist.allreduce_dtype", &options.allreduce_dtype, std::string("float32"),
+            "dtype of gradients on the wire (restored to float32)", "float32, float16 or bfloat16");
+}
+
+void ReducerOptions::validate() const {
+  ATROUS_CHECK_OPTION(bucket_mb > 0, "dist.bucket_mb", bucket_mb, "a number > 0");
+  ATROUS_CHECK_OPTION(
+      allreduce_dtype == "float32" || allreduce_dtype == "float16" || allreduce_dtype == "bfloat16",
+      "dist.allreduce_dtype", allreduce_dtype, "float32, float16 or bfloat16");
+}
+
+struct GradReducer::State {
+  struct Slot {
+    int64_t bucket = 0, offset = 0, numel = 0;
+  };
+  struct Bucket {
+    std::vector<int64_t> parameters;
+    at::Tensor flat;
+    int64_t pending = 0;
+    WorkHandle work;
+  };
+
+  explicit State(Communicator& comm) : comm(comm) {}
+
+  Communicator& comm;
+  std::vector<NamedTensor> parameters;
+  std::vector<Slot> slots;
+  std::vector<Bucket> buckets;
+  std::vector<bool> ready;   // its gradient is in its bucket
+  std::vector<bool> fired;   // its hook ran in this backward
+  std::vector<bool> unused;  // it got no gradient in the previous step
+  bool backward_started = false;
+  size_t next_launch = 0;
+  bool synchronize = true;
+  std::mutex mutex;
+  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators;
+  std::vector<uintptr_t> hook_keys;
+
+  // Copies parameter i's gradient into its bucket (the zeros when it has none).
+  void take_gradient(int64_t i) {
+    ready[i] = true;
+    const Slot& slot = slots[i];
+    at::Tensor destination = buckets[slot.bucket].flat.narrow(0, slot.offset, slot.numel);
+    const at::Tensor& gradient = parameters[i].tensor.grad();
+    if (!gradient.defined())
+      destination.zero_();
+    else if (gradient.data_ptr() != destination.data_ptr())  // not already the bucket's view
+      destination.copy_(gradient.reshape({-1}));
+    if (--buckets[slot.bucket].pending == 0) launch_complete_buckets();
+  }
+
+  // Buckets start strictly in order, so every rank issues the same collectives in the same order.
+  void launch_complete_buckets() {
+    while (next_launch < buckets.size() && buckets[next_launch].pending == 0) {
+      Bucket& bucket = buckets[next_launch++];
+      bucket.work = comm.allreduce(bucket.flat, ReduceOp::average);
+    }
+  }
+
+  void on_gradient_ready(int64_t i) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!synchronize) return;
+    if (!backward_started) {
+      // Parameters that got no gradient last step will not get one now either: count them in at
+      // once, or their buckets, and every bucket after them, would wait until finish_step().
+      backward_started = true;
+      for (size_t p = 0; p < unused.size(); ++p)
+        if (unused[p]) take_gradient(static_cast<int64_t>(p));
+    }
+    fired[i] = true;
+    if (!ready[i]) return take_gradient(i);
+    const Slot& slot = slots[i];
+    ATROUS_CHECK(
+        buckets[slot.bucket].work == nullptr, parameters[i].name,
+        " got a gradient although it got none in the previous step, and its "
+        "bucket was already sent; the set of parameters the model uses must not change between steps");
+    buckets[slot.bucket]
+        .flat.narrow(0, slot.offset, slot.numel)
+        .copy_(parameters[i].tensor.grad().reshape({-1}));
+  }
+
+  // Tells the state that parameter `index` has its gradient; does nothing once the state is gone.
+  class ReadyHook : public torch::autograd::FunctionPostHook {
+   public:
+    ReadyHook(std::weak_ptr<State> state, int64_t index) : state_(std::move(state)), index_(index) {}
+    torch::autograd::variable_list operator()(const torch::autograd::variable_list& outputs,
+                                              const torch::autograd::variable_list&) override {
+      if (auto state = state_.lock()) state->on_gradient_ready(index_);
+      return outputs;
+    }
+
+   private:
+    std::weak_ptr<State> state_;
+    int64_t index_;
+  };
+
+  void reset() {
+    for (size_t i = 0; i < unused.size(); ++i) unused[i] = !fired[i];
+    std::fill(ready.begin(), ready.end(), false);
+    std::fill(fired.begin(), fired.end(), false);
+    backward_started = false;
+    for (auto& bucket : buckets)
+      bucket.pending = static_cast<int64_t>(bucket.parameters.size()), bucket.work.reset();
+    next_launch = 0;
+  }
+};
+
+GradReducer::GradReducer(std::vector<NamedTensor> parameters, const std::vector<NamedTensor>& buffers,
+                         Communicator& comm, const ReducerOptions& options)
+    : state_(std::make_shared<State>(comm)) {
+  options.validate();
+  for (const auto& parameter : parameters)
+    ATROUS_ASSERT(parameter.tensor.requires_grad(), parameter.name, " does not require a gradient");
+  verify_same_model(parameters, comm);
+  broadcast_from_root(parameters, comm);
+  broadcast_from_root(buffers, comm);
+
+  const at::ScalarType wire = wire_dtype(options.allreduce_dtype);
+  const int64_t element = c10::elementSize(wire);
+  std::vector<int64_t> bytes;
+  for (const auto& parameter : parameters) bytes.push_back(parameter.tensor.numel() * element);
+  const auto bucket_bytes = std::max<int64_t>(1, static_cast<int64_t>(options.bucket_mb * (1 << 20)));
+  const auto layout = plan_buckets(bytes, std::min(first_bucket_bytes, bucket_bytes), bucket_bytes);
+
+  State& state = *state_;
+  state.parameters = std::move(parameters);
+  state.slots.resize(state.parameters.size());
+  state.ready.assign(state.parameters.size(), false);
+  state.fired.assign(state.parameters.size(), false);
+  state.unused.assign(state.parameters.size(), false);
+  for (size_t b = 0; b < layout.size(); ++b) {
+    State::Bucket bucket;
+    bucket.parameters = layout[b];
+    int64_t offset = 0;
+    for (int64_t i : layout[b]) {
+      const int64_t numel = state.parameters[i].tensor.numel();
+      state.slots[i] = {static_cast<int64_t>(b), offset, numel};
+      offset += numel;
+    }
+    bucket.flat = at::zeros({offset}, state.parameters[layout[b].front()].tensor.options().dtype(wire));
+    bucket.pending = static_cast<int64_t>(layout[b].size());
+    state.buckets.push_back(std::move(bucket));
+  }
+  for (size_t i = 0; i < state.parameters.size(); ++i) {
+    auto accumulator = torch::autograd::impl::grad_accumulator(state.parameters[i].tensor);
+    state.hook_keys.push_back(
+        accumulator->add_post_hook(std::make_unique<State::ReadyHook>(state_, static_cast<int64_t>(i))));
+    state.accumulators.push_back(std::move(accumulator));  // the hook lives as long as its accumulator
+  }
+}
+
+GradReducer::~GradReducer() {
+  for (size_t i = 0; i < state_->accumulators.size(); ++i)
+    state_->accumulators[i]->del_post_hook(state_->hook_keys[i]);
+}
+
+void GradReducer::set_synchronize(bool synchronize) {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  state_->synchronize = synchronize;
+}
+
+double GradReducer::finish_step() {
+  State& state = *state_;
+  std::lock_guard<std::mutex> lock(state.mutex);
+  ATROUS_ASSERT(state.synchronize,
+                "finish_step() after a backward that did not synchronise; call set_synchronize(true) before "
+                "the last backward of the step");
+  for (size_t b = state.next_launch; b < state.buckets.size(); ++b)
+    for (int64_t i : state.buckets[b].parameters)
+      if (!state.ready[i]) state.take_gradient(i);  // unused this step: its gradient so far, or zero
+
+  const auto start = std::chrono::steady_clock::now();
+  for (auto& bucket : state.buckets) bucket.work->wait();
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  for (size_t i = 0; i < state.parameters.size(); ++i) {
+    const State::Slot& slot = state.slots[i];
+    at::Tensor averaged = state.buckets[slot.bucket].flat.narrow(0, slot.offset, slot.numel);
+    at::Tensor& parameter = state.parameters[i].tensor;
+    if (averaged.scalar_type() == parameter.scalar_type()) {
+      // The gradient becomes a view of its bucket: the next backward accumulates straight into the
+      // bucket (as long as gradients are zeroed in place, not reset), and no copy is needed either way.
+      if (!parameter.grad().defined() || parameter.grad().data_ptr() != averaged.data_ptr())
+        parameter.mutable_grad() = averaged.view(parameter.sizes());
+    } else {
+      if (!parameter.grad().defined()) parameter.mutable_grad() = at::zeros_like(parameter);
+      parameter.mutable_grad().view({-1}).copy_(averaged);
+    }
+  }
+  state.reset();
+  return waited;
+}
+
+int64_t GradReducer::buckets_started() const {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  return static_cast<int64_t>(state_->next_launch);
+}
+
+std::vector<std::vector<int64_t>> GradReducer::bucket_layout() const {
+  std::vector<std::vector<int64_t>> layout;
+  for (const auto& bucket : state_->buckets) layout.push_back(bucket.parameters);
+  return layout;
+}
+
+}  // namespace atrous::distributed

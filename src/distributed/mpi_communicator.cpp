@@ -1,0 +1,112 @@
+#include "atrous/distributed/mpi_communicator.h"
+
+#include <c10/util/BFloat16.h>
+#include <c10/util/Half.h>
+
+#include <algorithm>
+#include <climits>
+
+#include "atrous/core/error.h"
+#include "atrous/distributed/mpi_check.h"
+#include "atrous/distributed/mpi_tensor_types.h"
+
+namespace atrous::distributed {
+namespace {
+
+constexpr int64_t max_count = INT_MAX / 2;  // elements per MPI call, well inside MPI's int count
+
+const CommunicatorOptions& validated(const CommunicatorOptions& options) {
+  options.validate();
+  return options;
+}
+
+// Calls send(first element, count) over the tensor in pieces that fit MPI's int count.
+template <class Send>
+void in_pieces(const at::Tensor& tensor, Send send) {
+  char* data = static_cast<char*>(tensor.data_ptr());
+  const int64_t element = tensor.element_size();
+  for (int64_t first = 0; first < tensor.numel(); first += max_count) {
+    const int count = static_cast<int>(std::min(max_count, tensor.numel() - first));
+    send(data + first * element, count);
+  }
+}
+
+template <class Scalar>
+void divide(Scalar* data, int64_t count, float divisor) {
+  for (int64_t i = 0; i < count; ++i) data[i] = static_cast<Scalar>(static_cast<float>(data[i]) / divisor);
+}
+
+void divide(const at::Tensor& tensor, int divisor) {
+  void* data = tensor.data_ptr();
+  const int64_t count = tensor.numel();
+  switch (tensor.scalar_type()) {
+    case c10::ScalarType::Double: {
+      auto* values = static_cast<double*>(data);
+      for (int64_t i = 0; i < count; ++i) values[i] /= divisor;
+      return;
+    }
+    case c10::ScalarType::Float:
+      return divide(static_cast<float*>(data), count, divisor);
+    case c10::ScalarType::Half:
+      return divide(static_cast<c10::Half*>(data), count, divisor);
+    case c10::ScalarType::BFloat16:
+      return divide(static_cast<c10::BFloat16*>(data), count, divisor);
+    default:
+      throw InternalError(to_text("cannot average ", tensor.scalar_type()), ATROUS_HERE);
+  }
+}
+
+}  // namespace
+
+MpiCommunicator::MpiCommunicator(MPI_Comm parent, const CommunicatorOptions& options)
+    : comm_(MpiComm::duplicate(parent)),
+      rank_(comm_.rank()),
+      size_(comm_.size()),
+      queue_(validated(options).timeout_s) {}
+
+WorkHandle MpiCommunicator::allreduce(at::Tensor tensor, ReduceOp op) {
+  check_collective_tensor(tensor, "allreduce", c10::DeviceType::CPU);
+  check_reduce_dtype(tensor, op);
+  const MPI_Datatype type = mpi_datatype_of(tensor.scalar_type());
+  const MPI_Op mpi_op = mpi_op_for(op, tensor.scalar_type());
+  return queue_.submit(to_text(describe_collective("allreduce", tensor), " ", reduce_op_name(op)),
+                       [comm = comm_.get(), tensor, op, type, mpi_op, size = size_] {
+                         in_pieces(tensor, [&](char* data, int count) {
+                           ATROUS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, data, count, type, mpi_op, comm));
+                         });
+                         if (op == ReduceOp::average) divide(tensor, size);
+                       });
+}
+
+WorkHandle MpiCommunicator::broadcast(at::Tensor tensor, int root) {
+  check_collective_tensor(tensor, "broadcast", c10::DeviceType::CPU);
+  ATROUS_ASSERT(root >= 0 && root < size_, "broadcast root ", root, " outside [0, ", size_, ")");
+  const MPI_Datatype type = mpi_datatype_of(tensor.scalar_type());
+  return queue_.submit(to_text(describe_collective("broadcast", tensor), " from rank ", root),
+                       [comm = comm_.get(), tensor, type, root] {
+                         in_pieces(tensor, [&](char* data, int count) {
+                           ATROUS_MPI_CHECK(MPI_Bcast(data, count, type, root, comm));
+                         });
+                       });
+}
+
+WorkHandle MpiCommunicator::allgather(at::Tensor input, at::Tensor output) {
+  check_collective_tensor(input, "allgather", c10::DeviceType::CPU);
+  check_collective_tensor(output, "allgather", c10::DeviceType::CPU);
+  ATROUS_ASSERT(output.scalar_type() == input.scalar_type(), "allgather: output dtype ", output.scalar_type(),
+                " differs from input dtype ", input.scalar_type());
+  ATROUS_ASSERT(output.numel() == input.numel() * size_, "allgather: output holds ", output.numel(),
+                " elements, needs ", input.numel(), " x ", size_);
+  ATROUS_ASSERT(output.numel() <= INT_MAX, "allgather of more than INT_MAX elements");
+  const MPI_Datatype type = mpi_datatype_of(input.scalar_type());
+  return queue_.submit(describe_collective("allgather", input), [comm = comm_.get(), input, output, type] {
+    const int count = static_cast<int>(input.numel());
+    ATROUS_MPI_CHECK(MPI_Allgather(input.data_ptr(), count, type, output.data_ptr(), count, type, comm));
+  });
+}
+
+WorkHandle MpiCommunicator::barrier() {
+  return queue_.submit("barrier", [comm = comm_.get()] { ATROUS_MPI_CHECK(MPI_Barrier(comm)); });
+}
+
+}  // namespace atrous::distributed

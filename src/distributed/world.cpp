@@ -1,0 +1,167 @@
+#include "atrous/distributed/world.h"
+
+#include <ATen/Parallel.h>
+#include <sched.h>
+#include <torch/cuda.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+
+#include "atrous/build_info.h"
+#include "atrous/core/environment.h"
+#include "atrous/core/options.h"
+#include "atrous/core/rank_label.h"
+#include "atrous/distributed/cuda_check.h"
+#include "atrous/distributed/error_agreement.h"
+#include "atrous/distributed/mpi_check.h"
+
+namespace atrous::distributed {
+
+void WorldOptions::declare(OptionTable& table, WorldOptions& options) {
+  table.add("dist.threads", &options.threads, 0,
+            "intra-op threads per rank; 0 decides: SLURM_CPUS_PER_TASK, else this rank's cpus "
+            "divided among the ranks that share them",
+            "an integer >= 0");
+  table.add("dist.device", &options.device, std::string("auto"),
+            "where each rank computes; cuda uses GPU <local rank>, auto picks cuda when usable",
+            "auto, cpu or cuda");
+}
+
+void WorldOptions::validate() const {
+  ATROUS_CHECK_OPTION(threads >= 0, "dist.threads", threads, "an integer >= 0");
+  ATROUS_CHECK_OPTION(device == "auto" || device == "cpu" || device == "cuda", "dist.device", device,
+                      "auto, cpu or cuda");
+}
+
+const char* thread_level_name(int level) {
+  switch (level) {
+    case MPI_THREAD_SINGLE:
+      return "MPI_THREAD_SINGLE";
+    case MPI_THREAD_FUNNELED:
+      return "MPI_THREAD_FUNNELED";
+    case MPI_THREAD_SERIALIZED:
+      return "MPI_THREAD_SERIALIZED";
+    case MPI_THREAD_MULTIPLE:
+      return "MPI_THREAD_MULTIPLE";
+    default:
+      return "unknown MPI thread level";
+  }
+}
+
+World::World(int* argc, char*** argv, const WorldOptions& options) {
+  init_mpi(argc, argv);
+  comm_ = MpiComm::duplicate(MPI_COMM_WORLD);
+  rank_ = comm_.rank();
+  size_ = comm_.size();
+  host_ = local_host_name();
+  set_rank_label(RankLabel{rank_, size_, host_});
+  node_comm_ = MpiComm::split_by_node(comm_.get());
+  local_rank_ = node_comm_.rank();
+  local_size_ = node_comm_.size();
+  int node_leader = local_rank_ == 0 ? 1 : 0;
+  ATROUS_MPI_CHECK(MPI_Allreduce(&node_leader, &node_count_, 1, MPI_INT, MPI_SUM, comm_.get()));
+  measure_cpus();
+
+  std::exception_ptr error;
+  try {
+    options.validate();
+    if (thread_level_ < required_thread_level)
+      throw UserError(
+          to_text("the MPI library provides only ", thread_level_name(thread_level_), ", atrous needs ",
+                  thread_level_name(required_thread_level),
+                  "; use an MPI library built with thread support (Open MPI 4 and MPICH have it)"),
+          ATROUS_HERE);
+    budget_ = decide_threads(options.threads, environment_variable("SLURM_CPUS_PER_TASK"), cpus_available_,
+                             ranks_sharing_cpus_);
+    device_ = choose_device(options.device);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  agree_on_errors(comm_.get(), error);
+  at::set_num_threads(budget_.threads);
+}
+
+World::~World() {
+  comm_ = MpiComm();
+  node_comm_ = MpiComm();
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (owns_mpi_ && !finalized && std::uncaught_exceptions() == 0) MPI_Finalize();
+}
+
+void World::init_mpi(int* argc, char*** argv) {
+  int initialized = 0;
+  ATROUS_MPI_CHECK(MPI_Initialized(&initialized));
+  if (initialized) {
+    ATROUS_MPI_CHECK(MPI_Query_thread(&thread_level_));
+  } else {
+    // Open MPI busy-polls while a collective waits for a slower rank; on the communicator's thread,
+    // which shares its core with the backward pass, that polling slowed the step. Yielding costs
+    // nothing measurable when the core is free. The user's own setting wins.
+    setenv("OMPI_MCA_mpi_yield_when_idle", "1", /*overwrite=*/0);
+    ATROUS_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &thread_level_));
+    owns_mpi_ = true;
+  }
+  ATROUS_MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
+}
+
+void World::measure_cpus() {
+  cpu_set_t mine;
+  CPU_ZERO(&mine);
+  if (sched_getaffinity(0, sizeof(mine), &mine) != 0) {
+    CPU_ZERO(&mine);
+    CPU_SET(0, &mine);
+  }
+  cpus_available_ = std::max(1, CPU_COUNT(&mine));
+  // Ranks whose masks overlap this one compete for the same cpus.
+  std::vector<cpu_set_t> masks(local_size_);
+  ATROUS_MPI_CHECK(MPI_Allgather(&mine, sizeof(cpu_set_t), MPI_BYTE, masks.data(), sizeof(cpu_set_t),
+                                 MPI_BYTE, node_comm_.get()));
+  ranks_sharing_cpus_ = 0;
+  for (cpu_set_t& other : masks) {
+    cpu_set_t common;
+    CPU_AND(&common, &mine, &other);
+    if (CPU_COUNT(&common) > 0) ++ranks_sharing_cpus_;
+  }
+  ranks_sharing_cpus_ = std::max(1, ranks_sharing_cpus_);
+}
+
+c10::Device World::choose_device(const std::string& choice) const {
+  if (choice == "cpu") return c10::Device(c10::kCPU);
+  const bool usable = torch::cuda::is_available();
+  if (choice == "auto" && !usable) return c10::Device(c10::kCPU);
+  ATROUS_CHECK(usable, "dist.device=cuda but LibTorch sees no usable GPU on ", host_,
+               " (a CPU-only LibTorch, no driver, or CUDA_VISIBLE_DEVICES empty); "
+               "use --dist.device cpu or build against a CUDA LibTorch");
+  const int gpus = static_cast<int>(torch::cuda::device_count());
+  ATROUS_CHECK(local_rank_ < gpus, "local rank ", local_rank_, " on ", host_,
+               " has no GPU of its own: ", gpus, " visible for ", local_size_,
+               " ranks on this node; start at most ", gpus, " ranks per node (one per GPU)");
+#if ATROUS_HAS_CUDA
+  ATROUS_CUDA_CHECK(cudaSetDevice(local_rank_));
+#else
+  throw UserError(
+      "this atrous was built without the CUDA toolkit, so it cannot select a GPU; "
+      "reconfigure with the CUDA toolkit found, or use --dist.device cpu",
+      ATROUS_HERE);
+#endif
+  return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(local_rank_));
+}
+
+std::vector<std::string> World::gather_to_root(const std::string& text) const {
+  int length = static_cast<int>(text.size());
+  std::vector<int> lengths(is_root() ? size_ : 0);
+  ATROUS_MPI_CHECK(MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, comm_.get()));
+  std::vector<int> offsets(lengths.size(), 0);
+  int total = 0;
+  for (size_t i = 0; i < lengths.size(); ++i) offsets[i] = total, total += lengths[i];
+  std::vector<char> all(std::max(total, 1));
+  ATROUS_MPI_CHECK(MPI_Gatherv(text.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(),
+                               MPI_CHAR, 0, comm_.get()));
+  std::vector<std::string> texts;
+  for (size_t i = 0; i < lengths.size(); ++i) texts.emplace_back(all.data() + offsets[i], lengths[i]);
+  return texts;
+}
+
+}  // namespace atrous::distributed
