@@ -12,6 +12,7 @@
 
 #include "atrous/core/allocator_tuning.h"
 #include "atrous/data/loader.h"
+#include "atrous/data/pack_reader.h"
 #include "atrous/data/pack_writer.h"
 
 namespace {

@@ -49,10 +49,10 @@ int main(int argc, char** argv) {
         static_cast<long long>(batch), static_cast<long long>(crop), static_cast<long long>(classes),
         static_cast<long long>(logit_size), static_cast<long long>(logit_size), world.size(),
         world.threads());
-  for (const std::string scope : {"local", "global"}) {
+  for (const auto& [scope, scope_value] : loss::top_k_scope_choices()) {
     loss::LossOptions options;
     options.top_k_percent_pixels = 0.25;
-    options.top_k_scope = scope;
+    options.top_k_scope = scope_value;
     loss::SegmentationLoss loss(options, classes, 255, comm);
     const double seconds = loss_seconds(world, loss, logits, labels, 5);
     if (world.is_root()) std::printf("loss_seconds %s %.4f\n", scope.c_str(), seconds);

@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
   }
   at::set_num_threads(threads);
   atrous::model::ModelOptions options;
-  options.head = "deeplabv3";
+  options.head = atrous::model::DeepLabHead::deeplabv3;
   options.output_stride = 8;
   options.dropout = 0.5;  // torchvision's
   atrous::model::DeepLab net(options, classes);

@@ -19,6 +19,7 @@
 
 #include "atrous/core/allocator_tuning.h"
 #include "atrous/distributed/grad_reducer.h"
+#include "atrous/distributed/model_replication.h"
 #include "atrous/distributed/mpi_communicator.h"
 #include "atrous/distributed/world.h"
 #include "atrous/model/deeplab.h"
@@ -75,7 +76,8 @@ int main(int argc, char** argv) {
   const at::Tensor labels =
       at::randint(0, classes, {batch, logits_shape.size(2), logits_shape.size(3)}, at::kLong);
   local.zero_grad();
-  GradReducer reducer(reduced.parameters, {}, comm, ReducerOptions{});
+  replicate_from_root(reduced.parameters, {}, comm);
+  GradReducer reducer(reduced.parameters, comm, ReducerOptions{});
   // Alternate the two kinds of step, so that drifts of the machine's speed affect both alike.
   std::vector<double> reduced_times, local_times;
   for (int i = 0; i < repetitions; ++i) {

@@ -6,7 +6,7 @@
 #include "atrous/core/options.h"
 #include "atrous/data/pack_reader.h"
 #include "atrous/distributed/world.h"
-#include "atrous/eval/evaluator.h"
+#include "atrous/eval/training_evaluation.h"
 #include "atrous/train/trainer.h"
 
 namespace atrous::cli {
@@ -17,18 +17,12 @@ int TrainCommand::run(const CommandContext& context) {
   context.collective_setup([&] {
     trainer = std::make_unique<train::Trainer>(options_, context.world, context.log,
                                                effective_config(context.options));
-    if (options_.run.eval_every > 0) val_pack = std::make_unique<data::PackReader>(options_.run.val_pack);
+    if (options_.run.eval_every > 0) val_pack = std::make_unique<data::PackReader>(options_.data.val_pack);
   });
   trainer->connect();
-  if (val_pack) {
-    // train.eval_every: single-scale evaluation of the training model on data.val, every rank its share.
-    trainer->set_evaluation([&](int64_t) {
-      eval::Predictor predictor(model::DeepLab(trainer->model()), eval::PredictOptions{});
-      const eval::EvalResult result =
-          eval::evaluate(predictor, *val_pack, trainer->communicator(), context.world.device());
-      return eval::metrics_json(result, val_pack->metadata().class_names);
-    });
-  }
+  if (val_pack)
+    trainer->set_evaluation(eval::training_evaluation(trainer->model(), *val_pack, trainer->communicator(),
+                                                      context.world.device()));
   return trainer->run();
 }
 

@@ -25,14 +25,12 @@ std::unique_ptr<Logger>& logger_slot() {
 
 }  // namespace
 
-LogLevel parse_log_level(const std::string& text, const std::string& option_name) {
-  if (text == "debug") return LogLevel::debug;
-  if (text == "info") return LogLevel::info;
-  if (text == "warn") return LogLevel::warn;
-  if (text == "error") return LogLevel::error;
-  throw OptionError(to_text("option --", option_name, " = '", text,
-                            "' is not a log level; allowed: debug, info, warn, error"),
-                    ATROUS_HERE);
+const ChoiceValues<LogLevel>& log_level_choices() {
+  static const ChoiceValues<LogLevel> choices{{"debug", LogLevel::debug},
+                                              {"info", LogLevel::info},
+                                              {"warn", LogLevel::warn},
+                                              {"error", LogLevel::error}};
+  return choices;
 }
 
 const char* log_level_name(LogLevel level) {
@@ -50,12 +48,12 @@ const char* log_level_name(LogLevel level) {
 }
 
 void LogOptions::declare(OptionTable& table, LogOptions& options) {
-  table.add("log.level", &options.level, std::string("info"), "lowest level printed by rank 0",
-            "debug, info, warn or error");
+  table.add_choice("log.level", &options.level, LogLevel::info, "lowest level printed by rank 0",
+                   log_level_choices());
 }
 
 Logger::Logger(const LogOptions& options, bool is_root, std::ostream& out, std::ostream& err)
-    : threshold_(parse_log_level(options.level, "log.level")), is_root_(is_root), out_(out), err_(err) {}
+    : threshold_(options.level), is_root_(is_root), out_(out), err_(err) {}
 
 void Logger::collective(LogLevel level, const std::string& message) {
   if (!prints(level)) return;

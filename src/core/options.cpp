@@ -36,6 +36,13 @@ std::string format_option_value(double value) {
   return std::string(text, result.ptr);
 }
 
+std::string choice_list_text(const std::vector<std::string>& names) {
+  std::string text;
+  for (size_t i = 0; i < names.size(); ++i)
+    text += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  return text;
+}
+
 OptionTable::OptionTable() : description_("options") {
   description_.add_options()(
       "config", po::value<std::string>(&config_file_)->default_value(""),

@@ -69,6 +69,62 @@ class DescriptorParser {
   std::string path_;
 };
 
+// palette: `voc`, or "r g b, r g b, ..." with at least one colour per class.
+std::vector<std::array<uint8_t, 3>> parse_palette(const DescriptorParser& parser, const std::string& text,
+                                                  int num_classes) {
+  if (text == "voc") return voc_palette();
+  std::vector<std::array<uint8_t, 3>> palette;
+  for (const std::string& colour : split(text, ',')) {
+    const std::vector<std::string> parts = split(colour, ' ');
+    if (parts.size() != 3) parser.fail("palette", "= '" + colour + "' is not 'r g b'");
+    palette.push_back({uint8_t(parser.integer("palette", parts[0], 0, 255)),
+                       uint8_t(parser.integer("palette", parts[1], 0, 255)),
+                       uint8_t(parser.integer("palette", parts[2], 0, 255))});
+  }
+  if (int(palette.size()) < num_classes) parser.fail("palette", "has fewer colours than classes");
+  return palette;
+}
+
+// mean_rgb: "r,g,b", each in [0, 255].
+std::array<float, 3> parse_mean_rgb(const DescriptorParser& parser, const std::string& text) {
+  const std::vector<std::string> mean = split(text, ',');
+  if (mean.size() != 3) parser.fail("mean_rgb", "needs three numbers r,g,b");
+  std::array<float, 3> rgb{};
+  for (int c = 0; c < 3; ++c) {
+    char* end = nullptr;
+    rgb[c] = std::strtof(mean[c].c_str(), &end);
+    if (mean[c].empty() || *end != '\0' || rgb[c] < 0 || rgb[c] > 255)
+      parser.fail("mean_rgb", "needs three numbers in [0, 255]");
+  }
+  return rgb;
+}
+
+// label_map: identity, minus_one, or "from:to, ..." (unlisted values become the ignore label).
+std::array<uint8_t, 256> parse_label_map(const DescriptorParser& parser, const std::string& text,
+                                         int num_classes, int ignore_label) {
+  std::array<uint8_t, 256> map{};
+  if (text == "identity") {
+    for (int v = 0; v < 256; ++v) map[v] = uint8_t(v);
+  } else if (text == "minus_one") {
+    map[0] = uint8_t(ignore_label);
+    for (int v = 1; v < 256; ++v) map[v] = v - 1 < num_classes ? uint8_t(v - 1) : uint8_t(v);
+    map[255] = uint8_t(ignore_label);
+  } else {
+    map.fill(uint8_t(ignore_label));
+    for (const std::string& pair : split(text, ',')) {
+      const size_t colon = pair.find(':');
+      if (colon == std::string::npos) parser.fail("label_map", "entry '" + pair + "' is not from:to");
+      const long from = parser.integer("label_map", trim(pair.substr(0, colon)), 0, 255);
+      const long to = parser.integer("label_map", trim(pair.substr(colon + 1)), 0, 255);
+      if (to >= num_classes && to != ignore_label)
+        parser.fail("label_map",
+                    to_text("maps ", from, " to ", to, ", neither a class nor the ignore label"));
+      map[from] = uint8_t(to);
+    }
+  }
+  return map;
+}
+
 }  // namespace
 
 std::vector<std::array<uint8_t, 3>> voc_palette() {
@@ -108,49 +164,10 @@ DatasetDescriptor read_descriptor(const std::string& path) {
   if (d.ignore_label < d.num_classes)
     parser.fail("ignore_label", "must not be a class index (>= num_classes)");
 
-  const std::string palette = take("palette", "voc");
-  if (palette == "voc") {
-    d.palette = voc_palette();
-  } else {
-    for (const std::string& colour : split(palette, ',')) {
-      const std::vector<std::string> parts = split(colour, ' ');
-      if (parts.size() != 3) parser.fail("palette", "= '" + colour + "' is not 'r g b'");
-      d.palette.push_back({uint8_t(parser.integer("palette", parts[0], 0, 255)),
-                           uint8_t(parser.integer("palette", parts[1], 0, 255)),
-                           uint8_t(parser.integer("palette", parts[2], 0, 255))});
-    }
-    if (int(d.palette.size()) < d.num_classes) parser.fail("palette", "has fewer colours than classes");
-  }
-
-  const std::vector<std::string> mean = split(take("mean_rgb", "127.5,127.5,127.5"), ',');
-  if (mean.size() != 3) parser.fail("mean_rgb", "needs three numbers r,g,b");
-  for (int c = 0; c < 3; ++c) {
-    char* end = nullptr;
-    d.mean_rgb[c] = std::strtof(mean[c].c_str(), &end);
-    if (mean[c].empty() || *end != '\0' || d.mean_rgb[c] < 0 || d.mean_rgb[c] > 255)
-      parser.fail("mean_rgb", "needs three numbers in [0, 255]");
-  }
-
+  d.palette = parse_palette(parser, take("palette", "voc"), d.num_classes);
+  d.mean_rgb = parse_mean_rgb(parser, take("mean_rgb", "127.5,127.5,127.5"));
   d.label_map_text = take("label_map", "identity");
-  if (d.label_map_text == "identity") {
-    for (int v = 0; v < 256; ++v) d.label_map[v] = uint8_t(v);
-  } else if (d.label_map_text == "minus_one") {
-    d.label_map[0] = uint8_t(d.ignore_label);
-    for (int v = 1; v < 256; ++v) d.label_map[v] = v - 1 < d.num_classes ? uint8_t(v - 1) : uint8_t(v);
-    d.label_map[255] = uint8_t(d.ignore_label);
-  } else {
-    d.label_map.fill(uint8_t(d.ignore_label));
-    for (const std::string& pair : split(d.label_map_text, ',')) {
-      const size_t colon = pair.find(':');
-      if (colon == std::string::npos) parser.fail("label_map", "entry '" + pair + "' is not from:to");
-      const long from = parser.integer("label_map", trim(pair.substr(0, colon)), 0, 255);
-      const long to = parser.integer("label_map", trim(pair.substr(colon + 1)), 0, 255);
-      if (to >= d.num_classes && to != d.ignore_label)
-        parser.fail("label_map",
-                    to_text("maps ", from, " to ", to, ", neither a class nor the ignore label"));
-      d.label_map[from] = uint8_t(to);
-    }
-  }
+  d.label_map = parse_label_map(parser, d.label_map_text, d.num_classes, d.ignore_label);
   if (!values.empty()) parser.fail(values.begin()->first, "is not a descriptor key");
   return d;
 }

@@ -36,7 +36,7 @@ void LoaderOptions::validate() const {
 }
 
 struct Loader::State {
-  const PackReader& pack;
+  const Dataset& dataset;
   ShardSampler sampler;
   LoaderOptions options;
   AugmentOptions augment;
@@ -54,13 +54,13 @@ struct Loader::State {
   double waited = 0;
   std::vector<std::thread> threads;
 
-  State(const PackReader& pack, ShardSampler sampler, const LoaderOptions& options,
+  State(const Dataset& dataset, ShardSampler sampler, const LoaderOptions& options,
         const AugmentOptions& augment)
-      : pack(pack), sampler(std::move(sampler)), options(options), augment(augment) {}
+      : dataset(dataset), sampler(std::move(sampler)), options(options), augment(augment) {}
 
   Sample load(int64_t index, uint64_t for_epoch) const {
-    PackRecord record = pack.read(index);
-    const PackMetadata& metadata = pack.metadata();
+    PackRecord record = dataset.read(index);
+    const PackMetadata& metadata = dataset.metadata();
     if (options.augment) {
       CounterRng rng(static_cast<uint64_t>(options.seed), for_epoch, static_cast<uint64_t>(index),
                      augmentation_stream);
@@ -117,9 +117,9 @@ struct Loader::State {
   }
 };
 
-Loader::Loader(const PackReader& pack, ShardSampler sampler, const LoaderOptions& options,
+Loader::Loader(const Dataset& dataset, ShardSampler sampler, const LoaderOptions& options,
                const AugmentOptions& augment_options)
-    : state_(std::make_unique<State>(pack, std::move(sampler), options, augment_options)) {
+    : state_(std::make_unique<State>(dataset, std::move(sampler), options, augment_options)) {
   options.validate();
   augment_options.validate();
   for (int i = 0; i < options.reader_threads; ++i) state_->threads.emplace_back([this] { state_->work(); });

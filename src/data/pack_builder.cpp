@@ -91,11 +91,61 @@ std::array<int64_t, 2> pack_size(const PackOptions& options, const std::vector<S
   return {height, width};
 }
 
+PackMetadata pack_metadata(const PackOptions& options, const DatasetDescriptor& descriptor, int64_t height,
+                           int64_t width) {
+  PackMetadata metadata;
+  metadata.height = height;
+  metadata.width = width;
+  metadata.num_classes = descriptor.num_classes;
+  metadata.ignore_label = descriptor.ignore_label;
+  metadata.class_names = descriptor.class_names;
+  metadata.palette = descriptor.palette;
+  metadata.mean_rgb = descriptor.mean_rgb;
+  metadata.resize_policy = options.size > 0
+                               ? to_text("longer side ", options.size, ", padded to ", height, " x ", width)
+                               : to_text("not resized, padded to the largest image, ", height, " x ", width);
+  metadata.source_format = options.format;
+  metadata.split = options.split;
+  return metadata;
+}
+
+// One sample of a chunk: prepared, or why not (error: a UserError's text, empty for other failures).
+struct ChunkSample {
+  std::optional<PreparedSample> prepared;
+  std::string error;
+  std::exception_ptr failure;
+};
+
+// Prepares `samples` on `threads` threads (the calling one included).
+std::vector<ChunkSample> prepare_chunk(const std::vector<SampleSource>& samples,
+                                       const DatasetDescriptor& descriptor, int64_t size, int64_t height,
+                                       int64_t width, int threads) {
+  std::vector<ChunkSample> chunk(samples.size());
+  const int workers = std::max(1, threads);
+  auto work = [&](int worker) {
+    for (size_t i = size_t(worker); i < samples.size(); i += size_t(workers)) {
+      try {
+        chunk[i].prepared = prepare(samples[i], descriptor, size, height, width);
+      } catch (const UserError& error) {
+        chunk[i].error = error.what();
+        chunk[i].failure = std::current_exception();
+      } catch (...) {
+        chunk[i].failure = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int worker = 1; worker < threads; ++worker) pool.emplace_back(work, worker);
+  work(0);
+  for (auto& thread : pool) thread.join();
+  return chunk;
+}
+
 }  // namespace
 
 void PackOptions::declare(OptionTable& table, PackOptions& options) {
   table.add("pack.format", &options.format, std::string(),
-            "the source dataset's layout (also the first word)", "voc, cityscapes, ade20k or list");
+            "the source dataset's layout (also the first word)", choice_list_text(source_formats()));
   table.add("pack.root", &options.root, std::string(), "the source dataset's folder", "a folder");
   table.add("pack.split", &options.split, std::string(), "the split (list: the file of `image label` lines)",
             "e.g. train, val, train_aug");
@@ -117,7 +167,7 @@ void PackOptions::declare(OptionTable& table, PackOptions& options) {
 void PackOptions::validate() const {
   const auto& formats = source_formats();
   ATROUS_CHECK_OPTION(std::find(formats.begin(), formats.end(), format) != formats.end(), "pack.format",
-                      format, "voc, cityscapes, ade20k or list (atrous pack <format> ...)");
+                      format, choice_list_text(formats) + " (atrous pack <format> ...)");
   ATROUS_CHECK_OPTION(!root.empty(), "pack.root", root, "the source dataset's folder");
   ATROUS_CHECK_OPTION(!split.empty(), "pack.split", split, "a split name, e.g. train or val");
   ATROUS_CHECK_OPTION(!out.empty(), "pack.out", out, "the path of the pack to write");
@@ -137,57 +187,26 @@ PackSummary build_pack(const PackOptions& options, const DatasetDescriptor& desc
   const auto [height, width] = pack_size(options, samples);
   summary.height = height;
   summary.width = width;
-
-  PackMetadata metadata;
-  metadata.height = height;
-  metadata.width = width;
-  metadata.num_classes = descriptor.num_classes;
-  metadata.ignore_label = descriptor.ignore_label;
-  metadata.class_names = descriptor.class_names;
-  metadata.palette = descriptor.palette;
-  metadata.mean_rgb = descriptor.mean_rgb;
-  metadata.resize_policy = options.size > 0
-                               ? to_text("longer side ", options.size, ", padded to ", height, " x ", width)
-                               : to_text("not resized, padded to the largest image, ", height, " x ", width);
-  metadata.source_format = options.format;
-  metadata.split = options.split;
-  PackWriter writer(options.out, metadata, options.compress);
+  PackWriter writer(options.out, pack_metadata(options, descriptor, height, width), options.compress);
 
   const int64_t total = int64_t(samples.size());
-  const int64_t chunk = std::max(1, threads) * 4;
-  for (int64_t first = 0; first < total; first += chunk) {
-    const int64_t count = std::min(chunk, total - first);
-    std::vector<std::optional<PreparedSample>> prepared(count);
-    std::vector<std::string> errors(count);
-    std::vector<std::exception_ptr> failures(count);
-    auto work = [&](int worker) {
-      for (int64_t i = worker; i < count; i += std::max(1, threads)) {
-        try {
-          prepared[i] = prepare(samples[first + i], descriptor, options.size, height, width);
-        } catch (const UserError& error) {
-          errors[i] = error.what();
-          failures[i] = std::current_exception();
-        } catch (...) {
-          failures[i] = std::current_exception();
-        }
-      }
-    };
-    std::vector<std::thread> workers;
-    for (int worker = 1; worker < threads; ++worker) workers.emplace_back(work, worker);
-    work(0);
-    for (auto& worker : workers) worker.join();
-    for (int64_t i = 0; i < count; ++i) {
-      const SampleSource& source = samples[first + i];
-      if (failures[i]) {
-        if (!options.skip_bad || errors[i].empty()) std::rethrow_exception(failures[i]);
-        summary.skipped.push_back(source.name + ": " + errors[i]);
+  const int64_t chunk_size = std::max(1, threads) * 4;
+  for (int64_t first = 0; first < total; first += chunk_size) {
+    const std::vector<SampleSource> sources(samples.begin() + first,
+                                            samples.begin() + std::min(first + chunk_size, total));
+    const std::vector<ChunkSample> chunk =
+        prepare_chunk(sources, descriptor, options.size, height, width, threads);
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      if (chunk[i].failure) {
+        if (!options.skip_bad || chunk[i].error.empty()) std::rethrow_exception(chunk[i].failure);
+        summary.skipped.push_back(sources[i].name + ": " + chunk[i].error);
         continue;
       }
-      writer.append(source.name, prepared[i]->image, prepared[i]->label, prepared[i]->valid_hw,
-                    prepared[i]->source_hw);
+      const PreparedSample& sample = *chunk[i].prepared;
+      writer.append(sources[i].name, sample.image, sample.label, sample.valid_hw, sample.source_hw);
       ++summary.written;
     }
-    progress(first + count, total);
+    progress(first + int64_t(sources.size()), total);
   }
   if (summary.written == 0)
     throw UserError(to_text("no sample of the split could be packed (", summary.skipped.size(),

@@ -102,6 +102,10 @@ void PackReader::check_layout() {
                  " does not have one row per image (", dims_of(dataset)[0], " rows for ", size_, " images)");
 }
 
+std::string PackReader::description() const {
+  return "pack '" + path_ + "'";
+}
+
 PackRecord PackReader::read(int64_t index) const {
   ATROUS_ASSERT(index >= 0 && index < size_, "sample ", index, " of a pack of ", size_);
   std::lock_guard<std::mutex> lock(mutex_);

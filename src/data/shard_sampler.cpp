@@ -12,11 +12,9 @@ constexpr uint32_t permutation_stream = 0x5348;  // "SH": the sampler's own stre
 
 }  // namespace
 
-ShardRemainder parse_shard_remainder(const std::string& text, const std::string& option_name) {
-  if (text == "drop") return ShardRemainder::drop;
-  if (text == "pad") return ShardRemainder::pad;
-  throw OptionError(to_text("option --", option_name, " = '", text, "' is not allowed; allowed: drop or pad"),
-                    ATROUS_HERE);
+const ChoiceValues<ShardRemainder>& shard_remainder_choices() {
+  static const ChoiceValues<ShardRemainder> choices{{"drop", ShardRemainder::drop}, {"pad", ShardRemainder::pad}};
+  return choices;
 }
 
 ShardSampler::ShardSampler(int64_t samples, uint64_t seed, int rank, int world, ShardRemainder remainder,

@@ -1,23 +1,12 @@
 #include "atrous/distributed/communicator.h"
 
+#include <algorithm>
+
 #include "atrous/core/error.h"
 #include "atrous/core/options.h"
+#include "atrous/distributed/collective_types.h"
 
 namespace atrous::distributed {
-
-const char* reduce_op_name(ReduceOp op) {
-  switch (op) {
-    case ReduceOp::sum:
-      return "sum";
-    case ReduceOp::average:
-      return "average";
-    case ReduceOp::max:
-      return "max";
-    case ReduceOp::min:
-      return "min";
-  }
-  return "?";
-}
 
 void CommunicatorOptions::declare(OptionTable& table, CommunicatorOptions& options) {
   table.add("dist.timeout_s", &options.timeout_s, 600.0,
@@ -29,20 +18,61 @@ void CommunicatorOptions::validate() const {
   ATROUS_CHECK_OPTION(timeout_s > 0, "dist.timeout_s", timeout_s, "a number > 0");
 }
 
-void check_collective_tensor(const at::Tensor& tensor, const char* collective, c10::DeviceType device) {
-  ATROUS_ASSERT(tensor.defined(), collective, ": undefined tensor");
-  ATROUS_ASSERT(tensor.is_contiguous(), collective, ": the tensor must be contiguous");
-  ATROUS_ASSERT(tensor.device().type() == device, collective, ": a ", tensor.device().str(),
-                " tensor given to a communicator for ", c10::DeviceTypeName(device), " tensors");
-}
-
-void check_reduce_dtype(const at::Tensor& tensor, ReduceOp op) {
+WorkHandle Communicator::allreduce(at::Tensor tensor, ReduceOp op) {
+  check_tensor(tensor, "allreduce", "tensor");
   ATROUS_ASSERT(op != ReduceOp::average || at::isFloatingType(tensor.scalar_type()),
                 "allreduce(average) needs a floating tensor, not ", tensor.scalar_type());
+  CollectiveLabel label = next_label("allreduce", tensor);
+  label.op = op;
+  return do_allreduce(std::move(tensor), op, label);
 }
 
-std::string describe_collective(const char* collective, const at::Tensor& tensor) {
-  return to_text(collective, " of ", tensor.numel(), " ", tensor.scalar_type());
+WorkHandle Communicator::broadcast(at::Tensor tensor, int root) {
+  check_tensor(tensor, "broadcast", "tensor");
+  ATROUS_ASSERT(root >= 0 && root < size(), "broadcast root ", root, " outside [0, ", size(), ")");
+  CollectiveLabel label = next_label("broadcast", tensor);
+  label.root = root;
+  return do_broadcast(std::move(tensor), root, label);
+}
+
+WorkHandle Communicator::allgather(at::Tensor input, at::Tensor output) {
+  check_tensor(input, "allgather", "input");
+  check_tensor(output, "allgather", "output");
+  ATROUS_ASSERT(output.scalar_type() == input.scalar_type(), "allgather: output dtype ", output.scalar_type(),
+                " differs from input dtype ", input.scalar_type());
+  ATROUS_ASSERT(output.device() == input.device(), "allgather: output on ", output.device().str(),
+                ", input on ", input.device().str());
+  ATROUS_ASSERT(output.numel() == input.numel() * size(), "allgather: output holds ", output.numel(),
+                " elements, needs ", input.numel(), " x ", size());
+  const CollectiveLabel label = next_label("allgather", input);
+  return do_allgather(std::move(input), std::move(output), label);
+}
+
+WorkHandle Communicator::barrier() {
+  return do_barrier(next_label("barrier", at::Tensor()));
+}
+
+void Communicator::check_tensor(const at::Tensor& tensor, const char* collective, const char* role) const {
+  ATROUS_ASSERT(tensor.defined(), collective, ": undefined ", role);
+  ATROUS_ASSERT(tensor.is_contiguous(), collective, ": the ", role, " must be contiguous");
+  const std::vector<c10::DeviceType> accepted = device_types();
+  const bool device_taken =
+      std::find(accepted.begin(), accepted.end(), tensor.device().type()) != accepted.end();
+  ATROUS_ASSERT(device_taken, collective, ": a ", tensor.device().str(), " ", role, " given to the ",
+                backend(), " communicator, which does not move tensors of that device type");
+  ATROUS_ASSERT(is_collective_dtype(tensor.scalar_type()), collective, ": collectives do not move ", role,
+                "s of ", tensor.scalar_type());
+}
+
+CollectiveLabel Communicator::next_label(const char* collective, const at::Tensor& tensor) {
+  CollectiveLabel label;
+  label.collective = collective;
+  if (tensor.defined()) {
+    label.count = tensor.numel();
+    label.dtype = tensor.scalar_type();
+  }
+  label.sequence = next_sequence_.fetch_add(1, std::memory_order_relaxed);
+  return label;
 }
 
 }  // namespace atrous::distributed

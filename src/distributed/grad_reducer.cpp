@@ -6,106 +6,30 @@
 
 #include <chrono>
 #include <mutex>
-#include <sstream>
 
 #include "atrous/core/error.h"
 #include "atrous/core/options.h"
 #include "atrous/distributed/bucket_plan.h"
 
 namespace atrous::distributed {
-namespace {
 
-at::ScalarType wire_dtype(const std::string& name) {
-  if (name == "float16") return at::kHalf;
-  if (name == "bfloat16") return at::kBFloat16;
-  return at::kFloat;
+const ChoiceValues<at::ScalarType>& allreduce_dtype_choices() {
+  static const ChoiceValues<at::ScalarType> choices{
+      {"float32", at::kFloat}, {"float16", at::kHalf}, {"bfloat16", at::kBFloat16}};
+  return choices;
 }
-
-std::string describe(const NamedTensor& parameter) {
-  std::ostringstream text;
-  text << parameter.name << " " << parameter.tensor.scalar_type() << " " << parameter.tensor.sizes();
-  return text.str();
-}
-
-uint64_t fnv1a(const std::string& text) {
-  uint64_t hash = 1469598103934665603ull;
-  for (unsigned char c : text) hash = (hash ^ c) * 1099511628211ull;
-  return hash;
-}
-
-at::Tensor bytes_of(const std::string& text) {
-  return at::from_blob(const_cast<char*>(text.data()), {static_cast<int64_t>(text.size())}, at::kByte)
-      .clone();
-}
-
-// The first parameter where this rank's list differs from rank 0's, in words; "" when none does.
-std::string first_difference(const std::vector<std::string>& mine, const std::vector<std::string>& root) {
-  for (size_t i = 0; i < std::max(mine.size(), root.size()); ++i) {
-    const std::string ours = i < mine.size() ? mine[i] : "(nothing)";
-    const std::string theirs = i < root.size() ? root[i] : "(nothing)";
-    if (ours != theirs) return to_text("parameter #", i, ": rank 0 has ", theirs, ", this rank has ", ours);
-  }
-  return "";
-}
-
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream stream(text);
-  for (std::string line; std::getline(stream, line);) lines.push_back(line);
-  return lines;
-}
-
-// Collective: every rank must hold the same parameters, or every rank throws.
-void verify_same_model(const std::vector<NamedTensor>& parameters, Communicator& comm) {
-  std::vector<std::string> mine;
-  std::string joined;
-  for (const auto& parameter : parameters) mine.push_back(describe(parameter)), joined += mine.back() + "\n";
-  const int64_t hash = static_cast<int64_t>(fnv1a(joined) >> 1);
-  at::Tensor extremes = at::tensor({hash, -hash}, at::kLong);
-  comm.allreduce(extremes, ReduceOp::max)->wait();
-  if (extremes[0].item<int64_t>() == -extremes[1].item<int64_t>()) return;  // max == min everywhere
-
-  at::Tensor length = at::tensor({static_cast<int64_t>(joined.size())}, at::kLong);
-  comm.broadcast(length, 0)->wait();
-  at::Tensor root_bytes =
-      comm.rank() == 0 ? bytes_of(joined) : at::empty({length.item<int64_t>()}, at::kByte);
-  comm.broadcast(root_bytes, 0)->wait();
-  const std::string root(reinterpret_cast<const char*>(root_bytes.data_ptr<uint8_t>()), root_bytes.numel());
-  const std::string difference = first_difference(mine, split_lines(root));
-  if (!difference.empty())
-    throw UserError(to_text("the model differs between ranks: ", difference,
-                            "; every rank must build the same model from the same configuration"),
-                    ATROUS_HERE);
-  throw UserError(
-      "the model differs between ranks: this rank's matches rank 0's, another rank's does not "
-      "(its error names the parameter); every rank must build the same model",
-      ATROUS_HERE);
-}
-
-void broadcast_from_root(const std::vector<NamedTensor>& tensors, Communicator& comm) {
-  std::vector<WorkHandle> works;
-  for (const auto& named : tensors) {
-    ATROUS_ASSERT(named.tensor.is_contiguous(), named.name, " is not contiguous");
-    works.push_back(comm.broadcast(named.tensor.detach(), 0));
-  }
-  for (auto& work : works) work->wait();
-}
-
-}  // namespace
 
 void ReducerOptions::declare(OptionTable& table, ReducerOptions& options) {
   table.add("dist.bucket_mb", &options.bucket_mb, 25.0,
             "gradient bucket size in MiB: each full bucket's allreduce starts during backward",
             "a number > 0");
-  table.add("dist.allreduce_dtype", &options.allreduce_dtype, std::string("float32"),
-            "dtype of gradients on the wire (restored to float32)", "float32, float16 or bfloat16");
+  table.add_choice("dist.allreduce_dtype", &options.allreduce_dtype, at::kFloat,
+                   "dtype of gradients on the wire (restored to float32)", allreduce_dtype_choices());
 }
 
 void ReducerOptions::validate() const {
   ATROUS_CHECK_OPTION(bucket_mb > 0, "dist.bucket_mb", bucket_mb, "a number > 0");
-  ATROUS_CHECK_OPTION(
-      allreduce_dtype == "float32" || allreduce_dtype == "float16" || allreduce_dtype == "bfloat16",
-      "dist.allreduce_dtype", allreduce_dtype, "float32, float16 or bfloat16");
+  choice_name(allreduce_dtype_choices(), allreduce_dtype);  // InternalError for a dtype outside them
 }
 
 struct GradReducer::State {
@@ -204,17 +128,14 @@ struct GradReducer::State {
   }
 };
 
-GradReducer::GradReducer(std::vector<NamedTensor> parameters, const std::vector<NamedTensor>& buffers,
-                         Communicator& comm, const ReducerOptions& options)
+GradReducer::GradReducer(std::vector<NamedTensor> parameters, Communicator& comm,
+                         const ReducerOptions& options)
     : state_(std::make_shared<State>(comm)) {
   options.validate();
   for (const auto& parameter : parameters)
     ATROUS_ASSERT(parameter.tensor.requires_grad(), parameter.name, " does not require a gradient");
-  verify_same_model(parameters, comm);
-  broadcast_from_root(parameters, comm);
-  broadcast_from_root(buffers, comm);
 
-  const at::ScalarType wire = wire_dtype(options.allreduce_dtype);
+  const at::ScalarType wire = options.allreduce_dtype;
   const int64_t element = c10::elementSize(wire);
   std::vector<int64_t> bytes;
   for (const auto& parameter : parameters) bytes.push_back(parameter.tensor.numel() * element);

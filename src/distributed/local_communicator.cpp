@@ -1,7 +1,5 @@
 #include "atrous/distributed/local_communicator.h"
 
-#include "atrous/core/error.h"
-
 namespace atrous::distributed {
 namespace {
 
@@ -17,27 +15,20 @@ WorkHandle completed() {
 
 }  // namespace
 
-WorkHandle LocalCommunicator::allreduce(at::Tensor tensor, ReduceOp op) {
-  check_collective_tensor(tensor, "allreduce", tensor.device().type());
-  check_reduce_dtype(tensor, op);
+WorkHandle LocalCommunicator::do_allreduce(at::Tensor, ReduceOp, const CollectiveLabel&) {
   return completed();
 }
 
-WorkHandle LocalCommunicator::broadcast(at::Tensor tensor, int root) {
-  check_collective_tensor(tensor, "broadcast", tensor.device().type());
-  ATROUS_ASSERT(root == 0, "broadcast root ", root, " in a job of one rank");
+WorkHandle LocalCommunicator::do_broadcast(at::Tensor, int, const CollectiveLabel&) {
   return completed();
 }
 
-WorkHandle LocalCommunicator::allgather(at::Tensor input, at::Tensor output) {
-  check_collective_tensor(input, "allgather", input.device().type());
-  ATROUS_ASSERT(output.numel() == input.numel() && output.scalar_type() == input.scalar_type(),
-                "allgather: output must match input in a job of one rank");
+WorkHandle LocalCommunicator::do_allgather(at::Tensor input, at::Tensor output, const CollectiveLabel&) {
   output.view({-1}).copy_(input.view({-1}));
   return completed();
 }
 
-WorkHandle LocalCommunicator::barrier() {
+WorkHandle LocalCommunicator::do_barrier(const CollectiveLabel&) {
   return completed();
 }
 

@@ -7,8 +7,8 @@
 #include <climits>
 
 #include "atrous/core/error.h"
+#include "atrous/distributed/collective_types.h"
 #include "atrous/distributed/mpi_check.h"
-#include "atrous/distributed/mpi_tensor_types.h"
 
 namespace atrous::distributed {
 namespace {
@@ -64,49 +64,36 @@ MpiCommunicator::MpiCommunicator(MPI_Comm parent, const CommunicatorOptions& opt
       size_(comm_.size()),
       queue_(validated(options).timeout_s) {}
 
-WorkHandle MpiCommunicator::allreduce(at::Tensor tensor, ReduceOp op) {
-  check_collective_tensor(tensor, "allreduce", c10::DeviceType::CPU);
-  check_reduce_dtype(tensor, op);
+WorkHandle MpiCommunicator::do_allreduce(at::Tensor tensor, ReduceOp op, const CollectiveLabel& label) {
   const MPI_Datatype type = mpi_datatype_of(tensor.scalar_type());
   const MPI_Op mpi_op = mpi_op_for(op, tensor.scalar_type());
-  return queue_.submit(to_text(describe_collective("allreduce", tensor), " ", reduce_op_name(op)),
-                       [comm = comm_.get(), tensor, op, type, mpi_op, size = size_] {
-                         in_pieces(tensor, [&](char* data, int count) {
-                           ATROUS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, data, count, type, mpi_op, comm));
-                         });
-                         if (op == ReduceOp::average) divide(tensor, size);
-                       });
+  return queue_.submit(label, [comm = comm_.get(), tensor, op, type, mpi_op, size = size_] {
+    in_pieces(tensor, [&](char* data, int count) {
+      ATROUS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, data, count, type, mpi_op, comm));
+    });
+    if (op == ReduceOp::average) divide(tensor, size);
+  });
 }
 
-WorkHandle MpiCommunicator::broadcast(at::Tensor tensor, int root) {
-  check_collective_tensor(tensor, "broadcast", c10::DeviceType::CPU);
-  ATROUS_ASSERT(root >= 0 && root < size_, "broadcast root ", root, " outside [0, ", size_, ")");
+WorkHandle MpiCommunicator::do_broadcast(at::Tensor tensor, int root, const CollectiveLabel& label) {
   const MPI_Datatype type = mpi_datatype_of(tensor.scalar_type());
-  return queue_.submit(to_text(describe_collective("broadcast", tensor), " from rank ", root),
-                       [comm = comm_.get(), tensor, type, root] {
-                         in_pieces(tensor, [&](char* data, int count) {
-                           ATROUS_MPI_CHECK(MPI_Bcast(data, count, type, root, comm));
-                         });
-                       });
+  return queue_.submit(label, [comm = comm_.get(), tensor, type, root] {
+    in_pieces(tensor,
+              [&](char* data, int count) { ATROUS_MPI_CHECK(MPI_Bcast(data, count, type, root, comm)); });
+  });
 }
 
-WorkHandle MpiCommunicator::allgather(at::Tensor input, at::Tensor output) {
-  check_collective_tensor(input, "allgather", c10::DeviceType::CPU);
-  check_collective_tensor(output, "allgather", c10::DeviceType::CPU);
-  ATROUS_ASSERT(output.scalar_type() == input.scalar_type(), "allgather: output dtype ", output.scalar_type(),
-                " differs from input dtype ", input.scalar_type());
-  ATROUS_ASSERT(output.numel() == input.numel() * size_, "allgather: output holds ", output.numel(),
-                " elements, needs ", input.numel(), " x ", size_);
+WorkHandle MpiCommunicator::do_allgather(at::Tensor input, at::Tensor output, const CollectiveLabel& label) {
   ATROUS_ASSERT(output.numel() <= INT_MAX, "allgather of more than INT_MAX elements");
   const MPI_Datatype type = mpi_datatype_of(input.scalar_type());
-  return queue_.submit(describe_collective("allgather", input), [comm = comm_.get(), input, output, type] {
+  return queue_.submit(label, [comm = comm_.get(), input, output, type] {
     const int count = static_cast<int>(input.numel());
     ATROUS_MPI_CHECK(MPI_Allgather(input.data_ptr(), count, type, output.data_ptr(), count, type, comm));
   });
 }
 
-WorkHandle MpiCommunicator::barrier() {
-  return queue_.submit("barrier", [comm = comm_.get()] { ATROUS_MPI_CHECK(MPI_Barrier(comm)); });
+WorkHandle MpiCommunicator::do_barrier(const CollectiveLabel& label) {
+  return queue_.submit(label, [comm = comm_.get()] { ATROUS_MPI_CHECK(MPI_Barrier(comm)); });
 }
 
 }  // namespace atrous::distributed

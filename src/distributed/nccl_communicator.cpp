@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "atrous/core/error.h"
+#include "atrous/distributed/collective_types.h"
 #include "atrous/distributed/cuda_check.h"
 #include "atrous/distributed/mpi_check.h"
 #include "atrous/distributed/nccl_check.h"
@@ -45,50 +46,11 @@ cudaStream_t current_compute_stream(int device) {
 
 namespace {
 
-ncclDataType_t nccl_type(at::ScalarType dtype) {
-  switch (dtype) {
-    case at::kFloat:
-      return ncclFloat32;
-    case at::kDouble:
-      return ncclFloat64;
-    case at::kHalf:
-      return ncclFloat16;
-    case at::kBFloat16:
-      return ncclBfloat16;
-    case at::kInt:
-      return ncclInt32;
-    case at::kLong:
-      return ncclInt64;
-    case at::kByte:
-      return ncclUint8;
-    default:
-      break;
-  }
-  throw InternalError(to_text("no NCCL datatype for tensors of ", dtype), ATROUS_HERE);
-}
-
-ncclRedOp_t nccl_op(ReduceOp op) {
-  switch (op) {
-    case ReduceOp::sum:
-      return ncclSum;
-    case ReduceOp::average:
-      return ncclAvg;
-    case ReduceOp::max:
-      return ncclMax;
-    case ReduceOp::min:
-      return ncclMin;
-  }
-  throw InternalError("unknown ReduceOp", ATROUS_HERE);
-}
-
 class NcclWork : public Work {
  public:
-  NcclWork(std::shared_ptr<NcclCommunicator::Shared> shared, cudaEvent_t done, std::string description,
+  NcclWork(std::shared_ptr<NcclCommunicator::Shared> shared, cudaEvent_t done, const CollectiveLabel& label,
            std::vector<at::Tensor> keep_alive)
-      : shared_(std::move(shared)),
-        done_(done),
-        description_(std::move(description)),
-        tensors_(std::move(keep_alive)) {}
+      : shared_(std::move(shared)), done_(done), label_(label), tensors_(std::move(keep_alive)) {}
   ~NcclWork() override { cudaEventDestroy(done_); }
 
   void wait() override {
@@ -98,16 +60,13 @@ class NcclWork : public Work {
       ATROUS_NCCL_CHECK(ncclCommGetAsyncError(shared_->comm, &async));
       if (async != ncclSuccess && async != ncclInProgress) {
         shared_->abort();
-        throw LibraryError("NCCL", description_, nccl_error_text(async), ATROUS_HERE);
+        throw LibraryError("NCCL", label_.text(), nccl_error_text(async), ATROUS_HERE);
       }
       if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >
           shared_->timeout_s) {
         shared_->abort();
-        throw UserError(
-            to_text(description_, " did not complete within dist.timeout_s = ", shared_->timeout_s,
-                    " s: a rank died or hangs, or the ranks issued collectives in different orders; "
-                    "the NCCL communicator was aborted"),
-            ATROUS_HERE);
+        throw collective_timeout_error(label_, shared_->timeout_s, "the NCCL communicator was aborted",
+                                       ATROUS_HERE);
       }
       std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
@@ -124,7 +83,7 @@ class NcclWork : public Work {
  private:
   std::shared_ptr<NcclCommunicator::Shared> shared_;
   cudaEvent_t done_;
-  std::string description_;
+  CollectiveLabel label_;
   std::vector<at::Tensor> tensors_;  // alive until the work is
 };
 
@@ -157,7 +116,7 @@ NcclCommunicator::~NcclCommunicator() {
 }
 
 template <class Enqueue>
-WorkHandle NcclCommunicator::launch(std::string description, std::vector<at::Tensor> keep_alive,
+WorkHandle NcclCommunicator::launch(const CollectiveLabel& label, std::vector<at::Tensor> keep_alive,
                                     Enqueue enqueue) {
   ATROUS_CUDA_CHECK(cudaSetDevice(shared_->device));
   cudaEvent_t ready = nullptr, done = nullptr;
@@ -168,54 +127,40 @@ WorkHandle NcclCommunicator::launch(std::string description, std::vector<at::Ten
   enqueue(shared_->comm, shared_->stream);
   ATROUS_CUDA_CHECK(cudaEventCreateWithFlags(&done, cudaEventDisableTiming));
   ATROUS_CUDA_CHECK(cudaEventRecord(done, shared_->stream));
-  return std::make_shared<NcclWork>(
-      shared_, done, to_text("collective #", sequence_++, " (", description, ")"), std::move(keep_alive));
+  return std::make_shared<NcclWork>(shared_, done, label, std::move(keep_alive));
 }
 
-WorkHandle NcclCommunicator::allreduce(at::Tensor tensor, ReduceOp op) {
-  if (tensor.is_cpu()) return host_->allreduce(tensor, op);
-  check_collective_tensor(tensor, "allreduce", c10::DeviceType::CUDA);
-  check_reduce_dtype(tensor, op);
-  return launch(
-      to_text(describe_collective("allreduce", tensor), " ", reduce_op_name(op)), {tensor},
-      [&](ncclComm_t comm, cudaStream_t stream) {
-        ATROUS_NCCL_CHECK(ncclAllReduce(tensor.data_ptr(), tensor.data_ptr(), tensor.numel(),
-                                        nccl_type(tensor.scalar_type()), nccl_op(op), comm, stream));
-      });
+WorkHandle NcclCommunicator::do_allreduce(at::Tensor tensor, ReduceOp op, const CollectiveLabel& label) {
+  if (tensor.is_cpu()) return host_->do_allreduce(tensor, op, label);
+  return launch(label, {tensor}, [&](ncclComm_t comm, cudaStream_t stream) {
+    ATROUS_NCCL_CHECK(ncclAllReduce(tensor.data_ptr(), tensor.data_ptr(), tensor.numel(),
+                                    nccl_datatype_of(tensor.scalar_type()), nccl_op_for(op), comm, stream));
+  });
 }
 
-WorkHandle NcclCommunicator::broadcast(at::Tensor tensor, int root) {
-  if (tensor.is_cpu()) return host_->broadcast(tensor, root);
-  check_collective_tensor(tensor, "broadcast", c10::DeviceType::CUDA);
-  ATROUS_ASSERT(root >= 0 && root < size_, "broadcast root ", root, " outside [0, ", size_, ")");
-  return launch(to_text(describe_collective("broadcast", tensor), " from rank ", root), {tensor},
-                [&](ncclComm_t comm, cudaStream_t stream) {
-                  ATROUS_NCCL_CHECK(ncclBroadcast(tensor.data_ptr(), tensor.data_ptr(), tensor.numel(),
-                                                  nccl_type(tensor.scalar_type()), root, comm, stream));
-                });
+WorkHandle NcclCommunicator::do_broadcast(at::Tensor tensor, int root, const CollectiveLabel& label) {
+  if (tensor.is_cpu()) return host_->do_broadcast(tensor, root, label);
+  return launch(label, {tensor}, [&](ncclComm_t comm, cudaStream_t stream) {
+    ATROUS_NCCL_CHECK(ncclBroadcast(tensor.data_ptr(), tensor.data_ptr(), tensor.numel(),
+                                    nccl_datatype_of(tensor.scalar_type()), root, comm, stream));
+  });
 }
 
-WorkHandle NcclCommunicator::allgather(at::Tensor input, at::Tensor output) {
-  if (input.is_cpu() && output.is_cpu()) return host_->allgather(input, output);
-  check_collective_tensor(input, "allgather", c10::DeviceType::CUDA);
-  check_collective_tensor(output, "allgather", c10::DeviceType::CUDA);
-  ATROUS_ASSERT(output.scalar_type() == input.scalar_type() && output.numel() == input.numel() * size_,
-                "allgather: output must hold ", input.numel(), " x ", size_, " elements of ",
-                input.scalar_type());
-  return launch(describe_collective("allgather", input), {input, output},
-                [&](ncclComm_t comm, cudaStream_t stream) {
-                  ATROUS_NCCL_CHECK(ncclAllGather(input.data_ptr(), output.data_ptr(), input.numel(),
-                                                  nccl_type(input.scalar_type()), comm, stream));
-                });
+WorkHandle NcclCommunicator::do_allgather(at::Tensor input, at::Tensor output, const CollectiveLabel& label) {
+  if (input.is_cpu()) return host_->do_allgather(input, output, label);  // output too: same device
+  return launch(label, {input, output}, [&](ncclComm_t comm, cudaStream_t stream) {
+    ATROUS_NCCL_CHECK(ncclAllGather(input.data_ptr(), output.data_ptr(), input.numel(),
+                                    nccl_datatype_of(input.scalar_type()), comm, stream));
+  });
 }
 
-WorkHandle NcclCommunicator::barrier() {
+WorkHandle NcclCommunicator::do_barrier(const CollectiveLabel& label) {
   // NCCL has no barrier: a one-element allreduce on the device orders every rank the same way.
   void* scratch = nullptr;
   ATROUS_CUDA_CHECK(cudaSetDevice(shared_->device));
   ATROUS_CUDA_CHECK(cudaMallocAsync(&scratch, sizeof(float), shared_->stream));
   ATROUS_CUDA_CHECK(cudaMemsetAsync(scratch, 0, sizeof(float), shared_->stream));
-  WorkHandle work = launch("barrier", {}, [&](ncclComm_t comm, cudaStream_t stream) {
+  WorkHandle work = launch(label, {}, [&](ncclComm_t comm, cudaStream_t stream) {
     ATROUS_NCCL_CHECK(ncclAllReduce(scratch, scratch, 1, ncclFloat32, ncclSum, comm, stream));
   });
   ATROUS_CUDA_CHECK(cudaFreeAsync(scratch, shared_->stream));

@@ -35,7 +35,7 @@ struct Completion {
   std::condition_variable changed;
   std::atomic<bool> done{false};
   std::exception_ptr error;
-  std::string description;
+  CollectiveLabel label;
   double timeout_s = 0;
 };
 
@@ -48,11 +48,8 @@ class QueuedWork : public Work {
     std::unique_lock<std::mutex> lock(completion_->mutex);
     const auto limit = std::chrono::duration<double>(completion_->timeout_s);
     if (!completion_->changed.wait_for(lock, limit, [&] { return completion_->done.load(); }))
-      throw UserError(to_text(completion_->description,
-                              " did not complete within dist.timeout_s = ", completion_->timeout_s,
-                              " s: a rank died or hangs, or the ranks issued collectives in different "
-                              "orders; stopping the job"),
-                      ATROUS_HERE);
+      throw collective_timeout_error(completion_->label, completion_->timeout_s, "stopping the job",
+                                     ATROUS_HERE);
     if (completion_->error) std::rethrow_exception(completion_->error);
   }
 
@@ -75,7 +72,6 @@ struct WorkQueue::State {
   std::deque<Task> tasks;
   std::atomic<size_t> queued{0};
   bool stopping = false;
-  unsigned long long next_sequence = 0;
   double timeout_s = 0;
   std::thread thread;
 
@@ -125,12 +121,12 @@ WorkQueue::~WorkQueue() {
     state_->thread.join();
 }
 
-WorkHandle WorkQueue::submit(std::string description, std::function<void()> operation) {
+WorkHandle WorkQueue::submit(const CollectiveLabel& label, std::function<void()> operation) {
   auto completion = std::make_shared<Completion>();
+  completion->label = label;
   completion->timeout_s = state_->timeout_s;
   {
     std::lock_guard<std::mutex> lock(state_->mutex);
-    completion->description = to_text("collective #", state_->next_sequence++, " (", description, ")");
     state_->tasks.push_back(Task{std::move(operation), completion});
     state_->queued.fetch_add(1, std::memory_order_release);
   }

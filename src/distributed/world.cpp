@@ -18,20 +18,24 @@
 
 namespace atrous::distributed {
 
+const ChoiceValues<DeviceChoice>& device_choices() {
+  static const ChoiceValues<DeviceChoice> choices{
+      {"auto", DeviceChoice::automatic}, {"cpu", DeviceChoice::cpu}, {"cuda", DeviceChoice::cuda}};
+  return choices;
+}
+
 void WorldOptions::declare(OptionTable& table, WorldOptions& options) {
   table.add("dist.threads", &options.threads, 0,
             "intra-op threads per rank; 0 decides: SLURM_CPUS_PER_TASK, else this rank's cpus "
             "divided among the ranks that share them",
             "an integer >= 0");
-  table.add("dist.device", &options.device, std::string("auto"),
-            "where each rank computes; cuda uses GPU <local rank>, auto picks cuda when usable",
-            "auto, cpu or cuda");
+  table.add_choice("dist.device", &options.device, DeviceChoice::automatic,
+                   "where each rank computes; cuda uses GPU <local rank>, auto picks cuda when usable",
+                   device_choices());
 }
 
 void WorldOptions::validate() const {
   ATROUS_CHECK_OPTION(threads >= 0, "dist.threads", threads, "an integer >= 0");
-  ATROUS_CHECK_OPTION(device == "auto" || device == "cpu" || device == "cuda", "dist.device", device,
-                      "auto, cpu or cuda");
 }
 
 const char* thread_level_name(int level) {
@@ -127,10 +131,10 @@ void World::measure_cpus() {
   ranks_sharing_cpus_ = std::max(1, ranks_sharing_cpus_);
 }
 
-c10::Device World::choose_device(const std::string& choice) const {
-  if (choice == "cpu") return c10::Device(c10::kCPU);
+c10::Device World::choose_device(DeviceChoice choice) const {
+  if (choice == DeviceChoice::cpu) return c10::Device(c10::kCPU);
   const bool usable = torch::cuda::is_available();
-  if (choice == "auto" && !usable) return c10::Device(c10::kCPU);
+  if (choice == DeviceChoice::automatic && !usable) return c10::Device(c10::kCPU);
   ATROUS_CHECK(usable, "dist.device=cuda but LibTorch sees no usable GPU on ", host_,
                " (a CPU-only LibTorch, no driver, or CUDA_VISIBLE_DEVICES empty); "
                "use --dist.device cpu or build against a CUDA LibTorch");

@@ -6,15 +6,20 @@
 #include <iomanip>
 #include <sstream>
 
+#include "atrous/core/error.h"
+
 namespace atrous::eval {
 
-EvalResult evaluate(Predictor& predictor, const data::PackReader& pack, distributed::Communicator& comm,
+EvalResult evaluate(Predictor& predictor, const data::Dataset& dataset, distributed::Communicator& comm,
                     const c10::Device& device) {
-  const int64_t classes = pack.metadata().num_classes, ignore = pack.metadata().ignore_label;
+  const int64_t classes = dataset.metadata().num_classes, ignore = dataset.metadata().ignore_label;
+  ATROUS_CHECK(predictor.num_classes() == classes, dataset.description(), " has ", classes,
+               " classes but the model predicts ", predictor.num_classes(),
+               "; evaluate on data with the classes the model was trained for");
   at::Tensor matrix = at::zeros({classes, classes}, at::kLong);
   int64_t samples = 0;
-  for (int64_t index = comm.rank(); index < pack.size(); index += comm.size()) {
-    const data::PackRecord record = pack.read(index);
+  for (int64_t index = comm.rank(); index < dataset.size(); index += comm.size()) {
+    const data::PackRecord record = dataset.read(index);
     const at::Tensor image = record.image.permute({2, 0, 1}).unsqueeze(0).to(at::kFloat).to(device);
     const at::Tensor prediction = predictor.predict(image)[0].cpu();
     const int64_t h = record.valid_hw[0], w = record.valid_hw[1];

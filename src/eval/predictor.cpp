@@ -2,12 +2,16 @@
 
 #include <ATen/ATen.h>
 
-#include <sstream>
+#include <algorithm>
 
-#include "atrous/core/options.h"
 #include "atrous/model/multi_scale.h"
 
 namespace atrous::eval {
+
+const ChoiceValues<int>& output_stride_choices() {
+  static const ChoiceValues<int> choices{{"0", 0}, {"8", 8}, {"16", 16}, {"32", 32}};
+  return choices;
+}
 
 void PredictOptions::declare(OptionTable& table, PredictOptions& options) {
   table.add("eval.scales", &options.scales, std::string("1"),
@@ -15,9 +19,17 @@ void PredictOptions::declare(OptionTable& table, PredictOptions& options) {
             "comma-separated numbers > 0");
   table.add("eval.flip", &options.flip, false, "also average over the left-right flipped image",
             "true or false");
-  table.add("eval.output_stride", &options.output_stride, 0,
-            "the output stride to evaluate at (e.g. train at 16, evaluate at 8); 0: the model's",
-            "0, 8, 16 or 32");
+  table.add_choice("eval.output_stride", &options.output_stride, 0,
+                   "the output stride to evaluate at (e.g. train at 16, evaluate at 8); 0: the model's",
+                   output_stride_choices());
+}
+
+void PredictOptions::validate() const {
+  parse_scales(scales);
+  const auto& strides = output_stride_choices();
+  ATROUS_CHECK_OPTION(std::any_of(strides.begin(), strides.end(),
+                                  [&](const auto& choice) { return choice.second == output_stride; }),
+                      "eval.output_stride", output_stride, choice_list_text(choice_names(strides)));
 }
 
 std::vector<double> parse_scales(const std::string& text) {
@@ -31,8 +43,7 @@ at::Tensor Predictor::scale_probabilities(const at::Tensor& normalised, double s
   const int64_t height = normalised.size(2), width = normalised.size(3);
   const at::Tensor input = model::resize_bilinear_aligned(normalised, model::scale_dimension(height, scale),
                                                           model::scale_dimension(width, scale));
-  const at::Tensor logits = model::resize_bilinear_aligned(net_->logits_at_one_scale(input), height, width);
-  return at::softmax(logits, 1);
+  return at::softmax(net_->upsample_logits(net_->logits_at_one_scale(input), height, width), 1);
 }
 
 at::Tensor Predictor::probabilities(const at::Tensor& images) {
@@ -53,8 +64,18 @@ at::Tensor Predictor::probabilities(const at::Tensor& images) {
   return sum / double(count);
 }
 
+at::Tensor Predictor::probabilities(const at::Tensor& images, int64_t height, int64_t width) {
+  return net_->upsample_logits(probabilities(images), height, width);
+}
+
 at::Tensor Predictor::predict(const at::Tensor& images) {
   return probabilities(images).argmax(1);
+}
+
+at::Tensor Predictor::logits(const at::Tensor& images, int64_t height, int64_t width) {
+  at::NoGradGuard no_grad;
+  net_->eval();
+  return net_->upsample_logits(net_->logits_at_one_scale(net_->normalise(images)), height, width);
 }
 
 }  // namespace atrous::eval

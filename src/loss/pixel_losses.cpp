@@ -21,20 +21,25 @@ void check_label_values(const at::Tensor& labels, int64_t classes, int64_t ignor
 
 }  // namespace
 
+SizeMatching size_matching(bool upsample_logits, bool align_corners) {
+  if (!upsample_logits) return SizeMatching::resize_labels_nearest;
+  return align_corners ? SizeMatching::upsample_logits_aligned : SizeMatching::upsample_logits_half_pixel;
+}
+
 PixelLosses weighted_pixel_losses(const at::Tensor& logits, const at::Tensor& labels,
                                   const at::Tensor& class_weights, int64_t ignore_label,
-                                  bool upsample_logits) {
+                                  SizeMatching matching) {
   ATROUS_ASSERT(logits.dim() == 4 && labels.dim() == 3 && logits.size(0) == labels.size(0),
                 "logits [B, C, h, w] and labels [B, H, W] expected, got ", logits.sizes(), " and ",
                 labels.sizes());
   const int64_t classes = logits.size(1);
   at::Tensor scores = logits.to(at::kFloat);
   at::Tensor targets = labels.to(at::kLong);
-  if (upsample_logits) {
-    if (scores.size(2) != targets.size(1) || scores.size(3) != targets.size(2))
-      scores = at::upsample_bilinear2d(scores, {targets.size(1), targets.size(2)}, /*align_corners=*/true);
-  } else {
+  if (matching == SizeMatching::resize_labels_nearest) {
     targets = data::resize_labels_nearest(targets, scores.size(2), scores.size(3));
+  } else if (scores.size(2) != targets.size(1) || scores.size(3) != targets.size(2)) {
+    scores = at::upsample_bilinear2d(scores, {targets.size(1), targets.size(2)},
+                                     matching == SizeMatching::upsample_logits_aligned);
   }
   check_label_values(targets, classes, ignore_label);
   at::Tensor weights =

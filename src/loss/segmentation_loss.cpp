@@ -28,6 +28,11 @@ at::Tensor summed_over_ranks(std::vector<double> values, distributed::Communicat
 
 }  // namespace
 
+const ChoiceValues<TopKScope>& top_k_scope_choices() {
+  static const ChoiceValues<TopKScope> choices{{"local", TopKScope::local}, {"global", TopKScope::global}};
+  return choices;
+}
+
 void LossOptions::declare(OptionTable& table, LossOptions& options) {
   table.add("loss.upsample_logits", &options.upsample_logits, true,
             "resize logits to the labels (bilinear); false resizes labels to the logits (nearest)",
@@ -41,10 +46,10 @@ void LossOptions::declare(OptionTable& table, LossOptions& options) {
   table.add("loss.hard_example_mining_step", &options.hard_example_mining_step, 0,
             "steps over which the kept fraction falls linearly from 1 to top_k_percent_pixels; 0: at once",
             "an integer >= 0");
-  table.add(
-      "loss.top_k_scope", &options.top_k_scope, std::string("local"),
+  table.add_choice(
+      "loss.top_k_scope", &options.top_k_scope, TopKScope::local,
       "local: each rank mines its own pixels (TF); global: the hardest pixels of the whole global batch",
-      "local or global");
+      top_k_scope_choices());
 }
 
 at::Tensor parse_label_weights(const std::string& text, int64_t num_classes) {
@@ -72,8 +77,6 @@ void LossOptions::validate(int64_t num_classes) const {
                       top_k_percent_pixels, "a number in (0, 1]");
   ATROUS_CHECK_OPTION(hard_example_mining_step >= 0, "loss.hard_example_mining_step",
                       hard_example_mining_step, "an integer >= 0");
-  ATROUS_CHECK_OPTION(top_k_scope == "local" || top_k_scope == "global", "loss.top_k_scope", top_k_scope,
-                      "local or global");
   parse_label_weights(label_weights, num_classes);
 }
 
@@ -82,8 +85,34 @@ SegmentationLoss::SegmentationLoss(const LossOptions& options, int64_t num_class
     : options_(options), num_classes_(num_classes), ignore_label_(ignore_label), comm_(comm) {
   ATROUS_ASSERT(num_classes >= 1, "num_classes = ", num_classes);
   options.validate(num_classes);
-  global_ = options.top_k_scope == "global";
+  global_ = options.top_k_scope == TopKScope::global;
   class_weights_ = parse_label_weights(options.label_weights, num_classes);
+}
+
+SegmentationLoss::Selection SegmentationLoss::select_pixels(const std::vector<PixelLosses>& pixels,
+                                                            const std::vector<double>& counts,
+                                                            int64_t step) const {
+  const size_t entries = pixels.size();
+  Selection selection{std::vector<at::Tensor>(entries), std::vector<double>(entries)};
+  if (options_.top_k_percent_pixels >= 1.0) {
+    for (size_t e = 0; e < entries; ++e) selection.divisors[e] = std::max(1e-5, counts[2 * e + 1]);
+    return selection;
+  }
+  std::vector<at::Tensor> values;
+  std::vector<int64_t> k;
+  for (size_t e = 0; e < entries; ++e) {
+    values.push_back(pixels[e].values.detach());
+    k.push_back(top_k_pixel_count(options_.top_k_percent_pixels, options_.hard_example_mining_step, step,
+                                  static_cast<int64_t>(counts[2 * e])));
+  }
+  std::vector<TopKThreshold> thresholds =
+      global_ ? global_top_k(values, k, comm_) : std::vector<TopKThreshold>{};
+  for (size_t e = 0; e < entries; ++e) {
+    const TopKThreshold threshold = global_ ? thresholds[e] : local_top_k(values[e], k[e]);
+    selection.kept[e] = selection_weights(values[e], threshold);
+    selection.divisors[e] = static_cast<double>(nonzero_count(threshold));
+  }
+  return selection;
 }
 
 LossResult SegmentationLoss::operator()(const model::ScaleOutputs& outputs, const at::Tensor& labels,
@@ -93,7 +122,7 @@ LossResult SegmentationLoss::operator()(const model::ScaleOutputs& outputs, cons
   std::vector<PixelLosses> pixels;
   for (const auto& output : outputs)
     pixels.push_back(weighted_pixel_losses(output.logits, labels, class_weights_, ignore_label_,
-                                           options_.upsample_logits));
+                                           size_matching(options_.upsample_logits, output.align_corners)));
 
   // Pixel and valid counts, of this rank or of the global batch.
   std::vector<double> counts;
@@ -103,28 +132,10 @@ LossResult SegmentationLoss::operator()(const model::ScaleOutputs& outputs, cons
     counts.assign(summed.data_ptr<double>(), summed.data_ptr<double>() + summed.numel());
   }
 
-  // Which pixels each entry keeps (weights), and the divisor of each entry.
-  std::vector<at::Tensor> kept(entries);
-  std::vector<double> divisors(entries);
+  const Selection selection = select_pixels(pixels, counts, step);
+  const std::vector<at::Tensor>& kept = selection.kept;
+  const std::vector<double>& divisors = selection.divisors;
   const bool mining = options_.top_k_percent_pixels < 1.0;
-  if (mining) {
-    std::vector<at::Tensor> values;
-    std::vector<int64_t> k;
-    for (size_t e = 0; e < entries; ++e) {
-      values.push_back(pixels[e].values.detach());
-      k.push_back(top_k_pixel_count(options_.top_k_percent_pixels, options_.hard_example_mining_step, step,
-                                    static_cast<int64_t>(counts[2 * e])));
-    }
-    std::vector<TopKThreshold> thresholds =
-        global_ ? global_top_k(values, k, comm_) : std::vector<TopKThreshold>{};
-    for (size_t e = 0; e < entries; ++e) {
-      const TopKThreshold threshold = global_ ? thresholds[e] : local_top_k(values[e], k[e]);
-      kept[e] = selection_weights(values[e], threshold);
-      divisors[e] = static_cast<double>(nonzero_count(threshold));
-    }
-  } else {
-    for (size_t e = 0; e < entries; ++e) divisors[e] = std::max(1e-5, counts[2 * e + 1]);
-  }
 
   // This rank's kept sums; the loss values; the tensor to differentiate.
   LossResult result;

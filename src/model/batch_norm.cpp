@@ -28,7 +28,8 @@ at::Tensor BatchNorm2dImpl::forward(const at::Tensor& input) {
     num_batches_tracked.add_(1);
   }
   if (is_training() && comm_ != nullptr)
-    return distributed::sync_batch_norm(input, {weight, bias, running_mean, running_var, momentum, eps}, *comm_);
+    return distributed::sync_batch_norm(input, {weight, bias, running_mean, running_var, momentum, eps},
+                                        *comm_);
   return at::batch_norm(input, weight, bias, running_mean, running_var, is_training(), momentum, eps,
                         /*cudnn_enabled=*/true);
 }

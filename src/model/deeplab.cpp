@@ -5,17 +5,14 @@
 #include <algorithm>
 
 #include "atrous/core/options.h"
+#include "atrous/model/backbone_registry.h"
 #include "atrous/model/batch_norm.h"
 
 namespace atrous::model {
 namespace {
 
 void validate(const ModelOptions& options) {
-  const auto& names = backbone_names();
-  ATROUS_CHECK_OPTION(std::find(names.begin(), names.end(), options.backbone) != names.end(),
-                      "model.backbone", options.backbone, "resnet50, resnet101, mobilenet_v2 or xception65");
-  ATROUS_CHECK_OPTION(options.head == "deeplabv3plus" || options.head == "deeplabv3", "model.head",
-                      options.head, "deeplabv3plus or deeplabv3");
+  const BackboneEntry& backbone = find_backbone(options.backbone);
   ATROUS_CHECK_OPTION(
       options.output_stride == 8 || options.output_stride == 16 || options.output_stride == 32,
       "model.output_stride", options.output_stride, "8, 16 or 32");
@@ -23,19 +20,15 @@ void validate(const ModelOptions& options) {
                       "model.decoder_output_stride", options.decoder_output_stride, "4 or 0");
   ATROUS_CHECK_OPTION(options.dropout >= 0 && options.dropout < 1, "model.dropout", options.dropout,
                       "a number in [0, 1)");
-  ATROUS_CHECK_OPTION(options.merge_method == "max" || options.merge_method == "mean", "model.merge_method",
-                      options.merge_method, "max or mean");
-  ATROUS_CHECK_OPTION(options.normalization == "imagenet" || options.normalization == "deeplab",
-                      "model.normalization", options.normalization, "imagenet or deeplab");
-  ATROUS_CHECK_OPTION(options.resnet_stem == "torchvision" || options.resnet_stem == "beta",
-                      "model.resnet_stem", options.resnet_stem, "torchvision or beta");
   ATROUS_CHECK_OPTION(options.aux_loss_weight >= 0, "model.aux_loss_weight", options.aux_loss_weight,
                       "a number >= 0");
   ATROUS_CHECK_OPTION(options.bn_momentum > 0 && options.bn_momentum <= 1, "model.bn_momentum",
                       options.bn_momentum, "a number in (0, 1]");
-  ATROUS_CHECK_OPTION(
-      !options.aux_head || (options.head == "deeplabv3" && options.backbone.rfind("resnet", 0) == 0),
-      "model.aux_head", options.aux_head, "true only with model.head = deeplabv3 and a ResNet");
+  if (options.aux_head && !(options.head == DeepLabHead::deeplabv3 && backbone.has_aux_features))
+    bad_option("model.aux_head", options.aux_head,
+               "true only with model.head = deeplabv3 and model.backbone " +
+                   backbone_names_where([](const BackboneEntry& entry) { return entry.has_aux_features; }),
+               ATROUS_HERE);
 }
 
 }  // namespace
@@ -45,16 +38,20 @@ DeepLabImpl::DeepLabImpl(const ModelOptions& options, int64_t num_classes)
   validate(options);
   ATROUS_CHECK_OPTION(num_classes >= 1, "model.num_classes", num_classes, "an integer >= 1");
   pyramid_ = resolved_image_pyramid(options);
-  merge_ = options.merge_method == "max" ? MergeMethod::max : MergeMethod::mean;
+  align_corners_ = resolved_logits_align_corners(options);
   const std::vector<int64_t> rates = resolved_atrous_rates(options);
-  backbone_ = register_module(
-      "backbone",
-      make_backbone(BackboneSpec{options.backbone, options.output_stride, resolved_multi_grid(options),
-                                 options.resnet_stem, options.bn_momentum}));
-  if (options.head == "deeplabv3plus")
-    build_deeplabv3plus(rates);
-  else
-    build_deeplabv3(rates);
+  backbone_ =
+      register_module("backbone", find_backbone(options.backbone)
+                                      .make(BackboneSpec{options.output_stride, resolved_multi_grid(options),
+                                                         options.resnet_stem, options.bn_momentum}));
+  switch (options.head) {
+    case DeepLabHead::deeplabv3plus:
+      build_deeplabv3plus(rates);
+      break;
+    case DeepLabHead::deeplabv3:
+      build_deeplabv3(rates);
+      break;
+  }
 }
 
 void DeepLabImpl::build_deeplabv3plus(const std::vector<int64_t>& rates) {
@@ -98,7 +95,7 @@ void DeepLabImpl::build_deeplabv3(const std::vector<int64_t>& rates) {
 at::Tensor DeepLabImpl::normalise(const at::Tensor& images) const {
   ATROUS_CHECK(images.dim() == 4 && images.size(1) == 3 && images.is_floating_point(),
                "DeepLab needs float RGB images [N, 3, H, W], got ", images.sizes(), " of ", images.dtype());
-  if (options_.normalization == "deeplab") return images / 127.5 - 1.0;
+  if (options_.normalization == InputNormalization::deeplab) return images / 127.5 - 1.0;
   const at::Tensor mean =
       at::tensor({0.485 * 255, 0.456 * 255, 0.406 * 255}, images.options()).view({1, 3, 1, 1});
   const at::Tensor std =
@@ -123,8 +120,8 @@ ScaleOutputs DeepLabImpl::forward(const at::Tensor& images) {
       std::find(pyramid_.begin(), pyramid_.end(), 1.0) != pyramid_.end() ? 1.0 : pyramid_.front();
   at::Tensor aux;
   bool aux_taken = false;
-  ScaleOutputs outputs =
-      multi_scale_logits(normalise(images), pyramid_, logits_stride_, merge_, [&](const at::Tensor& input) {
+  ScaleOutputs outputs = multi_scale_logits(
+      normalise(images), pyramid_, logits_stride_, options_.merge_method, [&](const at::Tensor& input) {
         const bool this_scale = want_aux && !aux_taken &&
                                 input.size(2) == scale_dimension(images.size(2), aux_scale) &&
                                 input.size(3) == scale_dimension(images.size(3), aux_scale);
@@ -136,7 +133,21 @@ ScaleOutputs DeepLabImpl::forward(const at::Tensor& images) {
     outputs.push_back({"aux", resize_bilinear_aligned(aux, reference.size(2), reference.size(3)),
                        options_.aux_loss_weight});
   }
+  for (ScaleOutput& output : outputs) output.align_corners = align_corners_;
   return outputs;
+}
+
+at::Tensor DeepLabImpl::upsample_logits(const at::Tensor& logits, int64_t height, int64_t width) const {
+  if (logits.size(2) == height && logits.size(3) == width) return logits;
+  return at::upsample_bilinear2d(logits, {height, width}, align_corners_);
+}
+
+int64_t num_classes_in_state_dict(const std::map<std::string, at::Tensor>& state_dict,
+                                  const std::string& source) {
+  for (const char* key : {"logits.bias", "classifier.4.bias"})
+    if (auto found = state_dict.find(key); found != state_dict.end()) return found->second.size(0);
+  throw UserError(to_text("'", source, "' has no logits layer (logits.bias or classifier.4.bias)"),
+                  ATROUS_HERE);
 }
 
 std::vector<std::string> DeepLabImpl::logits_prefixes() const {

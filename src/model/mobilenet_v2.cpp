@@ -2,7 +2,6 @@
 
 #include <ATen/ATen.h>
 
-#include "atrous/core/error.h"
 #include "atrous/model/atrous_schedule.h"
 #include "atrous/model/batch_norm.h"
 #include "atrous/model/conv2d.h"
@@ -48,7 +47,6 @@ at::Tensor InvertedResidualImpl::forward(const at::Tensor& input) {
 }
 
 MobileNetV2Impl::MobileNetV2Impl(const BackboneSpec& spec) : BackboneImpl("MobileNetV2") {
-  ATROUS_ASSERT(spec.name == "mobilenet_v2", "not MobileNetV2: ", spec.name);
   AtrousSchedule schedule(spec.output_stride);
   features_ = register_module("features", LayerSequence());
   features_->add(conv_bn_relu6(Conv2dSpec{3, 32, 3, schedule.next(2).stride}, spec.bn_momentum));

@@ -9,6 +9,11 @@
 
 namespace atrous::model {
 
+const ChoiceValues<MergeMethod>& merge_method_choices() {
+  static const ChoiceValues<MergeMethod> choices{{"max", MergeMethod::max}, {"mean", MergeMethod::mean}};
+  return choices;
+}
+
 int64_t scale_dimension(int64_t dimension, double scale) {
   return static_cast<int64_t>(static_cast<double>(dimension - 1) * scale + 1.0);
 }

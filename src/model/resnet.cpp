@@ -32,11 +32,9 @@ at::Tensor BottleneckImpl::forward(const at::Tensor& input) {
   return at::relu_(x += shortcut);
 }
 
-ResNetImpl::ResNetImpl(const BackboneSpec& spec)
-    : BackboneImpl(spec.name == "resnet50" ? "ResNet50" : "ResNet101"),
-      beta_stem_(spec.resnet_stem == "beta") {
-  ATROUS_ASSERT(spec.name == "resnet50" || spec.name == "resnet101", "not a ResNet: ", spec.name);
-  ATROUS_ASSERT(spec.resnet_stem == "torchvision" || spec.resnet_stem == "beta", "stem ", spec.resnet_stem);
+ResNetImpl::ResNetImpl(const BackboneSpec& spec, int depth)
+    : BackboneImpl("ResNet" + std::to_string(depth)), beta_stem_(spec.resnet_stem == ResNetStem::beta) {
+  ATROUS_ASSERT(depth == 50 || depth == 101, "no ResNet of depth ", depth);
   AtrousSchedule schedule(spec.output_stride);
   const double momentum = spec.bn_momentum;
   if (beta_stem_) {
@@ -54,7 +52,7 @@ ResNetImpl::ResNetImpl(const BackboneSpec& spec)
   schedule.next(2);  // the stem's conv
   schedule.next(2);  // its max pool
   int64_t in_channels = beta_stem_ ? 128 : 64;
-  const int64_t blocks3 = spec.name == "resnet50" ? 6 : 23;
+  const int64_t blocks3 = depth == 50 ? 6 : 23;
   layer1_ = register_module("layer1", make_layer(schedule, in_channels, 64, 3, 1, {}, momentum));
   layer2_ = register_module("layer2", make_layer(schedule, in_channels, 128, 4, 2, {}, momentum));
   layer3_ = register_module("layer3", make_layer(schedule, in_channels, 256, blocks3, 2, {}, momentum));

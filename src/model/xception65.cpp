@@ -49,7 +49,6 @@ at::Tensor XceptionModuleImpl::forward(const at::Tensor& input, at::Tensor* seco
 }
 
 Xception65Impl::Xception65Impl(const BackboneSpec& spec) : BackboneImpl("Xception65") {
-  ATROUS_ASSERT(spec.name == "xception65", "not Xception-65: ", spec.name);
   ATROUS_ASSERT(spec.multi_grid.empty() || spec.multi_grid.size() == 3, "multi_grid needs 3 rates");
   const double momentum = spec.bn_momentum;
   AtrousSchedule schedule(spec.output_stride);

@@ -7,10 +7,21 @@
 
 namespace atrous::train {
 
+const ChoiceValues<LrPolicy>& lr_policy_choices() {
+  static const ChoiceValues<LrPolicy> choices{
+      {"poly", LrPolicy::poly}, {"step", LrPolicy::step}, {"cosine", LrPolicy::cosine}};
+  return choices;
+}
+
+const ChoiceValues<LrScaling>& lr_scaling_choices() {
+  static const ChoiceValues<LrScaling> choices{{"none", LrScaling::none}, {"linear", LrScaling::linear}};
+  return choices;
+}
+
 void LrOptions::declare(OptionTable& table, LrOptions& options) {
   table.add("optim.lr", &options.lr, 0.007, "base learning rate", "a number > 0");
-  table.add("optim.lr_policy", &options.lr_policy, std::string("poly"), "learning-rate policy",
-            "poly, step or cosine");
+  table.add_choice("optim.lr_policy", &options.lr_policy, LrPolicy::poly, "learning-rate policy",
+                   lr_policy_choices());
   table.add("optim.power", &options.power, 0.9, "poly policy's power", "a number > 0");
   table.add("optim.end_lr", &options.end_lr, 0.0, "the rate poly and cosine end at", "a number >= 0");
   table.add("optim.step_size", &options.step_size, 2000, "step policy: steps between decays",
@@ -22,16 +33,15 @@ void LrOptions::declare(OptionTable& table, LrOptions& options) {
             "steps trained at optim.slow_start_lr first", "an integer >= 0");
   table.add("optim.slow_start_lr", &options.slow_start_lr, 1e-4, "the slow-start learning rate",
             "a number > 0");
-  table.add("optim.lr_scaling", &options.lr_scaling, std::string("none"),
-            "linear: multiply optim.lr by global batch / optim.base_batch (Goyal et al.)", "none or linear");
+  table.add_choice("optim.lr_scaling", &options.lr_scaling, LrScaling::none,
+                   "linear: multiply optim.lr by global batch / optim.base_batch (Goyal et al.)",
+                   lr_scaling_choices());
   table.add("optim.base_batch", &options.base_batch, 16, "the global batch optim.lr is meant for",
             "an integer >= 1");
 }
 
 LrSchedule::LrSchedule(const LrOptions& o, int64_t steps, int64_t global_batch) : options_(o), steps_(steps) {
   ATROUS_CHECK_OPTION(o.lr > 0, "optim.lr", o.lr, "a number > 0");
-  ATROUS_CHECK_OPTION(o.lr_policy == "poly" || o.lr_policy == "step" || o.lr_policy == "cosine",
-                      "optim.lr_policy", o.lr_policy, "poly, step or cosine");
   ATROUS_CHECK_OPTION(o.power > 0, "optim.power", o.power, "a number > 0");
   ATROUS_CHECK_OPTION(o.end_lr >= 0, "optim.end_lr", o.end_lr, "a number >= 0");
   ATROUS_CHECK_OPTION(o.step_size >= 1, "optim.step_size", o.step_size, "an integer >= 1");
@@ -40,19 +50,17 @@ LrSchedule::LrSchedule(const LrOptions& o, int64_t steps, int64_t global_batch) 
   ATROUS_CHECK_OPTION(o.slow_start_steps >= 0, "optim.slow_start_steps", o.slow_start_steps,
                       "an integer >= 0");
   ATROUS_CHECK_OPTION(o.slow_start_lr > 0, "optim.slow_start_lr", o.slow_start_lr, "a number > 0");
-  ATROUS_CHECK_OPTION(o.lr_scaling == "none" || o.lr_scaling == "linear", "optim.lr_scaling", o.lr_scaling,
-                      "none or linear");
   ATROUS_CHECK_OPTION(o.base_batch >= 1, "optim.base_batch", o.base_batch, "an integer >= 1");
-  base_ = o.lr_scaling == "linear" ? o.lr * double(global_batch) / double(o.base_batch) : o.lr;
+  base_ = o.lr_scaling == LrScaling::linear ? o.lr * double(global_batch) / double(o.base_batch) : o.lr;
 }
 
 double LrSchedule::operator()(int64_t step) const {
   if (step < options_.slow_start_steps) return options_.slow_start_lr;
   const double progress = steps_ > 0 ? std::min(1.0, double(step) / double(steps_)) : 1.0;
   double lr = base_;
-  if (options_.lr_policy == "poly")
+  if (options_.lr_policy == LrPolicy::poly)
     lr = (base_ - options_.end_lr) * std::pow(1.0 - progress, options_.power) + options_.end_lr;
-  else if (options_.lr_policy == "step")
+  else if (options_.lr_policy == LrPolicy::step)
     lr = base_ * std::pow(options_.gamma, double(step / options_.step_size));
   else
     lr = options_.end_lr + (base_ - options_.end_lr) * 0.5 * (1.0 + std::cos(M_PI * progress));

@@ -4,6 +4,7 @@
 
 #include "atrous/core/error.h"
 #include "atrous/core/options.h"
+#include "atrous/model/backbone_registry.h"
 #include "atrous/model/conv2d.h"
 #include "atrous/model/deeplab.h"
 
@@ -14,9 +15,13 @@ namespace atrous::train {
 void SgdOptions::declare(OptionTable& table, SgdOptions& options) {
   table.add("optim.momentum", &options.momentum, 0.9, "SGD momentum", "a number in [0, 1)");
   table.add("optim.nesterov", &options.nesterov, false, "Nesterov momentum", "true or false");
-  table.add("optim.weight_decay", &options.weight_decay, -1.0,
-            "L2 weight decay of convolution weights; < 0: 1e-4 for ResNets, 4e-5 otherwise (TF DeepLab)",
-            "a number (< 0 for the default)");
+  std::string defaults;
+  for (const model::BackboneEntry& backbone : model::backbone_registry())
+    defaults += to_text(defaults.empty() ? "" : ", ", backbone.name, " ", backbone.default_weight_decay);
+  table.add(
+      "optim.weight_decay", &options.weight_decay, -1.0,
+      "L2 weight decay of convolution weights; < 0: the backbone's default as TF DeepLab (" + defaults + ")",
+      "a number (< 0 for the default)");
   table.add("optim.bias_multiplier", &options.bias_multiplier, 2.0,
             "gradient multiplier of convolution biases", "a number >= 0");
   table.add("optim.last_layer_gradient_multiplier", &options.last_layer_gradient_multiplier, 1.0,

@@ -5,12 +5,6 @@
 namespace atrous::train {
 
 void RunOptions::declare(OptionTable& table, RunOptions& options) {
-  table.add("data.train", &options.train_pack, std::string(), "the training pack (atrous pack)",
-            "an HDF5 pack");
-  table.add("data.val", &options.val_pack, std::string(), "the validation pack of train.eval_every",
-            "an HDF5 pack, or empty");
-  table.add("data.remainder", &options.remainder, std::string("drop"),
-            "samples that do not divide among the ranks: drop them, or pad with repeats", "drop or pad");
   table.add("train.steps", &options.steps, 1000, "optimizer steps to train", "an integer >= 1");
   table.add("train.run_dir", &options.run_dir, std::string(), "where checkpoints, metrics and config go",
             "a folder");
@@ -24,26 +18,18 @@ void RunOptions::declare(OptionTable& table, RunOptions& options) {
   table.add("train.eval_every", &options.eval_every, 0,
             "evaluate on data.val every N steps and at the end (mIoU into metrics.jsonl); 0: never",
             "an integer >= 0");
-  table.add("model.freeze_bn", &options.freeze_bn, false,
-            "keep batch-norm statistics frozen (TF's fine_tune_batch_norm = false)", "true or false");
-  table.add("dist.sync_bn", &options.sync_bn, true, "batch norm over the global batch (SyncBatchNorm)",
-            "true or false");
 }
 
 void RunOptions::validate() const {
-  ATROUS_CHECK_OPTION(!train_pack.empty(), "data.train", train_pack,
-                      "the training pack written by atrous pack");
-  ATROUS_CHECK_OPTION(remainder == "drop" || remainder == "pad", "data.remainder", remainder, "drop or pad");
   ATROUS_CHECK_OPTION(steps >= 1, "train.steps", steps, "an integer >= 1");
   ATROUS_CHECK_OPTION(!run_dir.empty(), "train.run_dir", run_dir, "a folder for checkpoints and metrics");
   ATROUS_CHECK_OPTION(log_every >= 1, "train.log_every", log_every, "an integer >= 1");
   ATROUS_CHECK_OPTION(eval_every >= 0, "train.eval_every", eval_every, "an integer >= 0");
-  ATROUS_CHECK_OPTION(eval_every == 0 || !val_pack.empty(), "data.val", val_pack,
-                      "a validation pack when train.eval_every > 0");
   ATROUS_CHECK_OPTION(accumulate_steps >= 1, "train.accumulate_steps", accumulate_steps, "an integer >= 1");
 }
 
 void TrainerOptions::declare(OptionTable& table, TrainerOptions& options) {
+  data::TrainingDataOptions::declare(table, options.data);
   RunOptions::declare(table, options.run);
   LrOptions::declare(table, options.lr);
   SgdOptions::declare(table, options.sgd);
@@ -55,6 +41,7 @@ void TrainerOptions::declare(OptionTable& table, TrainerOptions& options) {
   data::AugmentOptions::declare(table, options.augment);
   distributed::ReducerOptions::declare(table, options.reducer);
   distributed::CommunicatorOptions::declare(table, options.comm);
+  distributed::SyncBatchNormOptions::declare(table, options.sync_bn);
 }
 
 }  // namespace atrous::train

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # cli_test.sh ATROUS "LAUNCHER-2-RANKS" "LAUNCHER-4-RANKS"
 # The `atrous` command end to end: help, exit statuses, option errors printed once per job, config
-# file precedence, and `atrous info` on 2 and 4 ranks. Launchers are CMake lists (';'-separated).
+# file precedence, `atrous info` on 2 and 4 ranks, describe, and the options and early errors of eval
+# and infer. Launchers are CMake lists (';'-separated).
 set -u
 atrous=$1
 IFS=';' read -ra mpi2 <<<"$2"
@@ -96,6 +97,19 @@ run describe 0 "$atrous" describe --config "$work/model.ini" &&
 run describe-no-classes 2 "$atrous" describe && expect describe-no-classes "set --model.num_classes" 1
 run describe-bad-backbone 2 "${mpi2[@]}" "$atrous" describe --model.num_classes 3 --model.backbone resnet18 &&
   expect describe-bad-backbone "option --model.backbone = resnet18 is not allowed" 1
+
+# eval and infer: the options they share (declared once) and the mistakes found before a model is built.
+run eval-help 0 "$atrous" eval --help && expect eval-help "  --eval.checkpoint TEXT" 1 &&
+  expect eval-help "  --eval.output_stride CHOICE" 1 && expect eval-help "default: 0; allowed: 0, 8, 16 or 32" 1
+run infer-help 0 "$atrous" infer --help &&
+  expect infer-help "the checkpoint (or state dict) to evaluate or predict with" 1 &&
+  expect infer-help "default: 0; allowed: 0, 8, 16 or 32" 1
+run eval-bad-stride 2 "${mpi2[@]}" "$atrous" eval --eval.output_stride 12 &&
+  expect eval-bad-stride "option --eval.output_stride = 12 is not allowed; allowed: 0, 8, 16 or 32" 1
+run infer-no-checkpoint 2 "${mpi2[@]}" "$atrous" infer --infer.input "$work/a.png" --infer.out "$work/masks" &&
+  expect infer-no-checkpoint "option --eval.checkpoint" 1
+run infer-missing-input 1 "$atrous" infer --eval.checkpoint "$work/none.pt" --infer.input "$work/nowhere.png" \
+  --infer.out "$work/masks" && expect infer-missing-input "infer input '$work/nowhere.png' is not an image, a folder or a pack" 1
 
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -1,4 +1,4 @@
-// The promise of DESIGN.md: with SyncBatchNorm, global top-k and augmentation keyed by sample, N
+// The promise of docs/training-step.md: with SyncBatchNorm, global top-k and augmentation keyed by sample, N
 // ranks x b images train exactly like one process x N*b images. A small DeepLab (MobileNetV2 +
 // ASPP + decoder) trains 5 SGD steps with momentum from the same pack, with augmentation on, both
 // ways, and the parameters must agree within 1e-5 after every step; then again with 2 accumulated
@@ -19,6 +19,7 @@
 #include "atrous/data/pack_writer.h"
 #include "atrous/distributed/grad_reducer.h"
 #include "atrous/distributed/local_communicator.h"
+#include "atrous/distributed/model_replication.h"
 #include "atrous/distributed/sync_batch_norm_pass.h"
 #include "atrous/loss/segmentation_loss.h"
 #include "atrous/model/deeplab.h"
@@ -75,10 +76,11 @@ Run make_run(const data::PackReader& pack, distributed::Communicator& comm, int 
     std::vector<distributed::NamedTensor> parameters, buffers;
     for (const auto& p : run.net->named_parameters()) parameters.push_back({p.key(), p.value()});
     for (const auto& b : run.net->named_buffers()) buffers.push_back({b.key(), b.value()});
-    run.reducer = std::make_unique<distributed::GradReducer>(parameters, buffers, comm, distributed::ReducerOptions{});
+    distributed::replicate_from_root(parameters, buffers, comm);
+    run.reducer = std::make_unique<distributed::GradReducer>(parameters, comm, distributed::ReducerOptions{});
   }
   loss::LossOptions loss_options;
-  loss_options.top_k_scope = "global";
+  loss_options.top_k_scope = loss::TopKScope::global;
   run.loss = std::make_unique<loss::SegmentationLoss>(loss_options, 3, 255, comm);
   run.sgd = std::make_unique<SgdMomentum>(deeplab_parameters(*run.net, SgdOptions{}), SgdOptions{}, 1e-4);
   run.net->train();

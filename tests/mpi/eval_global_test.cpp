@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include "atrous/data/pack_reader.h"
 #include "atrous/data/pack_writer.h"
 #include "atrous/distributed/local_communicator.h"
 #include "atrous/eval/evaluator.h"

@@ -90,7 +90,7 @@ TEST(GlobalTopK, RanksTogetherEqualOneProcessOnTheConcatenatedBatch) {
     SegmentationLoss single(options, 5, 255, alone);
     Outcome reference = run(single, batch.logits, batch.labels, s.step);
 
-    options.top_k_scope = "global";
+    options.top_k_scope = loss::TopKScope::global;
     SegmentationLoss global(options, 5, 255, comm);
     std::vector<at::Tensor> mine;
     for (auto& logits : batch.logits) mine.push_back(logits.narrow(0, comm.rank() * per_rank, per_rank));

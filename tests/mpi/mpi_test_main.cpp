@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
   // The MPI tests compute on CPUs; the GPU tests pick GPU <local rank> themselves, so that a node
   // with fewer GPUs than ranks still starts (and they skip).
   distributed::WorldOptions options;
-  options.device = "cpu";
+  options.device = distributed::DeviceChoice::cpu;
   distributed::World world(&argc, &argv, options);
   test_support::the_world = &world;
   distributed::MpiCommunicator communicator(world.comm(), distributed::CommunicatorOptions{});

@@ -22,7 +22,7 @@ class NcclTest : public ::testing::Test {
     const std::string reason = why_no_gpu_per_rank();
     if (!reason.empty()) GTEST_SKIP() << reason;
     comm_ = std::make_unique<distributed::NcclCommunicator>(test_world().comm(), test_world().local_rank(),
-                                                     distributed::CommunicatorOptions{});
+                                                            distributed::CommunicatorOptions{});
   }
   distributed::NcclCommunicator& comm() { return *comm_; }
   static at::TensorOptions gpu() { return at::TensorOptions().device(at::kCUDA, test_world().local_rank()); }

@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 
 #include "atrous/build_info.h"
+#include "atrous/core/options.h"
 #include "atrous/distributed/grad_reducer.h"
 #include "atrous/distributed/local_communicator.h"
+#include "atrous/distributed/model_replication.h"
 #include "atrous/distributed/nccl_communicator.h"
 #include "atrous/distributed/sync_batch_norm.h"
 #include "atrous/loss/segmentation_loss.h"
@@ -83,8 +85,9 @@ TEST_F(NcclGradReducer, GradientsAreTheAverageOverRanks) {
     SmallNet ours(5 + rank, gpu().dtype(at::kFloat));
     ReducerOptions options;
     options.bucket_mb = s.bucket_mb;
-    options.allreduce_dtype = s.dtype;
-    GradReducer reducer(ours.parameters, {}, comm, options);
+    options.allreduce_dtype = parse_choice("dist.allreduce_dtype", allreduce_dtype_choices(), s.dtype);
+    replicate_from_root(ours.parameters, {}, comm);
+    GradReducer reducer(ours.parameters, comm, options);
     EXPECT_LE(max_abs_difference(ours.p(0), reference.p(0)), 1e-6)
         << where << ": rank 0's weights everywhere";
     const int64_t micro = per_rank / s.accumulate;
@@ -143,7 +146,7 @@ TEST_F(NcclLoss, GlobalTopKOnGpusEqualsOneCpuProcess) {
   loss::SegmentationLoss single(options, classes, 255, alone);
   const auto [reference_total, reference_gradients] = run(single, {small, merged}, labels);
 
-  options.top_k_scope = "global";
+  options.top_k_scope = loss::TopKScope::global;
   loss::SegmentationLoss global(options, classes, 255, comm);
   const int64_t first = comm.rank() * per_rank;
   const auto on_gpu = gpu();

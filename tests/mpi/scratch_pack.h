@@ -1,7 +1,7 @@
 #pragma once
-// Small packs that MPI tests write for themselves: the metadata of a three-class pack, and a file
-// name in the temporary folder (one per process) that is removed when the test leaves its scope,
-// failed assertions included.
+// Small packs that MPI tests write for themselves and read back (data/pack_reader.h): the metadata
+// of a three-class pack, and a file name in the temporary folder (one per process) that is removed
+// when the test leaves its scope, failed assertions included.
 
 #include <unistd.h>
 
@@ -10,6 +10,7 @@
 #include <string>
 
 #include "atrous/data/pack_format.h"
+#include "atrous/data/pack_reader.h"
 
 namespace atrous::test_support {
 

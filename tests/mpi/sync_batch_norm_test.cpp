@@ -34,6 +34,7 @@ TEST(SyncBatchNorm, EqualsBatchNormOnTheConcatenatedBatch) {
 #include <torch/nn/modules/batchnorm.h>
 
 #include "atrous/distributed/grad_reducer.h"
+#include "atrous/distributed/model_replication.h"
 #include "atrous/distributed/sync_batch_norm_pass.h"
 #include "atrous/model/batch_norm.h"
 
@@ -94,7 +95,8 @@ TEST(SyncBatchNorm, RanksTrainLikeOneProcessOnTheConcatenatedBatch) {
   const int ranks = comm.size(), per_rank = 3;
   BnNet reference(100);
   BnNet ours(100 + comm.rank());
-  GradReducer reducer(ours.named(false), ours.named(true), comm, ReducerOptions{});
+  replicate_from_root(ours.named(false), ours.named(true), comm);
+  GradReducer reducer(ours.named(false), comm, ReducerOptions{});
   EXPECT_EQ(convert_to_sync_batch_norm(ours, &comm), 1);
   EXPECT_EQ(max_state_difference(ours, reference), 0.0);  // rank 0's start everywhere
 

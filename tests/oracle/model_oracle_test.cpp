@@ -1,6 +1,8 @@
 // Our models against torchvision (tests/oracle/torchvision_reference.py writes the references into
 // $ATROUS_ORACLE_DIR): torchvision's state dicts load by name, and the outputs agree within 1e-4 of
-// the output's scale, with the same parameter counts.
+// the output's scale, with the same parameter counts. The prediction path (logits upsampled to an
+// odd image size) agrees with torchvision's too, and only with model.logits_upsampling's automatic
+// choice for the deeplabv3 head.
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
@@ -41,7 +43,7 @@ DeepLab load(ModelOptions options, const std::string& name, const std::string& s
 
 TEST(ModelOracle, DeepLabV3ResNet50MatchesTorchvision) {
   ModelOptions options;
-  options.head = "deeplabv3";
+  options.head = DeepLabHead::deeplabv3;
   options.output_stride = 8;
   options.aux_head = true;
   DeepLab net = load(options, "deeplabv3_resnet50", "model");
@@ -57,6 +59,39 @@ TEST(ModelOracle, DeepLabV3ResNet50MatchesTorchvision) {
   const ScaleOutputs outputs = net->forward(io.at("input"));
   ASSERT_EQ(outputs.size(), 1u);
   EXPECT_LT(relative_error(outputs[0].logits, io.at("out")), 1e-4);
+}
+
+// The share of pixels whose highest-scoring class is the same in both [N, C, H, W] logits.
+double argmax_agreement(const at::Tensor& actual, const at::Tensor& expected) {
+  return actual.argmax(1).eq(expected.argmax(1)).to(at::kDouble).mean().item<double>();
+}
+
+TEST(ModelOracle, DeepLabV3ResNet50PredictsAsTorchvisionAtTheOriginalOddImageSize) {
+  ModelOptions options;
+  options.head = DeepLabHead::deeplabv3;
+  options.output_stride = 8;
+  options.aux_head = true;
+  DeepLab net = load(options, "deeplabv3_resnet50", "model");
+  ASSERT_FALSE(net->upsampling_aligns_corners());  // the automatic choice for torchvision's head
+  const auto io = read_state_dict(reference("deeplabv3_resnet50_prediction_io.pt"));
+  const at::Tensor& images = io.at("input");
+  const int64_t height = images.size(2), width = images.size(3);  // 217 x 301
+  const at::Tensor& expected = io.at("out");
+
+  at::NoGradGuard no_grad;
+  const at::Tensor logits = net->logits_at_one_scale(net->normalise(images));
+  ASSERT_EQ(logits.size(2), 28);  // stride 8: 28 x 38 logits for 217 x 301 pixels
+  const at::Tensor predicted = net->upsample_logits(logits, height, width);
+  EXPECT_LT(relative_error(predicted, expected), 1e-4);
+  EXPECT_GE(argmax_agreement(predicted, expected), 0.9999);
+
+  // TF's convention (align_corners) on the same logits: the prediction visibly differs.
+  options.logits_upsampling = LogitsUpsampling::align_corners;
+  const DeepLab aligned(options, 21);
+  ASSERT_TRUE(aligned->upsampling_aligns_corners());
+  const at::Tensor misaligned = aligned->upsample_logits(logits, height, width);
+  EXPECT_GT(relative_error(misaligned, expected), 1e-2);
+  EXPECT_LT(argmax_agreement(misaligned, expected), 0.99);
 }
 
 TEST(ModelOracle, ResNet50BackboneAtOutputStride16MatchesTorchvisionDilation) {
@@ -98,7 +133,7 @@ TEST(ModelOracle, MobileNetV2BackboneMatchesTorchvision) {
 
 TEST(ModelOracle, OtherClassCountNeedsSkipLogitsAndThenKeepsTheFreshClassifier) {
   ModelOptions options;
-  options.head = "deeplabv3";
+  options.head = DeepLabHead::deeplabv3;
   options.output_stride = 8;
   options.aux_head = true;
   DeepLab net(options, 5);

@@ -4,6 +4,8 @@
 For each network: <name>.pt, its state dict (torch.save of a plain dict, as users export weights),
 and <name>_io.pt: the input (RGB 0..255), the outputs torchvision computes in eval mode and the
 parameter count. Random weights, and random batch-norm statistics so that every norm matters.
+deeplabv3_resnet50_prediction_io.pt: the whole prediction path, model(x)["out"], at an odd image size;
+torchvision upsamples its logits to the image with F.interpolate(align_corners=False).
 Usage: torchvision_reference.py OUT_DIR
 """
 import pathlib
@@ -47,6 +49,9 @@ def main():
         save(out, "deeplabv3_resnet50", model, {
             "input": images, "out": model.classifier(features["out"]),
             "aux": model.aux_classifier(features["aux"])})
+        odd_images = torch.rand(1, 3, 217, 301) * 255
+        torch.save({"input": odd_images, "out": model((odd_images / 255 - MEAN) / STD)["out"]},
+                   out / "deeplabv3_resnet50_prediction_io.pt")
 
         resnet = randomise_batch_norms(torchvision.models.resnet50(
             weights=None, replace_stride_with_dilation=[False, False, True]))

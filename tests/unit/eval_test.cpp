@@ -1,5 +1,6 @@
-// Evaluation metrics against an independent count, the absent-class convention, and multi-scale +
-// flip inference against the averaging written out by hand.
+// Evaluation metrics against an independent count, the absent-class convention, evaluation of a
+// dataset in memory, and multi-scale + flip inference against the averaging written out by hand, by
+// either logits upsampling convention.
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
@@ -7,7 +8,11 @@
 
 #include <cmath>
 
+#include "atrous/core/error.h"
+#include "atrous/data/in_memory_dataset.h"
+#include "atrous/distributed/local_communicator.h"
 #include "atrous/eval/confusion_matrix.h"
+#include "atrous/eval/evaluator.h"
 #include "atrous/eval/predictor.h"
 #include "atrous/model/multi_scale.h"
 
@@ -75,6 +80,104 @@ TEST(Predictor, AveragesSoftmaxOverScalesAndFlipsAtFullResolution) {
   EXPECT_TRUE(at::equal(predictor.predict(images), expected.argmax(1)));
   // Flipping the input mirrors the flip-averaged prediction exactly.
   EXPECT_TRUE(at::allclose(predictor.probabilities(images.flip({3})), probabilities.flip({3}), 1e-5, 1e-6));
+}
+
+model::DeepLab small_net(int64_t classes, model::LogitsUpsampling upsampling) {
+  model::ModelOptions options;
+  options.backbone = "mobilenet_v2";
+  options.output_stride = 32;
+  options.logits_upsampling = upsampling;
+  at::manual_seed(0);
+  model::DeepLab net(options, classes);
+  net->eval();
+  return net;
+}
+
+TEST(Predictor, UpsamplesLogitsAndProbabilitiesByTheModelsConvention) {
+  model::DeepLab net = small_net(3, model::LogitsUpsampling::half_pixel);
+  const at::Tensor images = at::rand({1, 3, 37, 45}) * 255;
+  PredictOptions predict;
+  predict.scales = "0.75,1";
+  Predictor predictor(net, predict);
+  const at::Tensor probabilities = predictor.probabilities(images);
+
+  at::NoGradGuard no_grad;
+  const at::Tensor x = net->normalise(images);
+  at::Tensor expected = at::zeros_like(probabilities);
+  for (double s : {0.75, 1.0}) {
+    // The input pyramid keeps TF's aligned resize; only the logits follow the model (half-pixel).
+    const at::Tensor input =
+        at::upsample_bilinear2d(x, {model::scale_dimension(37, s), model::scale_dimension(45, s)}, true);
+    expected +=
+        at::softmax(at::upsample_bilinear2d(net->logits_at_one_scale(input), {37, 45}, false), 1) / 2.0;
+  }
+  EXPECT_TRUE(at::allclose(probabilities, expected, 1e-5, 1e-6));
+  // At another (original) size: the averaged probabilities, upsampled half-pixel too.
+  EXPECT_TRUE(at::allclose(predictor.probabilities(images, 50, 61),
+                           at::upsample_bilinear2d(expected, {50, 61}, false), 1e-5, 1e-6));
+  // The raw logits: one pass at scale 1, upsampled half-pixel.
+  EXPECT_TRUE(at::allclose(predictor.logits(images, 50, 61),
+                           at::upsample_bilinear2d(net->logits_at_one_scale(x), {50, 61}, false), 1e-5,
+                           1e-6));
+  EXPECT_EQ(predictor.num_classes(), 3);
+}
+
+TEST(PredictOptions, RejectOutputStridesAndScalesByName) {
+  PredictOptions options;
+  options.output_stride = 12;
+  EXPECT_THROW(options.validate(), OptionError);
+  options.output_stride = 8;
+  options.validate();
+  options.scales = "1,-2";
+  EXPECT_THROW(options.validate(), OptionError);
+}
+
+// Samples whose labels are the model's own predictions on their valid region, and a class the
+// model did not predict on the padding: evaluation must count the valid regions alone.
+data::InMemoryDataset self_labelled(Predictor& predictor) {
+  data::PackMetadata metadata;
+  metadata.num_classes = 3;
+  metadata.class_names = {"a", "b", "c"};
+  metadata.palette = {{0, 0, 0}, {1, 1, 1}, {2, 2, 2}};
+  std::vector<data::PackRecord> records;
+  for (int i = 0; i < 3; ++i) {
+    const at::Tensor image = at::randint(0, 256, {29, 35, 3}, at::kLong).to(at::kByte);
+    const at::Tensor predicted = predictor.predict(image.permute({2, 0, 1}).unsqueeze(0).to(at::kFloat))[0];
+    at::Tensor label = ((predicted + 1) % 3).to(at::kByte);
+    const int32_t h = 29 - 4 * i, w = 35 - 3 * i;
+    label.slice(0, 0, h).slice(1, 0, w).copy_(predicted.slice(0, 0, h).slice(1, 0, w));
+    records.push_back({image, label, {h, w}, {h, w}, "s" + std::to_string(i)});
+  }
+  return data::InMemoryDataset(metadata, std::move(records), "self-labelled samples");
+}
+
+TEST(Evaluate, CountsTheValidRegionsOfADatasetInMemory) {
+  Predictor predictor(small_net(3, model::LogitsUpsampling::automatic), PredictOptions{});
+  at::manual_seed(4);
+  const data::InMemoryDataset dataset = self_labelled(predictor);
+  distributed::LocalCommunicator alone;
+  const EvalResult result = evaluate(predictor, dataset, alone, at::kCPU);
+  EXPECT_EQ(result.samples, 3);
+  EXPECT_EQ(result.metrics.pixels, 29 * 35 + 25 * 32 + 21 * 29);
+  EXPECT_DOUBLE_EQ(result.metrics.pixel_accuracy, 1.0);
+  EXPECT_DOUBLE_EQ(result.metrics.mean_iou, 1.0);
+  EXPECT_EQ(result.matrix.sum().item<int64_t>(), result.matrix.trace().item<int64_t>());
+}
+
+TEST(Evaluate, RefusesADatasetWithOtherClassesNamingIt) {
+  Predictor three(small_net(3, model::LogitsUpsampling::automatic), PredictOptions{});
+  Predictor four(small_net(4, model::LogitsUpsampling::automatic), PredictOptions{});
+  at::manual_seed(5);
+  const data::InMemoryDataset dataset = self_labelled(three);
+  distributed::LocalCommunicator alone;
+  try {
+    evaluate(four, dataset, alone, at::kCPU);
+    FAIL() << "a 4-class model was evaluated on 3-class data";
+  } catch (const UserError& error) {
+    EXPECT_NE(error.message().find("self-labelled samples has 3 classes but the model predicts 4"),
+              std::string::npos)
+        << error.message();
+  }
 }
 
 }  // namespace

@@ -3,9 +3,12 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 
 #include "atrous/core/error.h"
+#include "atrous/data/in_memory_dataset.h"
 #include "atrous/data/loader.h"
+#include "atrous/data/pack_reader.h"
 #include "atrous/data/pack_writer.h"
 
 namespace atrous::data {
@@ -13,29 +16,35 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A pack of 24 random 20x16 samples, written once for the whole suite.
+PackMetadata test_metadata() {
+  PackMetadata metadata;
+  metadata.num_classes = 4;
+  metadata.class_names = {"a", "b", "c", "d"};
+  metadata.palette = {{0, 0, 0}, {1, 1, 1}, {2, 2, 2}, {3, 3, 3}};
+  metadata.mean_rgb = {100.0f, 110.0f, 120.0f};
+  metadata.resize_policy = "test";
+  return metadata;
+}
+
+// 24 random 20x16 samples.
+std::vector<PackRecord> random_records() {
+  std::vector<PackRecord> records;
+  for (int i = 0; i < 24; ++i) {
+    at::manual_seed(i);
+    at::Tensor image = at::randint(0, 256, {20, 16, 3}, at::kLong).to(at::kByte);
+    at::Tensor label = at::randint(0, 4, {20, 16}, at::kLong).to(at::kByte);
+    records.push_back({image, label, {20, 16}, {20, 16}, std::to_string(i)});
+  }
+  return records;
+}
+
+// The samples held in memory, built once for the whole suite.
 class LoaderTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    path = (fs::path(::testing::TempDir()) / "atrous_loader_test.h5").string();
-    PackMetadata metadata;
-    metadata.height = 20;
-    metadata.width = 16;
-    metadata.num_classes = 4;
-    metadata.class_names = {"a", "b", "c", "d"};
-    metadata.palette = {{0, 0, 0}, {1, 1, 1}, {2, 2, 2}, {3, 3, 3}};
-    metadata.mean_rgb = {100.0f, 110.0f, 120.0f};
-    metadata.resize_policy = "test";
-    PackWriter writer(path, metadata, 0);
-    for (int i = 0; i < 24; ++i) {
-      at::manual_seed(i);
-      at::Tensor image = at::randint(0, 256, {20, 16, 3}, at::kLong).to(at::kByte);
-      at::Tensor label = at::randint(0, 4, {20, 16}, at::kLong).to(at::kByte);
-      writer.append(std::to_string(i), image, label, {20, 16}, {20, 16});
-    }
-    writer.commit();
+    dataset = std::make_unique<InMemoryDataset>(test_metadata(), random_records(), "loader test samples");
   }
-  static void TearDownTestSuite() { fs::remove(path); }
+  static void TearDownTestSuite() { dataset.reset(); }
 
   static LoaderOptions options(int batch, int threads, bool augment = true) {
     LoaderOptions o;
@@ -60,14 +69,13 @@ class LoaderTest : public ::testing::Test {
     return batches;
   }
 
-  static std::string path;
+  static std::unique_ptr<InMemoryDataset> dataset;
 };
-std::string LoaderTest::path;
+std::unique_ptr<InMemoryDataset> LoaderTest::dataset;
 
 TEST_F(LoaderTest, BatchesDoNotDependOnTheNumberOfReaderThreads) {
-  PackReader pack(path);
-  Loader one(pack, ShardSampler(24, 5, 0, 1, ShardRemainder::drop), options(4, 1), crop(17));
-  Loader three(pack, ShardSampler(24, 5, 0, 1, ShardRemainder::drop), options(4, 3), crop(17));
+  Loader one(*dataset, ShardSampler(24, 5, 0, 1, ShardRemainder::drop), options(4, 1), crop(17));
+  Loader three(*dataset, ShardSampler(24, 5, 0, 1, ShardRemainder::drop), options(4, 3), crop(17));
   auto a = epoch(one, 2), b = epoch(three, 2);
   ASSERT_EQ(a.size(), 6u);
   ASSERT_EQ(b.size(), 6u);
@@ -81,15 +89,15 @@ TEST_F(LoaderTest, BatchesDoNotDependOnTheNumberOfReaderThreads) {
 }
 
 TEST_F(LoaderTest, ASampleIsAugmentedIdenticallyOnOneTwoOrFourRanks) {
-  PackReader pack(path);
   std::map<int64_t, std::pair<at::Tensor, at::Tensor>> alone;
-  Loader single(pack, ShardSampler(24, 5, 0, 1, ShardRemainder::drop), options(2, 2), crop(15));
+  Loader single(*dataset, ShardSampler(24, 5, 0, 1, ShardRemainder::drop), options(2, 2), crop(15));
   for (const Batch& batch : epoch(single, 1))
     for (size_t k = 0; k < batch.indices.size(); ++k)
       alone[batch.indices[k]] = {batch.images[k], batch.labels[k]};
   for (int world : {2, 4}) {
     for (int rank = 0; rank < world; ++rank) {
-      Loader loader(pack, ShardSampler(24, 5, rank, world, ShardRemainder::drop), options(2, 2), crop(15));
+      Loader loader(*dataset, ShardSampler(24, 5, rank, world, ShardRemainder::drop), options(2, 2),
+                    crop(15));
       for (const Batch& batch : epoch(loader, 1))
         for (size_t k = 0; k < batch.indices.size(); ++k) {
           EXPECT_TRUE(batch.images[k].equal(alone.at(batch.indices[k]).first)) << "world " << world;
@@ -100,8 +108,7 @@ TEST_F(LoaderTest, ASampleIsAugmentedIdenticallyOnOneTwoOrFourRanks) {
 }
 
 TEST_F(LoaderTest, ResumingFromAPositionGivesTheSameBatches) {
-  PackReader pack(path);
-  Loader loader(pack, ShardSampler(24, 5, 1, 2, ShardRemainder::drop), options(3, 2), crop(15));
+  Loader loader(*dataset, ShardSampler(24, 5, 1, 2, ShardRemainder::drop), options(3, 2), crop(15));
   auto whole = epoch(loader, 4);
   ASSERT_EQ(whole.size(), 4u);
   auto resumed = epoch(loader, 4, whole[1].position);  // as after a checkpoint at the second batch
@@ -115,29 +122,52 @@ TEST_F(LoaderTest, ResumingFromAPositionGivesTheSameBatches) {
 }
 
 TEST_F(LoaderTest, EvaluationPadsAndKeepsTheLastSmallerBatch) {
-  PackReader pack(path);
-  Loader loader(pack, ShardSampler(24, 5, 0, 1, ShardRemainder::drop, false), options(5, 2, false), crop(21));
+  Loader loader(*dataset, ShardSampler(24, 5, 0, 1, ShardRemainder::drop, false), options(5, 2, false),
+                crop(21));
   auto batches = epoch(loader, 0);
   ASSERT_EQ(batches.size(), 5u);
   EXPECT_EQ(batches.back().indices.size(), 4u);
   EXPECT_EQ(batches[0].indices, (std::vector<int64_t>{0, 1, 2, 3, 4}));
-  PackRecord first = pack.read(0);
+  PackRecord first = dataset->read(0);
   EXPECT_TRUE(batches[0].labels[0].narrow(0, 0, 20).narrow(1, 0, 16).equal(first.label));
   EXPECT_TRUE(batches[0].labels[0].narrow(0, 20, 1).eq(255).all().item<bool>());
   EXPECT_TRUE(batches[0].images[0][2].narrow(1, 16, 5).eq(120.0f).all().item<bool>());
 }
 
 TEST_F(LoaderTest, AnErrorOnAReaderThreadReachesTheCaller) {
-  PackReader pack(path);
   AugmentOptions vanishing = crop(9);
   vanishing.min_scale = vanishing.max_scale = 0.01;  // 20x16 scaled to nothing
-  Loader loader(pack, ShardSampler(24, 5, 0, 1, ShardRemainder::drop), options(2, 2), vanishing);
+  Loader loader(*dataset, ShardSampler(24, 5, 0, 1, ShardRemainder::drop), options(2, 2), vanishing);
   loader.start_epoch(0);
   try {
     loader.next();
     FAIL() << "a sample scaled to no pixels was delivered";
   } catch (const UserError& error) {
     EXPECT_NE(error.message().find("raise data.min_scale"), std::string::npos) << error.message();
+  }
+}
+
+TEST_F(LoaderTest, APackGivesTheSameBatchesAsItsSamplesInMemory) {
+  const std::string path = (fs::path(::testing::TempDir()) / "atrous_loader_test.h5").string();
+  PackMetadata metadata = test_metadata();
+  metadata.height = 20;
+  metadata.width = 16;
+  {
+    PackWriter writer(path, metadata, 0);
+    for (const PackRecord& record : random_records())
+      writer.append(record.name, record.image, record.label, record.valid_hw, record.source_hw);
+    writer.commit();
+  }
+  const PackReader pack(path);
+  Loader from_pack(pack, ShardSampler(24, 5, 0, 1, ShardRemainder::drop), options(4, 2), crop(17));
+  Loader from_memory(*dataset, ShardSampler(24, 5, 0, 1, ShardRemainder::drop), options(4, 2), crop(17));
+  auto a = epoch(from_pack, 3), b = epoch(from_memory, 3);
+  fs::remove(path);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].indices, b[i].indices);
+    EXPECT_TRUE(a[i].images.equal(b[i].images)) << i;
+    EXPECT_TRUE(a[i].labels.equal(b[i].labels)) << i;
   }
 }
 

@@ -1,37 +1,34 @@
+// The single-process backend runs the Communicator conformance tests (as a job of one rank).
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include "../mpi/communicator_conformance.h"
 #include "atrous/core/error.h"
 #include "atrous/distributed/local_communicator.h"
 
-namespace atrous::distributed {
+namespace atrous::test_support {
 namespace {
 
-TEST(LocalCommunicator, ReductionsOverOneRankKeepTheValues) {
-  LocalCommunicator comm;
-  EXPECT_EQ(comm.size(), 1);
-  at::Tensor values = at::arange(6, at::kFloat);
-  for (ReduceOp op : {ReduceOp::sum, ReduceOp::average, ReduceOp::max, ReduceOp::min}) {
-    comm.allreduce(values, op)->wait();
-    EXPECT_TRUE(values.equal(at::arange(6, at::kFloat))) << reduce_op_name(op);
-  }
+CommunicatorBackend local_backend() {
+  return {"local", [] { return std::string(); },
+          [](const distributed::CommunicatorOptions&) -> std::unique_ptr<distributed::Communicator> {
+            return std::make_unique<distributed::LocalCommunicator>();
+          },
+          [] { return at::Device(at::kCPU); }};
 }
 
-TEST(LocalCommunicator, AllgatherCopiesAndBroadcastComesFromRankZero) {
-  LocalCommunicator comm;
-  at::Tensor input = at::arange(4, at::kLong);
-  at::Tensor output = at::zeros({4}, at::kLong);
-  comm.allgather(input, output)->wait();
-  EXPECT_TRUE(output.equal(input));
-  EXPECT_NO_THROW(comm.broadcast(input, 0)->wait());
-  EXPECT_THROW(comm.broadcast(input, 1), InternalError);
-}
+INSTANTIATE_TEST_SUITE_P(Local, CommunicatorConformance, ::testing::Values(local_backend()));
 
-TEST(LocalCommunicator, ChecksArgumentsLikeTheRealBackends) {
-  LocalCommunicator comm;
-  EXPECT_THROW(comm.allreduce(at::arange(4, at::kLong), ReduceOp::average), InternalError);
-  EXPECT_THROW(comm.allreduce(at::zeros({4, 4}).t(), ReduceOp::sum), InternalError);  // not contiguous
+TEST(LocalCommunicator, EveryOperationCompletesBeforeItReturns) {
+  distributed::LocalCommunicator comm;
+  at::Tensor values = at::arange(4, at::kFloat);
+  at::Tensor output = at::zeros({4}, at::kFloat);
+  EXPECT_TRUE(comm.allreduce(values, distributed::ReduceOp::sum)->is_completed());
+  EXPECT_TRUE(comm.broadcast(values, 0)->is_completed());
+  EXPECT_TRUE(comm.allgather(values, output)->is_completed());
+  EXPECT_TRUE(output.equal(values));
+  EXPECT_TRUE(comm.barrier()->is_completed());
 }
 
 }  // namespace
-}  // namespace atrous::distributed
+}  // namespace atrous::test_support

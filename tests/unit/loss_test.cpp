@@ -218,16 +218,57 @@ TEST(PixelLosses, LogitsUpsampleBilinearlyWithAlignedCorners) {
                                          4);
   at::Tensor labels = at::randint(0, 2, {1, 3, 3}, at::kLong);
   at::Tensor ones = at::ones({1});
-  PixelLosses upsampled = weighted_pixel_losses(logits, labels, ones, 255, true);
-  PixelLosses manual = weighted_pixel_losses(up, labels, ones, 255, true);
+  PixelLosses upsampled =
+      weighted_pixel_losses(logits, labels, ones, 255, SizeMatching::upsample_logits_aligned);
+  PixelLosses manual = weighted_pixel_losses(up, labels, ones, 255, SizeMatching::upsample_logits_aligned);
   EXPECT_TRUE(at::allclose(upsampled.values, manual.values, 1e-5, 1e-6));
   // The other way round: labels come down to the logits' 2x2 by nearest neighbour.
-  PixelLosses downsampled = weighted_pixel_losses(logits, labels, ones, 255, false);
+  PixelLosses downsampled =
+      weighted_pixel_losses(logits, labels, ones, 255, SizeMatching::resize_labels_nearest);
   EXPECT_EQ(downsampled.values.numel(), 4);
   at::Tensor picked =
       labels.index({at::indexing::Slice(), at::indexing::Slice(0, 3, 2), at::indexing::Slice(0, 3, 2)});
-  EXPECT_TRUE(
-      at::allclose(downsampled.values, weighted_pixel_losses(logits, picked, ones, 255, true).values));
+  EXPECT_TRUE(at::allclose(
+      downsampled.values,
+      weighted_pixel_losses(logits, picked, ones, 255, SizeMatching::upsample_logits_aligned).values));
+}
+
+TEST(PixelLosses, HalfPixelUpsamplingIsTorchvisionsInterpolateAndDiffersFromAlignedCorners) {
+  at::Tensor logits = at::randn({1, 3, 4, 5});
+  at::Tensor labels = at::randint(0, 3, {1, 13, 17}, at::kLong);
+  at::Tensor ones = at::ones({1});
+  const at::Tensor half_pixel = at::upsample_bilinear2d(logits, {13, 17}, /*align_corners=*/false);
+  PixelLosses upsampled =
+      weighted_pixel_losses(logits, labels, ones, 255, SizeMatching::upsample_logits_half_pixel);
+  PixelLosses manual =
+      weighted_pixel_losses(half_pixel, labels, ones, 255, SizeMatching::upsample_logits_aligned);
+  EXPECT_TRUE(at::allclose(upsampled.values, manual.values, 1e-5, 1e-6));
+  PixelLosses aligned =
+      weighted_pixel_losses(logits, labels, ones, 255, SizeMatching::upsample_logits_aligned);
+  EXPECT_GT((upsampled.values - aligned.values).abs().max().item<double>(), 1e-2);
+}
+
+TEST(PixelLosses, SizeMatchingCombinesTheLossOptionAndTheOutputsFlag) {
+  EXPECT_EQ(size_matching(true, true), SizeMatching::upsample_logits_aligned);
+  EXPECT_EQ(size_matching(true, false), SizeMatching::upsample_logits_half_pixel);
+  EXPECT_EQ(size_matching(false, true), SizeMatching::resize_labels_nearest);
+  EXPECT_EQ(size_matching(false, false), SizeMatching::resize_labels_nearest);
+}
+
+TEST(SegmentationLoss, UpsamplesEachEntryByItsOwnConvention) {
+  at::Tensor logits = at::randn({2, 3, 4, 5});
+  at::Tensor labels = at::randint(0, 3, {2, 13, 17}, at::kByte);
+  SegmentationLoss loss(with(1.0), 3, 255, one_rank);
+  auto loss_of = [&](const at::Tensor& entry_logits, bool align_corners) {
+    model::ScaleOutputs outputs{{"merged", entry_logits}};
+    outputs[0].align_corners = align_corners;
+    return loss(outputs, labels, 0).total;
+  };
+  for (bool align_corners : {true, false}) {
+    const at::Tensor upsampled = at::upsample_bilinear2d(logits, {13, 17}, align_corners);
+    EXPECT_NEAR(loss_of(logits, align_corners), loss_of(upsampled, !align_corners), 1e-6) << align_corners;
+  }
+  EXPECT_GT(std::abs(loss_of(logits, true) - loss_of(logits, false)), 1e-4);
 }
 
 TEST(SegmentationLoss, OptionsAreValidatedByName) {
@@ -245,9 +286,13 @@ TEST(SegmentationLoss, OptionsAreValidatedByName) {
   EXPECT_NE(message_of(with(1.0, "1,-2,1")).find("loss.label_weights"), std::string::npos);
   EXPECT_NE(message_of(with(1.0, "one")).find("loss.label_weights"), std::string::npos);
   EXPECT_NE(message_of(with(1.0, "1", true, -1)).find("loss.hard_example_mining_step"), std::string::npos);
-  LossOptions scope = with(1.0);
-  scope.top_k_scope = "both";
-  EXPECT_NE(message_of(scope).find("--loss.top_k_scope = both"), std::string::npos);
+  try {
+    parse_choice("loss.top_k_scope", top_k_scope_choices(), std::string("both"));
+    ADD_FAILURE() << "accepted loss.top_k_scope = both";
+  } catch (const OptionError& error) {
+    EXPECT_NE(std::string(error.what()).find("--loss.top_k_scope = both is not allowed; allowed: local or global"),
+              std::string::npos);
+  }
   EXPECT_EQ(message_of(with(0.5, "1,2,3")), "");
 }
 

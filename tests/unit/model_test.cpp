@@ -1,4 +1,4 @@
-// DeepLab geometry and the multi-scale rules of DESIGN.md (Reference semantics); the numerics are
+// DeepLab geometry and the multi-scale rules of docs/tf-deeplab-reference.md; the numerics are
 // checked against torchvision in tests/oracle.
 
 #include <ATen/ATen.h>
@@ -9,7 +9,9 @@
 #include <fstream>
 
 #include "atrous/core/error.h"
+#include "atrous/core/options.h"
 #include "atrous/model/atrous_schedule.h"
+#include "atrous/model/backbone_registry.h"
 #include "atrous/model/deeplab.h"
 #include "atrous/model/weight_import.h"
 #include "scratch_files.h"
@@ -120,7 +122,7 @@ INSTANTIATE_TEST_SUITE_P(Backbones, DeepLabGeometry, ::testing::ValuesIn(geometr
 TEST(DeepLab, PyramidYieldsEveryScaleAndMergedAndTrainingAddsTheAuxEntry) {
   ModelOptions options;
   options.backbone = "resnet50";
-  options.head = "deeplabv3";
+  options.head = DeepLabHead::deeplabv3;
   options.aux_head = true;
   options.image_pyramid = "0.5,1";
   options.aux_loss_weight = 0.4;
@@ -162,6 +164,138 @@ TEST(DeepLab, RejectsBadOptionsNamingThem) {
   options = ModelOptions();
   options.aux_head = true;  // deeplabv3plus has none
   EXPECT_NE(message(options).find("--model.aux_head"), std::string::npos);
+}
+
+// The OptionError message of `action`, or "no error".
+template <class Action>
+std::string option_error_of(Action action) {
+  try {
+    action();
+  } catch (const OptionError& error) {
+    return error.message();
+  }
+  return "no error";
+}
+
+TEST(BackboneRegistry, IsTheOneListOfBackbonesAndOfWhatEachSupports) {
+  std::vector<std::string> names;
+  for (const BackboneEntry& entry : backbone_registry()) names.push_back(entry.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"resnet50", "resnet101", "mobilenet_v2", "xception65"}));
+  EXPECT_EQ(choice_names(backbone_choices()), names);
+  EXPECT_EQ(&find_backbone("xception65"), &backbone_registry()[3]);
+  // TF DeepLab's weight decays, as the trainer used them before the registry held them.
+  EXPECT_DOUBLE_EQ(find_backbone("resnet101").default_weight_decay, 1e-4);
+  EXPECT_DOUBLE_EQ(find_backbone("mobilenet_v2").default_weight_decay, 4e-5);
+  EXPECT_EQ(
+      option_error_of([] { find_backbone("resnet34"); }),
+      "option --model.backbone = resnet34 is not allowed; allowed: resnet50, resnet101, mobilenet_v2 or "
+      "xception65");
+  at::NoGradGuard no_grad;
+  for (const BackboneEntry& entry : backbone_registry()) {
+    SCOPED_TRACE(entry.name);
+    EXPECT_FALSE(entry.low_level_feature.empty());
+    BackboneSpec spec;
+    spec.output_stride = 32;
+    std::shared_ptr<BackboneImpl> backbone = entry.make(spec);
+    EXPECT_EQ(entry.has_aux_features, backbone->channels().aux > 0);
+    backbone->eval();
+    const BackboneFeatures features = backbone->forward(at::zeros({1, 3, 65, 65}));
+    EXPECT_EQ(entry.has_aux_features, features.aux.defined());
+    EXPECT_EQ(features.low_level.size(1), backbone->channels().low_level);
+  }
+}
+
+TEST(BackboneRegistry, DecidesMultiGridAndAuxHeadSupport) {
+  ModelOptions options;
+  options.multi_grid = "1,2,4";
+  for (const BackboneEntry& entry : backbone_registry()) {
+    options.backbone = entry.name;
+    const std::string message = option_error_of([&] { resolved_multi_grid(options); });
+    EXPECT_EQ(message == "no error", entry.supports_multi_grid) << entry.name << ": " << message;
+  }
+  options.backbone = "mobilenet_v2";
+  EXPECT_NE(
+      option_error_of([&] { resolved_multi_grid(options); })
+          .find("allowed: none, or 3 comma-separated integers >= 1 (model.backbone resnet50, resnet101 or "
+                "xception65)"),
+      std::string::npos);
+  options = ModelOptions();
+  options.head = DeepLabHead::deeplabv3;
+  options.aux_head = true;
+  options.backbone = "xception65";
+  EXPECT_EQ(
+      option_error_of([&] { DeepLab net(options, 3); }),
+      "option --model.aux_head = true is not allowed; allowed: true only with model.head = deeplabv3 and "
+      "model.backbone resnet50 or resnet101");
+}
+
+TEST(ModelOptions, ChoicesAcceptTheirNamesSetTheEnumsAndWriteTheNamesBack) {
+  OptionTable table;
+  ModelOptions options;
+  ModelOptions::declare(table, options);
+  parse_options(table, {"--model.backbone", "xception65", "--model.head", "deeplabv3", "--model.merge_method",
+                        "mean", "--model.normalization", "deeplab", "--model.resnet_stem", "beta",
+                        "--model.logits_upsampling", "align_corners"});
+  EXPECT_EQ(options.backbone, "xception65");
+  EXPECT_EQ(options.head, DeepLabHead::deeplabv3);
+  EXPECT_EQ(options.merge_method, MergeMethod::mean);
+  EXPECT_EQ(options.normalization, InputNormalization::deeplab);
+  EXPECT_EQ(options.resnet_stem, ResNetStem::beta);
+  EXPECT_EQ(options.logits_upsampling, LogitsUpsampling::align_corners);
+  const std::string ini = effective_config(table);
+  for (const char* line :
+       {"backbone = xception65  # command line\n", "head = deeplabv3  # command line\n",
+        "merge_method = mean  # command line\n", "normalization = deeplab  # command line\n",
+        "resnet_stem = beta  # command line\n"})
+    EXPECT_NE(ini.find(line), std::string::npos) << line << ini;
+  const std::string help = options_help(table);
+  EXPECT_NE(help.find("default: resnet50; allowed: resnet50, resnet101, mobilenet_v2 or xception65"),
+            std::string::npos)
+      << help;
+  EXPECT_NE(help.find("default: deeplabv3plus; allowed: deeplabv3plus or deeplabv3"), std::string::npos);
+  EXPECT_NE(help.find("default: torchvision; allowed: torchvision or beta"), std::string::npos);
+
+  OptionTable again;
+  ModelOptions wrong;
+  ModelOptions::declare(again, wrong);
+  EXPECT_EQ(option_error_of([&] {
+              parse_options(again, {"--model.merge_method", "median"});
+            }),
+            "option --model.merge_method = median is not allowed; allowed: max or mean");
+}
+
+TEST(LogitsUpsampling, AutomaticFollowsTheHeadAndAnExplicitChoiceWins) {
+  ModelOptions options;
+  EXPECT_TRUE(resolved_logits_align_corners(options));  // deeplabv3plus: TF's align_corners
+  options.head = DeepLabHead::deeplabv3;
+  EXPECT_FALSE(resolved_logits_align_corners(options));  // deeplabv3: torchvision's half-pixel centres
+  options.logits_upsampling = LogitsUpsampling::align_corners;
+  EXPECT_TRUE(resolved_logits_align_corners(options));
+  options.head = DeepLabHead::deeplabv3plus;
+  options.logits_upsampling = LogitsUpsampling::half_pixel;
+  EXPECT_FALSE(resolved_logits_align_corners(options));
+}
+
+TEST(LogitsUpsampling, UpsampleLogitsAndTheOutputsFlagUseTheModelsConvention) {
+  const at::Tensor logits = at::randn({1, 3, 5, 7});
+  const at::Tensor half_pixel = at::upsample_bilinear2d(logits, {33, 45}, /*align_corners=*/false);
+  const at::Tensor aligned = at::upsample_bilinear2d(logits, {33, 45}, /*align_corners=*/true);
+  ASSERT_GT((half_pixel - aligned).abs().max().item<double>(), 0.1);  // the conventions differ here
+  at::NoGradGuard no_grad;
+  for (DeepLabHead head : {DeepLabHead::deeplabv3plus, DeepLabHead::deeplabv3}) {
+    ModelOptions options;
+    options.backbone = "mobilenet_v2";
+    options.head = head;
+    DeepLab net(options, 3);
+    net->eval();
+    const bool aligns = head == DeepLabHead::deeplabv3plus;
+    SCOPED_TRACE(aligns ? "deeplabv3plus" : "deeplabv3");
+    EXPECT_EQ(net->upsampling_aligns_corners(), aligns);
+    EXPECT_TRUE(at::allclose(net->upsample_logits(logits, 33, 45), aligns ? aligned : half_pixel));
+    EXPECT_TRUE(at::equal(net->upsample_logits(logits, 5, 7), logits));
+    for (const ScaleOutput& output : net->forward(at::rand({1, 3, 33, 33}) * 255))
+      EXPECT_EQ(output.align_corners, aligns) << output.name;
+  }
 }
 
 TEST(WeightImport, UnreadableOrForeignFilesAreUserErrorsNamingTheFile) {

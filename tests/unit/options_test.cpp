@@ -163,6 +163,76 @@ TEST_F(OptionsTest, HelpListsEveryOptionWithDefaultAndAllowedValues) {
   EXPECT_NE(help.find("--config FILE"), std::string::npos) << help;
 }
 
+// A component with choice options: an enum and a string.
+enum class Fruit { apple, pear, quince };
+
+struct ShopOptions {
+  Fruit fruit = Fruit::pear;
+  std::string flavour = "sweet";
+
+  static void declare(OptionTable& table, ShopOptions& options) {
+    table.add_choice(
+        "shop.fruit", &options.fruit, Fruit::pear, "what to buy",
+        ChoiceValues<Fruit>{{"apple", Fruit::apple}, {"pear", Fruit::pear}, {"quince", Fruit::quince}});
+    table.add_choice("shop.flavour", &options.flavour, std::string("sweet"), "how it tastes",
+                     ChoiceValues<std::string>{{"sweet", "sweet"}, {"sour", "sour"}});
+  }
+};
+
+class ChoiceOptionsTest : public OptionsTest {
+ protected:
+  void SetUp() override { ShopOptions::declare(table, shop); }
+  ShopOptions shop;
+};
+
+TEST_F(ChoiceOptionsTest, HelpListsTheNamesAndTheDefault) {
+  const std::string help = options_help(table);
+  EXPECT_NE(
+      help.find(
+          "--shop.fruit CHOICE\n      what to buy\n      default: pear; allowed: apple, pear or quince"),
+      std::string::npos)
+      << help;
+  EXPECT_NE(help.find("default: sweet; allowed: sweet or sour"), std::string::npos) << help;
+}
+
+TEST_F(ChoiceOptionsTest, DefaultsAndGivenNamesSetTheTargets) {
+  parse_options(table, {});
+  EXPECT_EQ(shop.fruit, Fruit::pear);
+  EXPECT_EQ(shop.flavour, "sweet");
+  parse_options(table, {"--shop.fruit", "quince", "--shop.flavour=sour"});
+  EXPECT_EQ(shop.fruit, Fruit::quince);
+  EXPECT_EQ(shop.flavour, "sour");
+  EXPECT_EQ(table.find("shop.fruit")->source, OptionSource::command_line);
+}
+
+TEST_F(ChoiceOptionsTest, AnUnknownNameIsAnOptionErrorNamingTheOptionAndTheAllowedNames) {
+  EXPECT_EQ(error_of({"--shop.fruit", "banana"}),
+            "option --shop.fruit = banana is not allowed; allowed: apple, pear or quince");
+  EXPECT_EQ(error_of({"--shop.flavour", "Sweet"}),
+            "option --shop.flavour = Sweet is not allowed; allowed: sweet or sour");
+  const std::string message = error_of({"--config", write_config("[shop]\nfruit = plum\n")});
+  EXPECT_NE(message.find("--shop.fruit = plum is not allowed; allowed: apple, pear or quince"),
+            std::string::npos)
+      << message;
+}
+
+TEST_F(ChoiceOptionsTest, AConfigFileValueRoundTripsThroughTheEffectiveConfig) {
+  parse_options(table, {"--config", write_config("[shop]\nfruit = apple\nflavour = sour\n")});
+  EXPECT_EQ(shop.fruit, Fruit::apple);
+  EXPECT_EQ(table.find("shop.fruit")->source, OptionSource::config_file);
+  const std::string ini = effective_config(table);
+  EXPECT_NE(ini.find("[shop]\nfruit = apple  # config file\nflavour = sour  # config file\n"),
+            std::string::npos)
+      << ini;
+
+  OptionTable again;
+  ShopOptions reread;
+  ShopOptions::declare(again, reread);
+  parse_options(again, {"--config", write_config(ini)});
+  EXPECT_EQ(reread.fruit, Fruit::apple);
+  EXPECT_EQ(reread.flavour, "sour");
+}
+
 TEST(OptionValidation, ConsumersRejectOutOfRangeValuesByName) {
   distributed::WorldOptions world;
   world.threads = -2;
@@ -173,10 +243,13 @@ TEST(OptionValidation, ConsumersRejectOutOfRangeValuesByName) {
     EXPECT_EQ(error.message(), "option --dist.threads = -2 is not allowed; allowed: an integer >= 0");
   }
   world.threads = 0;
-  world.device = "gpu";
-  EXPECT_THROW(world.validate(), OptionError);
-  world.device = "cuda";
   EXPECT_NO_THROW(world.validate());
+  // A choice is checked while parsing.
+  OptionTable table;
+  distributed::WorldOptions::declare(table, world);
+  EXPECT_THROW(parse_options(table, {"--dist.device", "gpu"}), OptionError);
+  parse_options(table, {"--dist.device", "cuda"});
+  EXPECT_EQ(world.device, distributed::DeviceChoice::cuda);
 }
 
 TEST(OptionFormatting, NumbersUseTheShortestExactForm) {

@@ -81,7 +81,8 @@ TEST(ShardSampler, BadSetupsAreClearErrors) {
   EXPECT_THROW(ShardSampler(0, 1, 0, 1, ShardRemainder::drop), UserError);
   EXPECT_THROW(ShardSampler(3, 1, 0, 4, ShardRemainder::drop), UserError);
   EXPECT_NO_THROW(ShardSampler(3, 1, 3, 4, ShardRemainder::pad));
-  EXPECT_THROW(parse_shard_remainder("keep", "data.remainder"), OptionError);
+  EXPECT_THROW(parse_choice("data.remainder", shard_remainder_choices(), std::string("keep")), OptionError);
+  EXPECT_EQ(parse_choice("data.remainder", shard_remainder_choices(), std::string("pad")), ShardRemainder::pad);
 }
 
 }  // namespace

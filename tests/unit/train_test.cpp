@@ -30,10 +30,10 @@ TEST(LrSchedule, PolyStepCosineWarmupSlowStartAndLinearScaling) {
 
   options = LrOptions();
   options.lr = 0.1;
-  options.lr_policy = "step";
+  options.lr_policy = LrPolicy::step;
   options.step_size = 30;
   EXPECT_NEAR(LrSchedule(options, 100, 16)(65), 0.1 * 0.01, 1e-15);
-  options.lr_policy = "cosine";
+  options.lr_policy = LrPolicy::cosine;
   EXPECT_NEAR(LrSchedule(options, 100, 16)(50), 0.05, 1e-15);
 
   options.warmup_steps = 10;
@@ -44,15 +44,16 @@ TEST(LrSchedule, PolyStepCosineWarmupSlowStartAndLinearScaling) {
   EXPECT_NEAR(LrSchedule(options, 100, 16)(5), (0.05 * (1 + std::cos(M_PI * 0.05))) * 0.6, 1e-15);
 
   options = LrOptions();
-  options.lr_scaling = "linear";
+  options.lr_scaling = LrScaling::linear;
   options.base_batch = 16;
   EXPECT_DOUBLE_EQ(LrSchedule(options, 100, 64).base_lr(), 0.007 * 4);
-  options.lr_policy = "exp";
   try {
-    LrSchedule(options, 100, 16);
+    parse_choice("optim.lr_policy", lr_policy_choices(), std::string("exp"));
     FAIL();
   } catch (const OptionError& error) {
-    EXPECT_NE(std::string(error.what()).find("--optim.lr_policy = exp"), std::string::npos);
+    EXPECT_NE(std::string(error.what())
+                  .find("--optim.lr_policy = exp is not allowed; allowed: poly, step or cosine"),
+              std::string::npos);
   }
 }
 

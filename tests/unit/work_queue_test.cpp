@@ -11,6 +11,15 @@
 namespace atrous::distributed {
 namespace {
 
+CollectiveLabel make_label(uint64_t sequence) {
+  CollectiveLabel label;
+  label.collective = "allreduce";
+  label.count = 1024;
+  label.dtype = at::kFloat;
+  label.sequence = sequence;
+  return label;
+}
+
 TEST(WorkQueue, RunsOperationsInOrderOnOneOtherThread) {
   std::vector<int> order;
   std::vector<std::thread::id> threads;
@@ -18,7 +27,7 @@ TEST(WorkQueue, RunsOperationsInOrderOnOneOtherThread) {
   {
     WorkQueue queue(10.0);
     for (int i = 0; i < 50; ++i)
-      works.push_back(queue.submit("step", [&, i] {
+      works.push_back(queue.submit(make_label(i), [&, i] {
         order.push_back(i);
         threads.push_back(std::this_thread::get_id());
       }));
@@ -35,7 +44,7 @@ TEST(WorkQueue, RunsOperationsInOrderOnOneOtherThread) {
 TEST(WorkQueue, SubmitReturnsBeforeTheOperationRuns) {
   std::atomic<bool> release{false};
   WorkQueue queue(10.0);
-  WorkHandle work = queue.submit("gate", [&] {
+  WorkHandle work = queue.submit(make_label(0), [&] {
     while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   });
   EXPECT_FALSE(work->is_completed());
@@ -46,8 +55,8 @@ TEST(WorkQueue, SubmitReturnsBeforeTheOperationRuns) {
 
 TEST(WorkQueue, WaitRethrowsTheOperationsError) {
   WorkQueue queue(10.0);
-  WorkHandle failing = queue.submit("bad", [] { throw UserError("peer sent garbage", ATROUS_HERE); });
-  WorkHandle next = queue.submit("good", [] {});
+  WorkHandle failing = queue.submit(make_label(0), [] { throw UserError("peer sent garbage", ATROUS_HERE); });
+  WorkHandle next = queue.submit(make_label(1), [] {});
   EXPECT_THROW(
       {
         try {
@@ -63,17 +72,17 @@ TEST(WorkQueue, WaitRethrowsTheOperationsError) {
 
 TEST(WorkQueue, WaitPastTheTimeoutNamesTheStuckCollective) {
   WorkQueue queue(0.1);
-  queue.submit("first", [] {});
-  WorkHandle slow = queue.submit("allreduce of 1024 float",
-                                 [] { std::this_thread::sleep_for(std::chrono::milliseconds(600)); });
+  queue.submit(make_label(0), [] {});
+  WorkHandle slow =
+      queue.submit(make_label(1), [] { std::this_thread::sleep_for(std::chrono::milliseconds(600)); });
   try {
     slow->wait();
     FAIL() << "wait() returned although the operation outlasted the timeout";
   } catch (const UserError& error) {
-    EXPECT_NE(error.message().find("collective #1 (allreduce of 1024 float) did not complete within "
-                                   "dist.timeout_s = 0.1 s"),
-              std::string::npos)
-        << error.message();
+    EXPECT_EQ(
+        error.message(),
+        "collective #1 (allreduce(sum) of 1024 float32) did not complete within dist.timeout_s = 0.1 s: "
+        "a rank died or hangs, or the ranks issued collectives in different orders; stopping the job");
   }
 }
 

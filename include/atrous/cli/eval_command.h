@@ -1,11 +1,13 @@
 #pragma once
 // `atrous eval --config FILE --eval.checkpoint PATH --eval.data FILE.h5`: the mIoU of a checkpoint on
 // a pack, on every rank of the job (eval/evaluator.h). The model is built from the model.* options
-// (the training config) at eval.output_stride when given; its weights come from the checkpoint.
+// (the training config) at eval.output_stride when given, with the pack's classes; its weights come
+// from the checkpoint (eval/predictor_loader.h).
 // Rank 0 prints the per-class table and writes eval.out (JSON).
 
 #include "atrous/cli/command.h"
 #include "atrous/eval/predictor.h"
+#include "atrous/eval/predictor_loader.h"
 #include "atrous/model/model_options.h"
 
 namespace atrous::cli {
@@ -22,7 +24,8 @@ class EvalCommand : public Command {
  private:
   model::ModelOptions model_;
   eval::PredictOptions predict_;
-  std::string checkpoint_, data_, out_;
+  eval::CheckpointInputOptions checkpoint_;
+  std::string data_, out_;
 };
 
 }  // namespace atrous::cli

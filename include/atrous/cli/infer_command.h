@@ -3,15 +3,17 @@
 //  [--infer.logits_out FILE.h5] [--infer.descriptor FILE] [--eval.scales ...] [--eval.flip true]`
 //
 // Inputs: image files (JPEG/PNG), folders of them, or packs (each sample's valid region, predicted
-// and then resized back to its size before packing). For every image, at its original size:
+// and then resized back to its size before packing; data/image_inputs.h). For every image, at its
+// original size (eval/image_prediction.h):
 // OUT/<name>.png, the predicted classes as a palette PNG (the dataset's palette: the pack's, the
 // descriptor's, else VOC's), and OUT/<name>_overlay.png, the colours blended over the image.
 // --infer.logits_out writes the raw single-scale logits (eval/logits_file.h); it needs one process.
-// The class count comes from the checkpoint; the model from the model.* options. Images are shared
-// out over the ranks.
+// The class count comes from the checkpoint; the model from the model.* options
+// (eval/predictor_loader.h). Images are shared out over the ranks.
 
 #include "atrous/cli/command.h"
 #include "atrous/eval/predictor.h"
+#include "atrous/eval/predictor_loader.h"
 #include "atrous/model/model_options.h"
 
 namespace atrous::cli {
@@ -28,7 +30,8 @@ class InferCommand : public Command {
  private:
   model::ModelOptions model_;
   eval::PredictOptions predict_;
-  std::string checkpoint_, input_, out_, logits_out_, descriptor_;
+  eval::CheckpointInputOptions checkpoint_;
+  std::string input_, out_, logits_out_, descriptor_;
 };
 
 }  // namespace atrous::cli

@@ -17,19 +17,19 @@
 #include <string>
 
 #include "atrous/core/error.h"
+#include "atrous/core/options.h"
 
 namespace atrous {
 
-class OptionTable;
-
 enum class LogLevel { debug = 0, info = 1, warn = 2, error = 3 };
 
-// "debug", "info", "warn" or "error"; anything else is an OptionError naming `option_name`.
-LogLevel parse_log_level(const std::string& text, const std::string& option_name);
+// The names of log.level: debug, info, warn, error.
+const ChoiceValues<LogLevel>& log_level_choices();
+// The level as a log line shows it: "DEBUG", "INFO ", "WARN ", "ERROR".
 const char* log_level_name(LogLevel level);
 
 struct LogOptions {
-  std::string level = "info";  // log.level
+  LogLevel level = LogLevel::info;  // log.level
 
   static void declare(OptionTable& table, LogOptions& options);
 };

@@ -6,6 +6,10 @@
 // what is allowed. The component validates the values in its own constructor and reports a bad one
 // with bad_option(), which names the option, the value and what is allowed.
 //
+// A closed set of values (model.merge_method: max or mean) is a choice: add_choice() binds an enum
+// (or any comparable type) to its names once, and help, the allowed text, validation while parsing
+// and the name written back to config.ini all derive from that one list.
+//
 // parse_options() reads the command line and, when --config FILE is given, the file: `[train]`
 // followed by `batch_size = 8` sets train.batch_size, exactly as `--train.batch_size 8` would. The
 // command line overrides the file, the file overrides the defaults. Option names are never guessed
@@ -18,6 +22,7 @@
 #include <set>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "atrous/core/error.h"
@@ -25,6 +30,32 @@
 namespace atrous {
 
 enum class OptionSource { default_value, config_file, command_line };
+
+// The named values of a choice option, in the order --help lists them.
+template <class T>
+using ChoiceValues = std::vector<std::pair<std::string, T>>;
+
+// "max or mean", "a, b or c": the allowed text of a choice.
+std::string choice_list_text(const std::vector<std::string>& names);
+
+template <class T>
+std::vector<std::string> choice_names(const ChoiceValues<T>& values) {
+  std::vector<std::string> names;
+  for (const auto& value : values) names.push_back(value.first);
+  return names;
+}
+
+// The name of `value` in `values`; an InternalError for a value the list does not hold.
+template <class T>
+const std::string& choice_name(const ChoiceValues<T>& values, const T& value) {
+  for (const auto& entry : values)
+    if (entry.second == value) return entry.first;
+  throw InternalError("a choice value without a name", ATROUS_HERE);
+}
+
+// The value named `name`; bad_option(option, name, allowed) when no value has that name.
+template <class T>
+T parse_choice(const std::string& option, const ChoiceValues<T>& values, const std::string& name);
 
 // The textual form of an option value, as the config file and --help show it.
 std::string format_option_value(const std::string& value);
@@ -59,6 +90,24 @@ class OptionTable {
     description_.add_options()(name.c_str(), semantic, help.c_str());
     entries_.push_back(Entry{name, value_kind<T>(), help, allowed, format_option_value(default_value),
                              [target] { return format_option_value(*target); }});
+  }
+
+  // Binds `*target` to choice option `name`: exactly one of `values`' names is accepted, and help
+  // lists them all. The values must hold `default_value`.
+  template <class T>
+  void add_choice(const std::string& name, T* target, const T& default_value, const std::string& help,
+                  ChoiceValues<T> values) {
+    namespace po = boost::program_options;
+    const std::string default_name = choice_name(values, default_value);
+    *target = default_value;
+    auto* semantic = po::value<std::string>()
+                         ->default_value(default_name)
+                         ->notifier([name, target, values](const std::string& text) {
+                           *target = parse_choice(name, values, text);
+                         });
+    description_.add_options()(name.c_str(), semantic, help.c_str());
+    entries_.push_back(Entry{name, "CHOICE", help, choice_list_text(choice_names(values)), default_name,
+                             [target, values] { return choice_name(values, *target); }});
   }
 
   const std::vector<Entry>& entries() const { return entries_; }
@@ -117,6 +166,13 @@ template <class T>
   throw OptionError(
       to_text("option --", name, " = ", format_option_value(value), " is not allowed; allowed: ", allowed),
       where);
+}
+
+template <class T>
+T parse_choice(const std::string& option, const ChoiceValues<T>& values, const std::string& name) {
+  for (const auto& entry : values)
+    if (entry.first == name) return entry.second;
+  bad_option(option, name, choice_list_text(choice_names(values)), ATROUS_HERE);
 }
 
 }  // namespace atrous

@@ -1,12 +1,14 @@
 #pragma once
-// Loader: this rank's batches of a pack, read and augmented ahead of time by background threads.
+// Loader: this rank's batches of a dataset (a pack, or samples in memory: data/dataset.h), read and
+// augmented ahead of time by background threads.
 //
 // Per epoch, the rank's samples (data/shard_sampler.h) are cut into batches of batch_size; with
 // drop_last the incomplete last batch is left out (training), otherwise it is delivered smaller
-// (evaluation). Reader threads build batches out of order — reading samples from the pack
-// (data/pack_reader.h) and augmenting each with its own CounterRng(seed, epoch, sample index)
-// (data/augmentation.h), or only padding them for evaluation — and keep at most `prefetch` batches
-// ready; next() hands them out in order, so the result never depends on the number of threads.
+// (evaluation). Reader threads build batches out of order — reading samples from the dataset (its
+// read() is called from all of them at once) and augmenting each with its own
+// CounterRng(seed, epoch, sample index) (data/augmentation.h), or only padding them for evaluation —
+// and keep at most `prefetch` batches ready; next() hands them out in order, so the result never
+// depends on the number of threads.
 // start_epoch(epoch, position) restarts anywhere: a resumed run gets exactly the batches an
 // uninterrupted run would have got from there.
 
@@ -18,7 +20,7 @@
 #include <vector>
 
 #include "atrous/data/augmentation.h"
-#include "atrous/data/pack_reader.h"
+#include "atrous/data/dataset.h"
 #include "atrous/data/shard_sampler.h"
 
 namespace atrous {
@@ -28,12 +30,12 @@ class OptionTable;
 namespace atrous::data {
 
 struct LoaderOptions {
-  int batch_size = 8;      // data.batch_size: images per rank per step
-  int reader_threads = 2;  // data.reader_threads
-  int prefetch = 4;        // data.prefetch: batches kept ready
-  int64_t seed = 0;        // data.seed, >= 0
-  bool augment = true;     // training augmentation; false pads only (evaluation)
-  bool drop_last = true;   // leave out an incomplete last batch
+  int batch_size = 8;       // data.batch_size: images per rank per step
+  int reader_threads = 2;   // data.reader_threads
+  int prefetch = 4;         // data.prefetch: batches kept ready
+  int64_t seed = 0;         // data.seed, >= 0
+  bool augment = true;      // training augmentation; false pads only (evaluation)
+  bool drop_last = true;    // leave out an incomplete last batch
   bool pin_memory = false;  // batches in page-locked memory (set by the trainer on CUDA devices)
 
   static void declare(OptionTable& table, LoaderOptions& options);
@@ -43,16 +45,16 @@ struct LoaderOptions {
 struct Batch {
   at::Tensor images;             // [B, 3, crop, crop] float32, RGB 0..255
   at::Tensor labels;             // [B, crop, crop] uint8
-  std::vector<int64_t> indices;  // the pack's sample indices
+  std::vector<int64_t> indices;  // the dataset's sample indices
   uint64_t epoch = 0;
   int64_t position = 0;  // samples of this rank's epoch consumed after this batch
 };
 
 class Loader {
  public:
-  // The pack must outlive the loader. crop: the training crop, or for evaluation the size every
-  // sample is padded to.
-  Loader(const PackReader& pack, ShardSampler sampler, const LoaderOptions& options,
+  // The dataset must outlive the loader. augment_options.crop_size: the training crop, or for
+  // evaluation the size every sample is padded to.
+  Loader(const Dataset& dataset, ShardSampler sampler, const LoaderOptions& options,
          const AugmentOptions& augment_options);
   ~Loader();
   Loader(const Loader&) = delete;

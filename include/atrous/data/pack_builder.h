@@ -26,7 +26,9 @@ class OptionTable;
 namespace atrous::data {
 
 struct PackOptions {
-  std::string format;      // pack.format: voc, cityscapes, ade20k, list
+  // pack.format: one of source_formats() (voc, cityscapes, ade20k, list). Text, not a choice option:
+  // it has no default, the user must name the layout.
+  std::string format;
   std::string root;        // pack.root
   std::string split;       // pack.split
   std::string out;         // pack.out

@@ -1,39 +1,34 @@
 #pragma once
-// PackReader: reads an atrous pack (data/pack_format.h), read-only.
+// PackReader: an atrous pack (data/pack_format.h) as a Dataset (data/dataset.h), read-only.
 //
 // Opening checks what a training run would otherwise trip over much later: that the file is HDF5,
 // says it is an atrous pack of a version this build reads, and that its datasets have the shapes
 // and types of the layout, with one row per sample everywhere. A truncated, foreign or damaged file
 // is a UserError naming the file and what is wrong, never a crash.
-// read() may be called from several threads: HDF5 as Debian builds it is not thread-safe, so calls
-// are serialised.
+// read() may be called from several threads, as Dataset promises: HDF5 as Debian builds it is not
+// thread-safe, so calls are serialised.
 
 #include <ATen/core/Tensor.h>
 
-#include <array>
 #include <mutex>
 #include <string>
 
+#include "atrous/data/dataset.h"
 #include "atrous/data/hdf5_handle.h"
 #include "atrous/data/pack_format.h"
 
 namespace atrous::data {
 
-struct PackRecord {
-  at::Tensor image;  // [H, W, 3] uint8
-  at::Tensor label;  // [H, W] uint8
-  std::array<int32_t, 2> valid_hw{}, source_hw{};
-  std::string name;
-};
-
-class PackReader {
+class PackReader : public Dataset {
  public:
   explicit PackReader(const std::string& path);
 
   const std::string& path() const { return path_; }
-  const PackMetadata& metadata() const { return metadata_; }
-  int64_t size() const { return size_; }
-  PackRecord read(int64_t index) const;
+  const PackMetadata& metadata() const override { return metadata_; }
+  int64_t size() const override { return size_; }
+  PackRecord read(int64_t index) const override;
+  // "pack '<path>'"
+  std::string description() const override;
 
  private:
   void check_layout();

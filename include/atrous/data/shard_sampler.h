@@ -15,12 +15,14 @@
 #include <string>
 #include <vector>
 
+#include "atrous/core/options.h"
+
 namespace atrous::data {
 
 enum class ShardRemainder { drop, pad };
 
-// "drop" or "pad"; anything else is an OptionError naming `option_name`.
-ShardRemainder parse_shard_remainder(const std::string& text, const std::string& option_name);
+// The names of data.remainder: drop, pad.
+const ChoiceValues<ShardRemainder>& shard_remainder_choices();
 
 class ShardSampler {
  public:

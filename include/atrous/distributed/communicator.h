@@ -2,8 +2,8 @@
 // Communicator: the collectives that data parallelism needs, behind one interface with one
 // implementation per transport:
 //   MpiCommunicator    (distributed/mpi_communicator.h)    CPU tensors, over MPI, on a background thread
+//   NcclCommunicator   (distributed/nccl_communicator.h)   CUDA tensors over NCCL, CPU tensors over MPI
 //   LocalCommunicator  (distributed/local_communicator.h)  a single process: the fake for unit tests
-//   (an NCCL backend for CUDA tensors joins them with the GPU work)
 //
 // Protocol. Every collective is asynchronous: the call checks its arguments, queues the operation
 // and returns a Work handle at once; wait() blocks until it is done and rethrows its error. Every
@@ -12,23 +12,37 @@
 // The communicator keeps each tensor alive until its operation is done; the caller must not touch
 // a tensor's data between issuing an operation and its wait().
 //
-// A wait() that lasts longer than dist.timeout_s throws a UserError naming the collective, its
-// sequence number and size: a rank died, hangs, or issued collectives in another order. The
-// top-level handler (cli/guard.h) then aborts the job rather than letting it hang.
+// Arguments (NCCL's rule: every entry point checks its arguments before anything else). The public
+// collectives are this class's own: they check every argument, then hand the operation to the
+// backend (do_allreduce() and the others), so no backend can skip a check. A violation is a bug in
+// the caller: an InternalError naming the collective, thrown before anything is communicated.
+//   - every tensor is defined, contiguous, on a device type the backend takes (device_types());
+//   - its dtype is one that collectives move (distributed/collective_types.h); average needs a
+//     floating dtype;
+//   - broadcast: 0 <= root < size();
+//   - allgather: the output has input's dtype and device and size() * input.numel() elements.
+//
+// Labels. Each collective that passes the checks gets the next sequence number of this
+// communicator and a CollectiveLabel (distributed/collective_label.h) that names it. A wait() that
+// lasts longer than dist.timeout_s throws collective_timeout_error() with that label: a rank died,
+// hangs, or issued collectives in another order. The top-level handler (cli/guard.h) then aborts
+// the job rather than letting it hang.
 
 #include <ATen/core/Tensor.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
+
+#include "atrous/distributed/collective_label.h"
+#include "atrous/distributed/reduce_op.h"
 
 namespace atrous {
 class OptionTable;
 }
 
 namespace atrous::distributed {
-
-enum class ReduceOp { sum, average, max, min };
-const char* reduce_op_name(ReduceOp op);
 
 struct CommunicatorOptions {
   double timeout_s = 600;  // dist.timeout_s
@@ -48,32 +62,39 @@ using WorkHandle = std::shared_ptr<Work>;
 
 class Communicator {
  public:
+  Communicator() = default;
   virtual ~Communicator() = default;
+  Communicator(const Communicator&) = delete;
+  Communicator& operator=(const Communicator&) = delete;
 
   virtual int rank() const = 0;
   virtual int size() const = 0;
   virtual std::string backend() const = 0;
 
-  // In place over every rank. Dtypes: float32, float64, float16, bfloat16, int32, int64, uint8
-  // (average: floating types only; float16 and bfloat16 are summed in float32 per pair).
-  virtual WorkHandle allreduce(at::Tensor tensor, ReduceOp op) = 0;
+  // In place over every rank (average: floating types only; float16 and bfloat16 are combined in
+  // float32 per pair).
+  WorkHandle allreduce(at::Tensor tensor, ReduceOp op);
   // In place: every rank's tensor becomes root's.
-  virtual WorkHandle broadcast(at::Tensor tensor, int root) = 0;
+  WorkHandle broadcast(at::Tensor tensor, int root);
   // output holds size() * input.numel() elements of input's dtype: rank r's input at r * numel.
-  virtual WorkHandle allgather(at::Tensor input, at::Tensor output) = 0;
-  virtual WorkHandle barrier() = 0;
+  WorkHandle allgather(at::Tensor input, at::Tensor output);
+  WorkHandle barrier();
+
+ protected:
+  // The device types whose tensors this backend moves.
+  virtual std::vector<c10::DeviceType> device_types() const = 0;
+
+  // The backend's part of each collective: called with checked arguments and the collective's label.
+  virtual WorkHandle do_allreduce(at::Tensor tensor, ReduceOp op, const CollectiveLabel& label) = 0;
+  virtual WorkHandle do_broadcast(at::Tensor tensor, int root, const CollectiveLabel& label) = 0;
+  virtual WorkHandle do_allgather(at::Tensor input, at::Tensor output, const CollectiveLabel& label) = 0;
+  virtual WorkHandle do_barrier(const CollectiveLabel& label) = 0;
+
+ private:
+  void check_tensor(const at::Tensor& tensor, const char* collective, const char* role) const;
+  CollectiveLabel next_label(const char* collective, const at::Tensor& tensor);
+
+  std::atomic<uint64_t> next_sequence_{0};
 };
-
-}  // namespace atrous::distributed
-
-namespace atrous::distributed {
-
-// Argument checks shared by the backends (NCCL's rule: every entry point checks its arguments
-// first). A violation is a bug in the caller: InternalError naming the collective.
-void check_collective_tensor(const at::Tensor& tensor, const char* collective, c10::DeviceType device);
-void check_reduce_dtype(const at::Tensor& tensor, ReduceOp op);
-
-// "allreduce(sum) of 1024 float32": how timeouts and errors name an operation.
-std::string describe_collective(const char* collective, const at::Tensor& tensor);
 
 }  // namespace atrous::distributed

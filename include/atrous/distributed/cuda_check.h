@@ -21,10 +21,10 @@ std::string cuda_error_text(cudaError_t code);
 
 }  // namespace atrous::distributed
 
-#define ATROUS_CUDA_CHECK(call)                                                \
-  do {                                                                         \
-    cudaError_t atrous_cuda_code_ = (call);                                    \
-    if (atrous_cuda_code_ != cudaSuccess)                                      \
+#define ATROUS_CUDA_CHECK(call)                                                       \
+  do {                                                                                \
+    cudaError_t atrous_cuda_code_ = (call);                                           \
+    if (atrous_cuda_code_ != cudaSuccess)                                             \
       ::atrous::distributed::throw_cuda_error(atrous_cuda_code_, #call, ATROUS_HERE); \
   } while (false)
 

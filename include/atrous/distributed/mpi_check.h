@@ -20,9 +20,9 @@ std::string mpi_error_text(int code);
 
 }  // namespace atrous::distributed
 
-#define ATROUS_MPI_CHECK(call)                                               \
-  do {                                                                       \
-    int atrous_mpi_code_ = (call);                                           \
-    if (atrous_mpi_code_ != MPI_SUCCESS)                                     \
+#define ATROUS_MPI_CHECK(call)                                                      \
+  do {                                                                              \
+    int atrous_mpi_code_ = (call);                                                  \
+    if (atrous_mpi_code_ != MPI_SUCCESS)                                            \
       ::atrous::distributed::throw_mpi_error(atrous_mpi_code_, #call, ATROUS_HERE); \
   } while (false)

@@ -6,8 +6,10 @@
 // order they were issued. Communication therefore progresses while the main thread computes,
 // which is what lets the gradient reducer overlap allreduce with the backward pass. Since the main
 // thread may make other MPI calls meanwhile, distributed::World requires MPI_THREAD_MULTIPLE.
-// Messages larger than MPI's int count are sent in pieces. Averages are sums divided by size(),
-// computed on the communication thread without LibTorch's thread pool.
+// Messages larger than MPI's int count are sent in pieces; an allgather must fit in one (at most
+// INT_MAX elements in all, else InternalError). Averages are sums divided by size(), computed on
+// the communication thread without LibTorch's thread pool. Datatypes and reductions come from
+// distributed/collective_types.h.
 
 #include <mpi.h>
 
@@ -26,12 +28,17 @@ class MpiCommunicator : public Communicator {
   int size() const override { return size_; }
   std::string backend() const override { return "mpi"; }
 
-  WorkHandle allreduce(at::Tensor tensor, ReduceOp op) override;
-  WorkHandle broadcast(at::Tensor tensor, int root) override;
-  WorkHandle allgather(at::Tensor input, at::Tensor output) override;
-  WorkHandle barrier() override;
+ protected:
+  std::vector<c10::DeviceType> device_types() const override { return {c10::DeviceType::CPU}; }
+  WorkHandle do_allreduce(at::Tensor tensor, ReduceOp op, const CollectiveLabel& label) override;
+  WorkHandle do_broadcast(at::Tensor tensor, int root, const CollectiveLabel& label) override;
+  WorkHandle do_allgather(at::Tensor input, at::Tensor output, const CollectiveLabel& label) override;
+  WorkHandle do_barrier(const CollectiveLabel& label) override;
 
  private:
+  // Moves the CPU tensors of the NCCL backend, under the NCCL communicator's labels.
+  friend class NcclCommunicator;
+
   MpiComm comm_;
   int rank_ = 0, size_ = 1;
   WorkQueue queue_;  // last: its thread stops before the communicator is freed

@@ -20,10 +20,10 @@ std::string nccl_error_text(ncclResult_t code, ncclComm_t comm = nullptr);
 
 }  // namespace atrous::distributed
 
-#define ATROUS_NCCL_CHECK(call)                                                \
-  do {                                                                         \
-    ncclResult_t atrous_nccl_code_ = (call);                                   \
-    if (atrous_nccl_code_ != ncclSuccess)                                      \
+#define ATROUS_NCCL_CHECK(call)                                                       \
+  do {                                                                                \
+    ncclResult_t atrous_nccl_code_ = (call);                                          \
+    if (atrous_nccl_code_ != ncclSuccess)                                             \
       ::atrous::distributed::throw_nccl_error(atrous_nccl_code_, #call, ATROUS_HERE); \
   } while (false)
 

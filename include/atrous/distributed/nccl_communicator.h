@@ -8,12 +8,15 @@
 // for an event recorded on the compute stream (so it sees the gradients as they are when it is
 // issued), and records a completion event after itself. Work::wait() polls the completion event and
 // ncclCommGetAsyncError: an NCCL error, or no completion within dist.timeout_s, aborts the NCCL
-// communicator (ncclCommAbort) and throws an error naming the collective, which ends the job; on
-// success the compute stream is made to wait for the completion event.
+// communicator (ncclCommAbort) and throws an error naming the collective by its label
+// (collective_timeout_error() for the timeout), which ends the job; on success the compute stream
+// is made to wait for the completion event. Datatypes and reductions come from
+// distributed/collective_types.h.
 // Host tensors: the small CPU tensors that control traffic uses (the model check, loss and step
 // agreement, top-k histograms) go through an MpiCommunicator over a duplicate of `mpi_comm`, as
 // Horovod sends CPU tensors through MPI; CUDA tensors go through NCCL. Both keep issue order, so
-// ranks that issue the same sequence of collectives never cross.
+// ranks that issue the same sequence of collectives never cross, and one sequence of labels
+// numbers the collectives of both. An allgather's input and output must be on the same device.
 // The core works on raw device pointers and cudaStream_t, so it compiles against any LibTorch; only
 // the compute stream comes from LibTorch's current CUDA stream when LibTorch has CUDA
 // (ATROUS_TORCH_HAS_CUDA), and is CUDA's legacy default stream otherwise.
@@ -44,22 +47,25 @@ class NcclCommunicator : public Communicator {
   int size() const override { return size_; }
   std::string backend() const override { return "nccl"; }
 
-  WorkHandle allreduce(at::Tensor tensor, ReduceOp op) override;
-  WorkHandle broadcast(at::Tensor tensor, int root) override;
-  WorkHandle allgather(at::Tensor input, at::Tensor output) override;
-  WorkHandle barrier() override;
-
   // What NCCL, its stream and its pending work share (so an aborted communicator is not destroyed twice).
   struct Shared;
 
+ protected:
+  std::vector<c10::DeviceType> device_types() const override {
+    return {c10::DeviceType::CPU, c10::DeviceType::CUDA};
+  }
+  WorkHandle do_allreduce(at::Tensor tensor, ReduceOp op, const CollectiveLabel& label) override;
+  WorkHandle do_broadcast(at::Tensor tensor, int root, const CollectiveLabel& label) override;
+  WorkHandle do_allgather(at::Tensor input, at::Tensor output, const CollectiveLabel& label) override;
+  WorkHandle do_barrier(const CollectiveLabel& label) override;
+
  private:
   template <class Enqueue>
-  WorkHandle launch(std::string description, std::vector<at::Tensor> keep_alive, Enqueue enqueue);
+  WorkHandle launch(const CollectiveLabel& label, std::vector<at::Tensor> keep_alive, Enqueue enqueue);
 
   std::shared_ptr<Shared> shared_;
   std::unique_ptr<MpiCommunicator> host_;  // CPU tensors
   int rank_ = 0, size_ = 1;
-  unsigned long long sequence_ = 0;
 };
 
 // LibTorch's current CUDA stream on `device` when LibTorch has CUDA, else the legacy default stream.

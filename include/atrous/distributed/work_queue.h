@@ -2,6 +2,9 @@
 // WorkQueue: runs operations one at a time, in the order they were queued, on one background
 // thread, and hands out a Work handle for each (distributed/communicator.h).
 //
+// A wait() longer than the timeout throws collective_timeout_error() with the operation's label
+// (distributed/collective_label.h), saying that the job is being stopped.
+//
 // The thread and the queue live in a shared state, so when the owner is destroyed while an error
 // unwinds (a peer rank may have died, leaving the thread blocked inside MPI for good), the thread
 // is detached instead of joined and the top-level handler can abort the job. Otherwise the
@@ -9,8 +12,8 @@
 
 #include <functional>
 #include <memory>
-#include <string>
 
+#include "atrous/distributed/collective_label.h"
 #include "atrous/distributed/communicator.h"
 
 namespace atrous::distributed {
@@ -23,9 +26,8 @@ class WorkQueue {
   WorkQueue(const WorkQueue&) = delete;
   WorkQueue& operator=(const WorkQueue&) = delete;
 
-  // Queues `operation`; `description` names it in timeout messages ("allreduce(sum) of 1024
-  // float32"). The sequence number of the operation is added to it.
-  WorkHandle submit(std::string description, std::function<void()> operation);
+  // Queues `operation`; `label` names it in the timeout error.
+  WorkHandle submit(const CollectiveLabel& label, std::function<void()> operation);
 
  private:
   struct State;

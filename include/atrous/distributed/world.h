@@ -25,18 +25,21 @@
 #include <string>
 #include <vector>
 
+#include "atrous/core/options.h"
 #include "atrous/distributed/mpi_comm.h"
 #include "atrous/distributed/thread_budget.h"
 
-namespace atrous {
-class OptionTable;
-}
-
 namespace atrous::distributed {
 
+// dist.device: where each rank computes. automatic picks cuda when a GPU is usable, else cpu.
+enum class DeviceChoice { automatic, cpu, cuda };
+
+// The names of dist.device: auto, cpu, cuda.
+const ChoiceValues<DeviceChoice>& device_choices();
+
 struct WorldOptions {
-  int threads = 0;              // dist.threads: 0 = decide (distributed/thread_budget.h)
-  std::string device = "auto";  // dist.device: auto, cpu or cuda
+  int threads = 0;                                // dist.threads: 0 = decide (distributed/thread_budget.h)
+  DeviceChoice device = DeviceChoice::automatic;  // dist.device
 
   static void declare(OptionTable& table, WorldOptions& options);
   void validate() const;  // OptionError naming the option
@@ -77,7 +80,7 @@ class World {
  private:
   void init_mpi(int* argc, char*** argv);
   void measure_cpus();
-  c10::Device choose_device(const std::string& choice) const;
+  c10::Device choose_device(DeviceChoice choice) const;
 
   bool owns_mpi_ = false;
   int thread_level_ = MPI_THREAD_SINGLE;

@@ -1,29 +1,36 @@
 #pragma once
 // Distributed evaluation (`atrous eval`, and train.eval_every): every rank predicts its share of a
-// pack (samples rank, rank + world, ...: each sample exactly once, nothing padded or dropped), counts
-// a confusion matrix over each sample's valid (unpadded) region, and the matrices are summed by one
-// allreduce, so every rank ends with the metrics of the whole pack.
+// dataset (samples rank, rank + world, ...: each sample exactly once, nothing padded or dropped),
+// counts a confusion matrix over each sample's valid (unpadded) region, and the matrices are summed
+// by one allreduce, so every rank ends with the metrics of the whole dataset.
+// A model whose class count differs from the dataset's is a UserError naming the dataset.
 
 #include <ATen/core/Tensor.h>
 
 #include <string>
 #include <vector>
 
-#include "atrous/data/pack_reader.h"
+#include "atrous/data/dataset.h"
 #include "atrous/distributed/communicator.h"
 #include "atrous/eval/confusion_matrix.h"
 #include "atrous/eval/predictor.h"
 
 namespace atrous::eval {
 
+// The outcome of one evaluation, the same on every rank.
 struct EvalResult {
-  at::Tensor matrix;  // [C, C] int64, the whole pack's
+  // [C, C] int64 on the CPU, the whole dataset's: matrix[g][p] counts the valid pixels of ground
+  // truth class g predicted as p (ignore-label pixels are not counted).
+  at::Tensor matrix;
+  // Derived from `matrix` (eval/confusion_matrix.h): IoU per class (NaN for a class absent from
+  // both ground truth and predictions), mIoU over the classes present, pixel accuracy, pixels.
   SegmentationMetrics metrics;
+  // Samples evaluated, over all ranks: the dataset's size.
   int64_t samples = 0;
 };
 
 // Collective. device: where the model runs.
-EvalResult evaluate(Predictor& predictor, const data::PackReader& pack, distributed::Communicator& comm,
+EvalResult evaluate(Predictor& predictor, const data::Dataset& dataset, distributed::Communicator& comm,
                     const c10::Device& device);
 
 // The per-class table rank 0 prints: class, IoU (or "absent"), then mIoU, classes counted, pixel

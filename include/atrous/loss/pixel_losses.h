@@ -2,15 +2,25 @@
 // Per-pixel weighted softmax cross-entropy for one logits entry (TF DeepLab's
 // add_softmax_cross_entropy_loss_for_each_scale, before the reduction).
 //
-// With upsample_logits the logits are resized bilinearly (align_corners) to the labels' size;
-// otherwise the labels are resized to the logits' size with nearest neighbour, never interpolated
-// (data/resize.h).
+// Logits and labels are brought to one size as SizeMatching says: the logits resized bilinearly to
+// the labels' size, by the model's convention (model.logits_upsampling, carried by each
+// ScaleOutput's align_corners flag), or the labels resized to the logits' size with nearest
+// neighbour, never interpolated (data/resize.h).
 // Each pixel's loss is weight * (-log softmax(logits)[label]), where the weight is 0 for the
 // ignore label and class_weights[label] otherwise (class_weights: one value, or one per class).
 
 #include <ATen/core/Tensor.h>
 
 namespace atrous::loss {
+
+enum class SizeMatching {
+  upsample_logits_aligned,     // logits to the labels' size: bilinear, align_corners=True (TF DeepLab)
+  upsample_logits_half_pixel,  // logits to the labels' size: bilinear, half-pixel centres (torchvision)
+  resize_labels_nearest,       // labels to the logits' size: nearest neighbour
+};
+
+// loss.upsample_logits and a ScaleOutput's align_corners flag as one SizeMatching.
+SizeMatching size_matching(bool upsample_logits, bool align_corners);
 
 struct PixelLosses {
   at::Tensor values;  // [batch * height * width] float32, >= 0, differentiable w.r.t. the logits
@@ -21,6 +31,6 @@ struct PixelLosses {
 // neither a class index nor the ignore label is a UserError naming the value.
 PixelLosses weighted_pixel_losses(const at::Tensor& logits, const at::Tensor& labels,
                                   const at::Tensor& class_weights, int64_t ignore_label,
-                                  bool upsample_logits);
+                                  SizeMatching matching);
 
 }  // namespace atrous::loss

@@ -22,21 +22,22 @@
 #include <string>
 #include <vector>
 
+#include "atrous/core/options.h"
 #include "atrous/distributed/communicator.h"
+#include "atrous/loss/pixel_losses.h"
 #include "atrous/model/scale_outputs.h"
 
-namespace atrous {
-class OptionTable;
-}
-
 namespace atrous::loss {
+
+enum class TopKScope { local, global };
+const ChoiceValues<TopKScope>& top_k_scope_choices();  // local, global
 
 struct LossOptions {
   bool upsample_logits = true;        // loss.upsample_logits
   std::string label_weights = "1";    // loss.label_weights: one weight, or one per class, comma-separated
   double top_k_percent_pixels = 1.0;  // loss.top_k_percent_pixels, in (0, 1]
   int hard_example_mining_step = 0;   // loss.hard_example_mining_step, >= 0
-  std::string top_k_scope = "local";  // loss.top_k_scope: local or global
+  TopKScope top_k_scope = TopKScope::local;  // loss.top_k_scope
 
   static void declare(OptionTable& table, LossOptions& options);
   // OptionError naming the option; label weights are checked against num_classes.
@@ -71,6 +72,16 @@ class SegmentationLoss {
   bool global_scope() const { return global_; }
 
  private:
+  // Which pixels each entry keeps (a 0/1 weight per pixel; undefined when all are kept) and the
+  // divisor of each entry's sum. counts: per entry, pixels then valid pixels, of this rank or of
+  // the global batch.
+  struct Selection {
+    std::vector<at::Tensor> kept;
+    std::vector<double> divisors;
+  };
+  Selection select_pixels(const std::vector<PixelLosses>& pixels, const std::vector<double>& counts,
+                          int64_t step) const;
+
   LossOptions options_;
   int64_t num_classes_;
   int64_t ignore_label_;

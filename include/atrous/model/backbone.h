@@ -1,5 +1,5 @@
 #pragma once
-// Backbone: the feature extractor under a DeepLab head, and the factory that builds one by name.
+// Backbone: the feature extractor under a DeepLab head.
 //
 // Every backbone maps normalised images [N, 3, H, W] to
 //   out        the deepest features, at the configured output stride (8, 16 or 32)
@@ -8,9 +8,10 @@
 //              undefined)
 // Parameter names follow torchvision where torchvision has the network (resnet50, resnet101,
 // mobilenet_v2), so its ImageNet state dicts load into the backbone (model/weight_import.h).
+// Which backbones exist, and what each supports, is model/backbone_registry.h.
 //
-// To add a backbone: a header and source in model/ with an XImpl deriving from BackboneImpl, one
-// line in make_backbone() and in the allowed list of model.backbone (model/model_options.h).
+// To add a backbone: a header and source in model/ with an XImpl deriving from BackboneImpl, and
+// one entry in backbone_registry() (model/backbone_registry.h). Nothing else names backbones.
 
 #include <torch/nn/module.h>
 
@@ -18,7 +19,16 @@
 #include <string>
 #include <vector>
 
+#include "atrous/core/options.h"
+
 namespace atrous::model {
+
+// ResNet's stem (model.resnet_stem): torchvision's 7x7 conv, or TF DeepLab's resnet_v1_beta three
+// 3x3 convs. Other backbones ignore it.
+enum class ResNetStem { torchvision, beta };
+
+// The names of model.resnet_stem: torchvision, beta.
+const ChoiceValues<ResNetStem>& resnet_stem_choices();
 
 struct BackboneFeatures {
   at::Tensor out;
@@ -32,11 +42,11 @@ struct BackboneChannels {
   int64_t aux = 0;  // 0 when the backbone has no auxiliary features
 };
 
+// What a backbone is built with; which backbone is the registry's choice (model.backbone).
 struct BackboneSpec {
-  std::string name;                         // resnet50, resnet101, mobilenet_v2, xception65
-  int64_t output_stride = 16;               // 8, 16 or 32
-  std::vector<int64_t> multi_grid;          // dilation multipliers of the last block's units; empty: none
-  std::string resnet_stem = "torchvision";  // torchvision (7x7 conv) or beta (three 3x3 convs)
+  int64_t output_stride = 16;       // 8, 16 or 32
+  std::vector<int64_t> multi_grid;  // dilation multipliers of the last block's units; empty: none
+  ResNetStem resnet_stem = ResNetStem::torchvision;  // ResNets only
   double bn_momentum = 0.1;
 };
 
@@ -46,11 +56,5 @@ class BackboneImpl : public torch::nn::Module {
   virtual BackboneFeatures forward(const at::Tensor& images) = 0;
   virtual BackboneChannels channels() const = 0;
 };
-
-// The backbone `spec.name`; an InternalError for a name model options did not check.
-std::shared_ptr<BackboneImpl> make_backbone(const BackboneSpec& spec);
-
-// The backbone names make_backbone() knows.
-const std::vector<std::string>& backbone_names();
 
 }  // namespace atrous::model

@@ -14,7 +14,8 @@
 
 namespace atrous::model {
 
-class BatchNorm2dImpl : public torch::nn::Cloneable<BatchNorm2dImpl>, public distributed::SynchronisableBatchNorm {
+class BatchNorm2dImpl : public torch::nn::Cloneable<BatchNorm2dImpl>,
+                        public distributed::SynchronisableBatchNorm {
  public:
   explicit BatchNorm2dImpl(int64_t channels, double eps = 1e-5, double momentum = 0.1);
 

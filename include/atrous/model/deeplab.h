@@ -17,10 +17,16 @@
 // forward() returns model/scale_outputs.h entries: one per pyramid scale and "merged" (or "merged"
 // alone). In training mode with an aux head, an "aux" entry (weight model.aux_loss_weight) follows,
 // from the scale-1 pass (the first scale when the pyramid has no 1).
+//
+// Logits come at logits_stride(); whoever needs them at the image or label size (the loss, the
+// predictor, `atrous infer`) resizes them with upsample_logits(), or, for the loss, by each
+// ScaleOutput's align_corners flag, which holds the same convention (model.logits_upsampling:
+// align_corners for deeplabv3plus, half-pixel centres as torchvision's F.interpolate for deeplabv3).
 
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,7 +44,8 @@ namespace atrous::model {
 
 class DeepLabImpl : public torch::nn::Module {
  public:
-  // Validates `options` (OptionError naming the option); num_classes >= 1.
+  // Validates `options` (OptionError naming the option: an unregistered backbone, out-of-range
+  // numbers, an aux head without deeplabv3 or a backbone with aux features); num_classes >= 1.
   DeepLabImpl(const ModelOptions& options, int64_t num_classes);
 
   ScaleOutputs forward(const at::Tensor& images);
@@ -51,6 +58,10 @@ class DeepLabImpl : public torch::nn::Module {
   int64_t logits_stride() const { return logits_stride_; }
   int64_t num_classes() const { return num_classes_; }
   const ModelOptions& options() const { return options_; }
+  // model.logits_upsampling resolved for this head: true = align_corners (TF), false = half-pixel.
+  bool upsampling_aligns_corners() const { return align_corners_; }
+  // Logits [N, C, h, w] bilinearly resized to height x width by the model's convention.
+  at::Tensor upsample_logits(const at::Tensor& logits, int64_t height, int64_t width) const;
   // Prefixes of the final classifier(s)' parameters, which model.skip_logits leaves untouched.
   std::vector<std::string> logits_prefixes() const;
 
@@ -61,8 +72,8 @@ class DeepLabImpl : public torch::nn::Module {
   ModelOptions options_;
   int64_t num_classes_;
   int64_t logits_stride_;
+  bool align_corners_ = true;
   std::vector<double> pyramid_;
-  MergeMethod merge_;
   std::shared_ptr<BackboneImpl> backbone_;
   // deeplabv3plus
   Aspp aspp_{nullptr};
@@ -73,5 +84,11 @@ class DeepLabImpl : public torch::nn::Module {
 };
 
 TORCH_MODULE(DeepLab);
+
+// The class count of a DeepLab state dict (a checkpoint's model, or a torchvision deeplabv3 dict):
+// the length of its logits bias, logits.bias (deeplabv3plus) or classifier.4.bias (deeplabv3). A
+// UserError naming `source` when it has neither.
+int64_t num_classes_in_state_dict(const std::map<std::string, at::Tensor>& state_dict,
+                                  const std::string& source);
 
 }  // namespace atrous::model

@@ -1,5 +1,5 @@
 #pragma once
-// Multi-scale logits, exactly TF DeepLab's (DESIGN.md, Reference semantics):
+// Multi-scale logits, exactly TF DeepLab's (docs/tf-deeplab-reference.md):
 //   scale_dimension(d, s) = int((d - 1) * s + 1)
 //   every pyramid scale s != 1 resizes the input bilinearly (align_corners=True) to
 //   scale_dimension(H, s) x scale_dimension(W, s) and runs the network on it;
@@ -15,11 +15,16 @@
 #include <string>
 #include <vector>
 
+#include "atrous/core/options.h"
 #include "atrous/model/scale_outputs.h"
 
 namespace atrous::model {
 
+// How the scales' logits are merged (model.merge_method).
 enum class MergeMethod { max, mean };
+
+// The names of model.merge_method: max, mean.
+const ChoiceValues<MergeMethod>& merge_method_choices();
 
 int64_t scale_dimension(int64_t dimension, double scale);
 

@@ -8,6 +8,8 @@
 // (TF DeepLab's resnet_v1_beta) replaces the 7x7 conv1 by three 3x3 convs (64, 64, 128 channels;
 // names conv1_1/bn1_1 .. conv1_3/bn1_3); torchvision weights do not fit it.
 //
+// Depth: 50 or 101 layers (layer3 of 6 or 23 bottlenecks); the module is named ResNet50 / ResNet101.
+//
 // Features: low_level = layer1 (256 channels, stride 4), aux = layer3 (1024), out = layer4 (2048).
 
 #include "atrous/model/atrous_schedule.h"
@@ -37,7 +39,8 @@ TORCH_MODULE(Bottleneck);
 
 class ResNetImpl : public BackboneImpl {
  public:
-  explicit ResNetImpl(const BackboneSpec& spec);
+  // depth: 50 or 101.
+  ResNetImpl(const BackboneSpec& spec, int depth);
   BackboneFeatures forward(const at::Tensor& images) override;
   BackboneChannels channels() const override { return {2048, 256, 1024}; }
 

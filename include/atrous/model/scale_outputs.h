@@ -17,6 +17,9 @@ struct ScaleOutput {
   std::string name;
   at::Tensor logits;
   double loss_weight = 1.0;  // this entry's weight in the summed loss
+  // How these logits are upsampled to the labels or the image (model.logits_upsampling): bilinear
+  // with align_corners=True (TF DeepLab), else with half-pixel centres (torchvision).
+  bool align_corners = true;
 };
 
 using ScaleOutputs = std::vector<ScaleOutput>;

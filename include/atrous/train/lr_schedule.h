@@ -14,24 +14,27 @@
 #include <cstdint>
 #include <string>
 
-namespace atrous {
-class OptionTable;
-}
+#include "atrous/core/options.h"
 
 namespace atrous::train {
 
+enum class LrPolicy { poly, step, cosine };
+enum class LrScaling { none, linear };
+const ChoiceValues<LrPolicy>& lr_policy_choices();    // poly, step, cosine
+const ChoiceValues<LrScaling>& lr_scaling_choices();  // none, linear
+
 struct LrOptions {
-  double lr = 0.007;                // optim.lr
-  std::string lr_policy = "poly";   // optim.lr_policy: poly, step, cosine
-  double power = 0.9;               // optim.power
-  double end_lr = 0;                // optim.end_lr
-  int step_size = 2000;             // optim.step_size (policy step)
-  double gamma = 0.1;               // optim.gamma (policy step)
-  int warmup_steps = 0;             // optim.warmup_steps
-  int slow_start_steps = 0;         // optim.slow_start_steps
-  double slow_start_lr = 1e-4;      // optim.slow_start_lr
-  std::string lr_scaling = "none";  // optim.lr_scaling: none or linear
-  int base_batch = 16;              // optim.base_batch: the global batch optim.lr is meant for
+  double lr = 0.007;                       // optim.lr
+  LrPolicy lr_policy = LrPolicy::poly;     // optim.lr_policy
+  double power = 0.9;                      // optim.power
+  double end_lr = 0;                       // optim.end_lr
+  int step_size = 2000;                    // optim.step_size (policy step)
+  double gamma = 0.1;                      // optim.gamma (policy step)
+  int warmup_steps = 0;                    // optim.warmup_steps
+  int slow_start_steps = 0;                // optim.slow_start_steps
+  double slow_start_lr = 1e-4;             // optim.slow_start_lr
+  LrScaling lr_scaling = LrScaling::none;  // optim.lr_scaling
+  int base_batch = 16;                     // optim.base_batch: the global batch optim.lr is meant for
 
   static void declare(OptionTable& table, LrOptions& options);
 };

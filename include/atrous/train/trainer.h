@@ -1,19 +1,24 @@
 #pragma once
-// Trainer: `atrous train` on every rank — the one training step of DESIGN.md, repeated.
+// Trainer: `atrous train` on every rank — set-up, then TrainingStep (train/training_step.h)
+// repeated, each step's outcome handed to the hooks (train/training_hook.h).
 //
-// Construction (no collective, so that collective_setup can agree on its errors): rank 0 takes
-// RUN_DIR (train/run_directory.h), every rank opens the pack, builds the model (model.init_weights, or the
-// checkpoint train.resume names or finds), swaps in synchronised batch norms (dist.sync_bn), the
-// GradReducer (same parameters on every rank, then rank 0's weights everywhere), the loss, SGD and
-// the LR schedule. Rank 0 takes RUN_DIR (train/run_directory.h) and writes config.ini.
+// Construction (local: no collective, so that the command's collective_setup can agree on its
+// errors): rank 0 takes RUN_DIR (train/run_directory.h: a lock against a second job); every rank
+// validates its options, opens the training pack and its loader, builds the model (its weights
+// from model.init_weights, or from the checkpoint train.resume names or finds), the optimizer and
+// the LR schedule.
+// connect() (collective, once, on every rank, before run()): the communicator, synchronised batch
+// norms (dist.sync_bn), the replicas' agreement and rank 0's weights everywhere
+// (distributed/model_replication.h), the GradReducer and the loss; rank 0 drops metrics after a
+// resumed step, writes RUN_DIR/config.ini and starts its TrainingReport (the first hook).
 //
-// Each step: train.accumulate_steps micro-batches (communication on the last only), then ONE small
-// allreduce carries the loss entries, a non-finite flag per rank and the preemption flag, so that
-// every rank takes the same decision: a NaN/Inf loss on any rank stops all of them with an error
-// naming the step, the ranks and the entries before the weights change; a preemption signal
-// (train/preemption.h) ends the run with a checkpoint and preempted_exit_status.
-// Rank 0: a progress line and a metrics.jsonl object every train.log_every steps (and at the
-// last), checkpoints every ckpt.every_steps / ckpt.every_minutes and at the end.
+// run(): until train.steps, one TrainingStep, then
+//   - a non-finite loss on any rank: every rank stops with one error naming the step, the ranks and
+//     the entries (train/step_agreement.h); the weights were not changed and no checkpoint is written;
+//   - every hook's on_step_end, in the order added (progress and metrics, evaluation, ...);
+//   - a checkpoint when train/checkpoint_policy.h says so (rank 0 writes; hooks hear on_checkpoint);
+//   - after an agreed preemption signal (train/preemption.h) the checkpoint is written and run()
+//     returns preempted_exit_status.
 //
 // Exact resume: augmentation is keyed by (seed, epoch, sample index), dropout reseeded from (seed,
 // step, rank) every step, and the checkpoint holds (step, epoch, position), the weights, buffers
@@ -21,11 +26,12 @@
 // uninterrupted run would have. A different world size is accepted when the samples consumed in
 // the current epoch divide evenly among the new ranks, else refused with the reason.
 
-#include <functional>
 #include <memory>
 #include <string>
 
+#include "atrous/train/evaluation_hook.h"
 #include "atrous/train/train_options.h"
+#include "atrous/train/training_hook.h"
 
 namespace atrous {
 class Logger;
@@ -43,7 +49,8 @@ namespace atrous::train {
 class Trainer {
  public:
   // effective_config: the INI rank 0 stores in RUN_DIR/config.ini and in every checkpoint.
-  Trainer(const TrainerOptions& options, const distributed::World& world, Logger& log, std::string effective_config);
+  Trainer(const TrainerOptions& options, const distributed::World& world, Logger& log,
+          std::string effective_config);
   ~Trainer();
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
@@ -51,22 +58,20 @@ class Trainer {
   // The collective part of the set-up; call once, on every rank, before run().
   void connect();
 
-  // Evaluation inside training (train.eval_every): the evaluation layer sits above this one, so
-  // the train command hands it in. Called on every rank (collective) every eval_every steps and
-  // after the last; returns a JSON object (meaningful on rank 0), recorded in metrics.jsonl as
-  // {"step": N, "eval": ...}. The model is in evaluation mode during the call, training mode after.
-  using Evaluation = std::function<std::string(int64_t step)>;
-  void set_evaluation(Evaluation evaluation) { evaluation_ = std::move(evaluation); }
+  // After connect(), on every rank in the same order: a hook called after the trainer's own.
+  void add_hook(std::unique_ptr<TrainingHook> hook);
+  // train.eval_every > 0: adds the EvaluationHook with this evaluation (the eval layer's).
+  void set_evaluation(EvaluationHook::Evaluation evaluation);
   // The model and the communicator, for such an evaluation.
   std::shared_ptr<model::DeepLabImpl> model() const;
   distributed::Communicator& communicator() const;
+
   // Trains up to train.steps; returns 0, or preempted_exit_status after a preemption checkpoint.
   int run();
 
  private:
   struct State;
   std::unique_ptr<State> state_;
-  Evaluation evaluation_;
 };
 
 }  // namespace atrous::train

@@ -1,0 +1,39 @@
+#pragma once
+// Loading a trained model for prediction (`atrous eval`, `atrous infer`): the checkpoint option the
+// two commands share, and load_predictor(), which turns a checkpoint into a ready Predictor.
+//
+// load_predictor: reads the checkpoint's state dict (an atrous checkpoint or a torch.save dict,
+// model/weight_import.h), builds the DeepLab of the model.* options at eval.output_stride when that
+// is not 0, with expected_classes classes (0: as many as the state dict's logits layer has), copies
+// every weight in (scope model: all must match), moves the model to `device` and wraps it in a
+// Predictor of the eval.* options.
+// Errors: an unreadable checkpoint, or one without a logits layer when the class count comes from it,
+// is a UserError naming the file; weights that do not fit the model (another class count, another
+// model.* configuration) are a UserError listing them; bad eval.* values are OptionErrors.
+
+#include <c10/core/Device.h>
+
+#include <cstdint>
+#include <string>
+
+#include "atrous/eval/predictor.h"
+#include "atrous/model/model_options.h"
+
+namespace atrous {
+class OptionTable;
+}
+
+namespace atrous::eval {
+
+struct CheckpointInputOptions {
+  std::string checkpoint;  // eval.checkpoint: the checkpoint (or state dict) to predict with
+
+  static void declare(OptionTable& table, CheckpointInputOptions& options);
+  // OptionError when eval.checkpoint is empty.
+  void validate() const;
+};
+
+Predictor load_predictor(const model::ModelOptions& model_options, const PredictOptions& predict_options,
+                         const std::string& checkpoint, const c10::Device& device, int64_t expected_classes);
+
+}  // namespace atrous::eval

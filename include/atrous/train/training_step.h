@@ -1,0 +1,103 @@
+#pragma once
+// TrainingStep: one optimizer step of `atrous train` on this rank, and what happened in it.
+//
+// run(steps_done), on every rank, in this order:
+//   1. dropout is reseeded from (data.seed, step, rank), so a resumed run draws the same masks;
+//   2. train.accumulate_steps micro-batches: the next batch of this rank's shard (rolling over into
+//      the next epoch), forward over the image pyramid, the loss, backward of loss / accumulate_steps;
+//      the GradReducer communicates on the last micro-batch only;
+//   3. the reducer's finish_step() waits for the last buckets (the exposed communication);
+//   4. the step agreement (train/step_agreement.h, collective): losses averaged over ranks, the
+//      ranks whose loss was not finite, whether any rank was asked to stop, and whether the caller's
+//      checkpoint clock (checkpoint_time, set on rank 0 only) says a checkpoint is due;
+//   5. only when every rank's loss is finite: lr = schedule(step), the optimizer step, zero_grad.
+//      Otherwise nothing touches the weights or velocities (applied = false) and the caller decides
+//      (the trainer stops every rank with nonfinite_loss_error).
+// The calling thread runs all of it; the loader's reader threads and the communicator's thread work
+// beside it. Every rank must call run() the same number of times (it holds collectives).
+
+#include <cstdint>
+
+#include "atrous/train/step_agreement.h"
+
+namespace atrous {
+namespace data {
+class Loader;
+struct Batch;
+}  // namespace data
+namespace distributed {
+class GradReducer;
+class World;
+}  // namespace distributed
+namespace model {
+class DeepLabImpl;
+}
+}  // namespace atrous
+
+namespace atrous::train {
+
+class LrSchedule;
+class SgdMomentum;
+
+struct StepTimes {
+  double step = 0;          // seconds of the whole step
+  double data_wait = 0;     // of which waiting for the loader
+  double exposed_comm = 0;  // of which waiting for gradient communication after backward
+};
+
+struct StepOutcome {
+  int64_t step = 0;         // steps done after this one: the 1-based number of this step
+  int64_t epoch = 0;        // the epoch of the step's last batch
+  StepAgreement agreement;  // losses, non-finite ranks and preemption, the same on every rank
+  bool applied = false;     // the optimizer step was taken
+  double lr = 0;            // the learning rate applied (0 when not applied)
+  int64_t images = 0;       // images in the global batch: data.batch_size x ranks x accumulate_steps
+  StepTimes times;
+};
+
+// What a step works with; the trainer owns them, and they outlive the TrainingStep.
+struct TrainingParts {
+  const distributed::World& world;
+  data::Loader& loader;
+  model::DeepLabImpl& net;
+  loss::SegmentationLoss& loss;
+  distributed::GradReducer& reducer;
+  distributed::Communicator& comm;
+  SgdMomentum& optimizer;
+  const LrSchedule& schedule;
+};
+
+struct StepSettings {
+  int batch_size = 8;        // data.batch_size: images per rank per micro-batch
+  int accumulate_steps = 1;  // train.accumulate_steps
+  int64_t seed = 0;          // data.seed
+};
+
+class TrainingStep {
+ public:
+  TrainingStep(const TrainingParts& parts, const StepSettings& settings);
+
+  // Starts delivering data from (epoch, position): 0, 0 for a new run, a checkpoint's on resume.
+  void start(int64_t epoch, int64_t position);
+  // One step after `steps_done` steps. Collective. checkpoint_time: this rank's clock says a
+  // checkpoint by time is due (agreed into outcome.agreement.checkpoint_time).
+  StepOutcome run(int64_t steps_done, bool checkpoint_time = false);
+  // Where the data stands after the last batch: the epoch and the samples of it this rank consumed.
+  int64_t epoch() const { return epoch_; }
+  int64_t position() const { return position_; }
+
+ private:
+  data::Batch next_batch();
+
+  TrainingParts parts_;
+  StepSettings settings_;
+  int64_t images_per_step_ = 0;
+  int64_t epoch_ = 0;
+  int64_t position_ = 0;
+};
+
+// Training mode for the whole model, with batch-norm statistics frozen when freeze_bn
+// (model.freeze_bn): how training starts, and how it resumes after an evaluation.
+void set_training_mode(model::DeepLabImpl& net, bool freeze_bn);
+
+}  // namespace atrous::train

@@ -1,0 +1,101 @@
+#include "atrous/train/training_step.h"
+
+#include <ATen/ATen.h>
+
+#include <chrono>
+#include <optional>
+
+#include "atrous/data/loader.h"
+#include "atrous/distributed/grad_reducer.h"
+#include "atrous/distributed/world.h"
+#include "atrous/model/batch_norm.h"
+#include "atrous/model/deeplab.h"
+#include "atrous/train/lr_schedule.h"
+#include "atrous/train/optimizer.h"
+#include "atrous/train/preemption.h"
+
+namespace atrous::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Dropout's randomness, a function of (seed, step, rank) alone, so a resumed run repeats it.
+void seed_dropout(int64_t seed, int64_t step, int rank) {
+  at::manual_seed(uint64_t(seed) * 1000003u + uint64_t(step) * 4099u + uint64_t(rank));
+}
+
+}  // namespace
+
+void set_training_mode(model::DeepLabImpl& net, bool freeze_bn) {
+  net.train();
+  if (!freeze_bn) return;
+  for (const auto& module : net.modules())
+    if (dynamic_cast<model::BatchNorm2dImpl*>(module.get())) module->train(false);
+}
+
+TrainingStep::TrainingStep(const TrainingParts& parts, const StepSettings& settings)
+    : parts_(parts),
+      settings_(settings),
+      images_per_step_(int64_t(settings.batch_size) * parts.world.size() * settings.accumulate_steps) {}
+
+void TrainingStep::start(int64_t epoch, int64_t position) {
+  epoch_ = epoch;
+  position_ = position;
+  parts_.loader.start_epoch(uint64_t(epoch), position);
+}
+
+data::Batch TrainingStep::next_batch() {
+  std::optional<data::Batch> batch = parts_.loader.next();
+  if (!batch) {
+    ++epoch_;
+    parts_.loader.start_epoch(uint64_t(epoch_), 0);
+    batch = parts_.loader.next();
+    ATROUS_ASSERT(batch.has_value(), "an epoch without batches");
+  }
+  position_ = batch->position;
+  return std::move(*batch);
+}
+
+StepOutcome TrainingStep::run(int64_t steps_done, bool checkpoint_time) {
+  const auto start = Clock::now();
+  const double waited_before = parts_.loader.seconds_waited();
+  const int accumulate = settings_.accumulate_steps;
+  const c10::Device device = parts_.world.device();
+  seed_dropout(settings_.seed, steps_done, parts_.world.rank());
+  std::vector<loss::LossEntry> entries;
+  double total = 0;
+  for (int micro = 0; micro < accumulate; ++micro) {
+    data::Batch batch = next_batch();
+    parts_.reducer.set_synchronize(micro + 1 == accumulate);
+    const model::ScaleOutputs outputs = parts_.net.forward(batch.images.to(device, /*non_blocking=*/true));
+    const loss::LossResult result = parts_.loss(outputs, batch.labels.to(device).to(at::kLong), steps_done);
+    (result.backward / double(accumulate)).backward();
+    total += result.total / accumulate;
+    if (entries.empty()) entries.assign(result.entries.size(), {});
+    for (size_t e = 0; e < entries.size(); ++e) {
+      entries[e].name = result.entries[e].name;
+      entries[e].value += result.entries[e].value / accumulate;
+    }
+  }
+  StepOutcome outcome;
+  outcome.step = steps_done + 1;
+  outcome.images = images_per_step_;
+  outcome.times.exposed_comm = parts_.reducer.finish_step();
+  outcome.agreement = agree_on_step(parts_.comm, total, entries, preemption_requested(), checkpoint_time);
+  if (outcome.agreement.nonfinite_ranks.empty()) {
+    outcome.lr = parts_.schedule(steps_done);
+    parts_.optimizer.step(outcome.lr);
+    parts_.optimizer.zero_grad();
+    outcome.applied = true;
+  }
+  outcome.epoch = epoch_;
+  outcome.times.step = seconds_since(start);
+  outcome.times.data_wait = parts_.loader.seconds_waited() - waited_before;
+  return outcome;
+}
+
+}  // namespace atrous::train

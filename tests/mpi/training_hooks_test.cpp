@@ -1,0 +1,119 @@
+// The training loop's hook protocol (train/training_hook.h), on every rank of a real job: a hook
+// added after connect() hears on_start once, on_step_end after every step with the agreed losses
+// (the same on every rank), on_checkpoint after each checkpoint that ckpt.every_steps and the last
+// step call for (with the file on rank 0, nothing elsewhere), and on_finish once; and the loop
+// hands hooks the outcome of a real step (images of the global batch, a finite loss, an lr).
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "../unit/scratch_files.h"
+#include "atrous/core/log.h"
+#include "atrous/data/pack_writer.h"
+#include "atrous/distributed/world.h"
+#include "atrous/train/trainer.h"
+#include "mpi_test_world.h"
+#include "scratch_pack.h"
+
+namespace atrous::train {
+namespace {
+
+struct RecordingHook : TrainingHook {
+  std::vector<std::string> events;
+  std::vector<StepOutcome> outcomes;
+  std::vector<CheckpointWritten> checkpoints;
+  void on_start(const RunStart& start) override {
+    events.push_back("start " + std::to_string(start.step) + "/" + std::to_string(start.total_steps));
+  }
+  void on_step_end(const StepOutcome& outcome) override {
+    events.push_back("step " + std::to_string(outcome.step));
+    outcomes.push_back(outcome);
+  }
+  void on_checkpoint(const CheckpointWritten& checkpoint) override {
+    events.push_back(std::string("checkpoint ") + std::to_string(checkpoint.step) + " " +
+                     checkpoint_reason_name(checkpoint.reason));
+    checkpoints.push_back(checkpoint);
+  }
+  void on_finish(const RunEnd& end) override {
+    events.push_back("finish " + std::to_string(end.step) + (end.preempted ? " preempted" : ""));
+  }
+};
+
+void write_pack(const std::string& path) {
+  data::PackWriter writer(path, test_support::three_class_metadata(40, 40, "train"), 0);
+  at::manual_seed(5);
+  for (int i = 0; i < 16; ++i) {
+    const at::Tensor label = at::randint(0, 3, {40, 40}, at::kByte);
+    const at::Tensor image =
+        (label.unsqueeze(2).to(at::kFloat) * 60 + at::rand({40, 40, 3}) * 80).to(at::kByte);
+    writer.append("s" + std::to_string(i), image, label, {40, 40}, {40, 40});
+  }
+  writer.commit();
+}
+
+TEST(TrainingHooks, EveryRankHearsEveryStepCheckpointAndTheEndInOrder) {
+  const distributed::World& world = test_support::test_world();
+  test_support::ScratchFile pack("training_hooks_pack");  // one per rank, the same samples
+  write_pack(pack.path());
+  // The run folder is rank 0's alone (only rank 0 writes); its name just has to be fresh.
+  const std::string run_dir =
+      (std::filesystem::temp_directory_path() / ("training_hooks_run_" + std::to_string(getpid()))).string();
+
+  TrainerOptions options;
+  options.data.train_pack = pack.path();
+  options.run.run_dir = run_dir;
+  options.run.steps = 5;
+  options.run.resume = "none";
+  options.checkpoint.every_steps = 2;
+  options.model.backbone = "mobilenet_v2";
+  options.model.atrous_rates = "2,4";
+  options.loader.batch_size = 2;
+  options.loader.reader_threads = 1;
+  options.augment.crop_size = 33;
+  std::ostringstream out, err;
+  Logger log(LogOptions{}, world.is_root(), out, err);
+
+  Trainer trainer(options, world, log, "[train]\nsteps = 5\n");
+  trainer.connect();
+  auto hook = std::make_unique<RecordingHook>();
+  RecordingHook& recorded = *hook;
+  trainer.add_hook(std::move(hook));
+  ASSERT_EQ(trainer.run(), 0);
+
+  const std::vector<std::string> expected{"start 0/5",
+                                          "step 1",
+                                          "step 2",
+                                          "checkpoint 2 every_steps",
+                                          "step 3",
+                                          "step 4",
+                                          "checkpoint 4 every_steps",
+                                          "step 5",
+                                          "checkpoint 5 final",
+                                          "finish 5"};
+  EXPECT_EQ(recorded.events, expected);
+  for (const StepOutcome& outcome : recorded.outcomes) {
+    EXPECT_TRUE(outcome.applied);
+    EXPECT_EQ(outcome.images, 2 * world.size());
+    EXPECT_TRUE(std::isfinite(outcome.agreement.total) && outcome.agreement.total > 0);
+    EXPECT_GT(outcome.lr, 0);
+    // The agreed loss is the same number on every rank.
+    at::Tensor total = at::tensor({outcome.agreement.total}, at::kDouble);
+    at::Tensor max = total.clone(), min = total.clone();
+    test_support::test_communicator().allreduce(max, distributed::ReduceOp::max)->wait();
+    test_support::test_communicator().allreduce(min, distributed::ReduceOp::min)->wait();
+    EXPECT_EQ(max.item<double>(), min.item<double>());
+  }
+  for (const CheckpointWritten& checkpoint : recorded.checkpoints) {
+    if (world.is_root())
+      EXPECT_TRUE(std::filesystem::is_regular_file(checkpoint.path)) << checkpoint.path;
+    else
+      EXPECT_TRUE(checkpoint.path.empty());
+  }
+  if (world.is_root()) test_support::remove_tree(run_dir);
+}
+
+}  // namespace
+}  // namespace atrous::train
