@@ -155,6 +155,22 @@ void store_checked(const po::parsed_options& parsed, po::variables_map& values, 
   }
 }
 
+// A choice's value is checked here, where it is still known whether it came from the command line or
+// from the file, so the error can say which.
+void check_choices(const OptionTable& table, const po::variables_map& values,
+                   const std::set<std::string>& from_cli, const std::string& config_path) {
+  for (const OptionTable::Entry& entry : table.entries()) {
+    if (entry.choices.empty() || !values.count(entry.name) || values[entry.name].defaulted()) continue;
+    const std::string text = values[entry.name].as<std::string>();
+    if (std::find(entry.choices.begin(), entry.choices.end(), text) != entry.choices.end()) continue;
+    const std::string where =
+        from_cli.count(entry.name) ? "on the command line" : to_text("in config file '", config_path, "'");
+    throw OptionError(to_text("option --", entry.name, " = ", text,
+                              " is not allowed; allowed: ", entry.allowed, " (", where, ")"),
+                      ATROUS_HERE);
+  }
+}
+
 }  // namespace
 
 void parse_options(OptionTable& table, const std::vector<std::string>& args,
@@ -171,13 +187,14 @@ void parse_options(OptionTable& table, const std::vector<std::string>& args,
     // store() keeps values already set, so the command line wins over the file.
     store_checked(parsed, values, table, to_text("in config file '", config_path, "'"));
   }
+  const std::set<std::string> from_cli = keys_of(from_command_line);
+  check_choices(table, values, from_cli, config_path);
   try {
     po::notify(values);
   } catch (const po::error& error) {
     throw translate(error, table, "while applying options");
   }
 
-  const std::set<std::string> from_cli = keys_of(from_command_line);
   for (OptionTable::Entry& entry : table.entries_) {
     if (from_cli.count(entry.name))
       entry.source = OptionSource::command_line;

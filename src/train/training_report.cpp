@@ -76,10 +76,10 @@ void TrainingReport::log_interval(const StepOutcome& outcome) {
 }
 
 void TrainingReport::record_evaluation(int64_t step, const EvaluationSummary& summary) {
-  std::ostringstream line;
-  line << std::fixed << std::setprecision(2) << "evaluation at step " << step << ": mIoU "
-       << 100 * summary.mean_iou << "%, pixel accuracy " << 100 * summary.pixel_accuracy << "% ("
-       << summary.classes_counted << " classes counted, " << summary.samples << " samples)";
+  std::ostringstream line;  // the headline figures of the record, in its own JSON form
+  line << std::setprecision(8) << "evaluation at step " << step << ": {\"miou\": " << summary.mean_iou
+       << ", \"pixel_accuracy\": " << summary.pixel_accuracy
+       << ", \"classes_counted\": " << summary.classes_counted << ", \"samples\": " << summary.samples << "}";
   log_.info(line.str());
   run_dir_.append_metrics(to_text("{\"step\": ", step, ", \"eval\": ", summary.metrics, "}"));
 }

@@ -258,10 +258,11 @@ TEST(ModelOptions, ChoicesAcceptTheirNamesSetTheEnumsAndWriteTheNamesBack) {
   OptionTable again;
   ModelOptions wrong;
   ModelOptions::declare(again, wrong);
-  EXPECT_EQ(option_error_of([&] {
-              parse_options(again, {"--model.merge_method", "median"});
-            }),
-            "option --model.merge_method = median is not allowed; allowed: max or mean");
+  EXPECT_EQ(
+      option_error_of([&] {
+        parse_options(again, {"--model.merge_method", "median"});
+      }),
+      "option --model.merge_method = median is not allowed; allowed: max or mean (on the command line)");
 }
 
 TEST(LogitsUpsampling, AutomaticFollowsTheHeadAndAnExplicitChoiceWins) {

@@ -74,6 +74,7 @@ class OptionTable {
     std::string default_text;
     std::function<std::string()> current_text;  // the bound field, formatted
     OptionSource source = OptionSource::default_value;
+    std::vector<std::string> choices;  // a choice option's names; empty for other options
   };
 
   OptionTable();
@@ -88,8 +89,14 @@ class OptionTable {
     auto* semantic = po::value<T>(target)->default_value(default_value, format_option_value(default_value));
     if constexpr (std::is_same_v<T, bool>) semantic->implicit_value(true, "true");
     description_.add_options()(name.c_str(), semantic, help.c_str());
-    entries_.push_back(Entry{name, value_kind<T>(), help, allowed, format_option_value(default_value),
-                             [target] { return format_option_value(*target); }});
+    entries_.push_back(Entry{name,
+                             value_kind<T>(),
+                             help,
+                             allowed,
+                             format_option_value(default_value),
+                             [target] { return format_option_value(*target); },
+                             OptionSource::default_value,
+                             {}});
   }
 
   // Binds `*target` to choice option `name`: exactly one of `values`' names is accepted, and help
@@ -107,7 +114,8 @@ class OptionTable {
                          });
     description_.add_options()(name.c_str(), semantic, help.c_str());
     entries_.push_back(Entry{name, "CHOICE", help, choice_list_text(choice_names(values)), default_name,
-                             [target, values] { return choice_name(values, *target); }});
+                             [target, values] { return choice_name(values, *target); },
+                             OptionSource::default_value, choice_names(values)});
   }
 
   const std::vector<Entry>& entries() const { return entries_; }
