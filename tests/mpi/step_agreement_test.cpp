@@ -1,0 +1,55 @@
+// The step agreement (train/step_agreement.h) on every rank of a real job: losses averaged over the
+// ranks, the ranks with a non-finite loss listed (their values sent as 0), and a flag raised by one
+// rank alone (preemption on the last rank, the checkpoint clock on rank 0) seen by every rank.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "atrous/train/step_agreement.h"
+#include "mpi_test_world.h"
+
+namespace atrous::train {
+namespace {
+
+TEST(StepAgreement, AveragesLossesListsNonFiniteRanksAndSharesOneRanksFlags) {
+  distributed::Communicator& comm = test_support::test_communicator();
+  const int rank = comm.rank(), n = comm.size();
+  const bool last = rank == n - 1;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  // Rank r reports total r + 1 and entry "merged" 2 (r + 1); the last rank's entry is NaN when n > 1.
+  const double entry = n > 1 && last ? nan : 2.0 * (rank + 1);
+  const StepAgreement agreed =
+      agree_on_step(comm, rank + 1.0, {{"merged", entry}}, /*preempt=*/last, /*checkpoint_time=*/rank == 0);
+
+  // The non-finite rank contributes 0 to both sums (its total too: its loss as a whole is not finite).
+  const double total_sum = n * (n + 1) / 2.0 - (n > 1 ? n : 0);
+  EXPECT_DOUBLE_EQ(agreed.total, total_sum / n);
+  ASSERT_EQ(agreed.entries.size(), 1u);
+  EXPECT_EQ(agreed.entries[0].name, "merged");
+  EXPECT_DOUBLE_EQ(agreed.entries[0].value, 2.0 * total_sum / n);
+  if (n > 1)
+    EXPECT_EQ(agreed.nonfinite_ranks, std::vector<int>{n - 1});
+  else
+    EXPECT_TRUE(agreed.nonfinite_ranks.empty());
+  EXPECT_TRUE(agreed.preempted);
+  EXPECT_TRUE(agreed.checkpoint_time);
+
+  const StepAgreement quiet = agree_on_step(comm, 1.0, {{"merged", 1.0}}, false, false);
+  EXPECT_TRUE(quiet.nonfinite_ranks.empty());
+  EXPECT_FALSE(quiet.preempted);
+  EXPECT_FALSE(quiet.checkpoint_time);
+  EXPECT_DOUBLE_EQ(quiet.total, 1.0);
+
+  if (n > 1) {
+    const std::string message = nonfinite_loss_error(agreed, 7).message();
+    EXPECT_NE(message.find("the loss is not finite at step 7 on rank(s) " + std::to_string(n - 1)),
+              std::string::npos)
+        << message;
+    EXPECT_NE(message.find("Lower optim.lr"), std::string::npos) << message;
+  }
+}
+
+}  // namespace
+}  // namespace atrous::train
