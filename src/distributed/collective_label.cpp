@@ -15,6 +15,7 @@ std::string CollectiveLabel::text() const {
     if (std::strcmp(collective, "allgather") == 0) what += " per rank";
   }
   if (root >= 0) what += to_text(" from rank ", root);
+  if (purpose != CollectivePurpose::other) what += to_text(" for ", collective_purpose_name(purpose));
   return to_text("collective #", sequence, " (", what, ")");
 }
 

@@ -76,7 +76,7 @@ struct GradReducer::State {
   void launch_complete_buckets() {
     while (next_launch < buckets.size() && buckets[next_launch].pending == 0) {
       Bucket& bucket = buckets[next_launch++];
-      bucket.work = comm.allreduce(bucket.flat, ReduceOp::average);
+      bucket.work = comm.allreduce(bucket.flat, ReduceOp::average, CollectivePurpose::gradients);
     }
   }
 

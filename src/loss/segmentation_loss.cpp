@@ -22,7 +22,7 @@ double divide_maybe_zero(double numerator, double denominator) {
 // Sums, over every rank, one value per entry.
 at::Tensor summed_over_ranks(std::vector<double> values, distributed::Communicator& comm) {
   at::Tensor tensor = at::tensor(values, at::kDouble);
-  comm.allreduce(tensor, distributed::ReduceOp::sum)->wait();
+  comm.allreduce(tensor, distributed::ReduceOp::sum, distributed::CollectivePurpose::loss)->wait();
   return tensor;
 }
 

@@ -97,8 +97,9 @@ std::vector<TopKThreshold> global_top_k(const std::vector<at::Tensor>& values, c
                                         distributed::Communicator& comm) {
   ATROUS_ASSERT(values.size() == k.size(), "one k per entry");
   for (int64_t count : k) ATROUS_ASSERT(count >= 0, "k = ", count);
-  return radix_search(values, k,
-                      [&](at::Tensor& histogram) { comm.allreduce(histogram, distributed::ReduceOp::sum)->wait(); });
+  return radix_search(values, k, [&](at::Tensor& histogram) {
+    comm.allreduce(histogram, distributed::ReduceOp::sum, distributed::CollectivePurpose::loss)->wait();
+  });
 }
 
 }  // namespace atrous::loss

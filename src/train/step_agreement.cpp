@@ -20,7 +20,7 @@ StepAgreement agree_on_step(distributed::Communicator& comm, double total,
   v[1 + n + comm.rank()] = finite ? 0.0 : 1.0;
   v[1 + n + world] = preempt ? 1.0 : 0.0;
   v[2 + n + world] = checkpoint_time ? 1.0 : 0.0;
-  comm.allreduce(values, distributed::ReduceOp::sum)->wait();
+  comm.allreduce(values, distributed::ReduceOp::sum, distributed::CollectivePurpose::step_agreement)->wait();
   v = values.data_ptr<double>();
 
   StepAgreement agreed;

@@ -43,6 +43,7 @@ struct Trainer::State {
   std::unique_ptr<data::PackReader> pack;
   std::unique_ptr<data::Loader> loader;
   std::shared_ptr<model::DeepLabImpl> net;
+  std::shared_ptr<distributed::CollectiveWaits> waits = std::make_shared<distributed::CollectiveWaits>();
   std::unique_ptr<distributed::Communicator> comm;
   std::unique_ptr<distributed::GradReducer> reducer;
   std::unique_ptr<loss::SegmentationLoss> loss;
@@ -108,6 +109,7 @@ void Trainer::State::build_model() {
 
 void Trainer::State::connect() {
   comm = distributed::make_communicator(world, options.comm);
+  comm->account_waits_in(waits);
   if (options.sync_bn.enabled && world.size() > 1) distributed::convert_to_sync_batch_norm(*net, comm.get());
   const std::vector<distributed::NamedTensor> parameters = named(net->named_parameters());
   distributed::replicate_from_root(parameters, named(net->named_buffers()), *comm);
@@ -115,7 +117,7 @@ void Trainer::State::connect() {
   loss = std::make_unique<loss::SegmentationLoss>(options.loss, pack->metadata().num_classes,
                                                   pack->metadata().ignore_label, *comm);
   training_step = std::make_unique<TrainingStep>(
-      TrainingParts{world, *loader, *net, *loss, *reducer, *comm, *optimizer, *schedule},
+      TrainingParts{world, *loader, *net, *loss, *reducer, *comm, *waits, *optimizer, *schedule},
       StepSettings{options.loader.batch_size, options.run.accumulate_steps, options.loader.seed});
 }
 

@@ -1,6 +1,7 @@
 #include "atrous/train/training_report.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <iomanip>
 #include <sstream>
@@ -29,6 +30,26 @@ std::string json_number(double value) {
   return text.str();
 }
 
+// The collectives a step waits for, and their short names in the progress line.
+struct StepPurpose {
+  distributed::CollectivePurpose purpose;
+  const char* short_name;
+};
+const std::array<StepPurpose, 4> step_purposes{{{distributed::CollectivePurpose::gradients, "grad"},
+                                                {distributed::CollectivePurpose::batch_norm, "bn"},
+                                                {distributed::CollectivePurpose::loss, "loss"},
+                                                {distributed::CollectivePurpose::step_agreement, "agree"}}};
+
+// "grad 1%, bn 10%, loss 0%, agree 1%"
+std::string comm_parts_text(const distributed::WaitSeconds& comm, double seconds) {
+  std::ostringstream text;
+  text << std::fixed << std::setprecision(0);
+  for (size_t p = 0; p < step_purposes.size(); ++p)
+    text << (p ? ", " : "") << step_purposes[p].short_name << " "
+         << 100 * comm[step_purposes[p].purpose] / seconds << "%";
+  return text.str();
+}
+
 }  // namespace
 
 TrainingReport::TrainingReport(RunDirectory& run_dir, Logger& log, int64_t total_steps, int log_every)
@@ -37,7 +58,7 @@ TrainingReport::TrainingReport(RunDirectory& run_dir, Logger& log, int64_t total
 void TrainingReport::on_step_end(const StepOutcome& outcome) {
   interval_.step += outcome.times.step;
   interval_.data_wait += outcome.times.data_wait;
-  interval_.exposed_comm += outcome.times.exposed_comm;
+  interval_.comm += outcome.times.comm;
   interval_steps_ += 1;
   interval_images_ += outcome.images;
   seconds_per_step_ =
@@ -49,14 +70,15 @@ void TrainingReport::log_interval(const StepOutcome& outcome) {
   const StepAgreement& agreed = outcome.agreement;
   const double seconds = std::max(interval_.step, 1e-9);
   const double images_per_s = double(interval_images_) / seconds;
-  const double data = interval_.data_wait / seconds, comm = interval_.exposed_comm / seconds;
+  const double data = interval_.data_wait / seconds, comm = interval_.comm.total() / seconds;
   std::ostringstream line;
   line << std::fixed << "step " << outcome.step << "/" << total_steps_ << "  loss " << std::setprecision(4)
        << agreed.total << " (";
   for (size_t e = 0; e < agreed.entries.size(); ++e)
     line << (e ? ", " : "") << agreed.entries[e].name << " " << agreed.entries[e].value;
   line << ")  lr " << std::setprecision(5) << outcome.lr << "  " << std::setprecision(1) << images_per_s
-       << " img/s  data " << std::setprecision(0) << 100 * data << "%  comm " << 100 * comm << "%  eta "
+       << " img/s  data " << std::setprecision(0) << 100 * data << "%  comm " << 100 * comm << "% ("
+       << comm_parts_text(interval_.comm, seconds) << ")  eta "
        << duration_text(seconds_per_step_ * double(total_steps_ - outcome.step));
   log_.info(line.str());
 
@@ -68,7 +90,12 @@ void TrainingReport::log_interval(const StepOutcome& outcome) {
          << "\": " << json_number(agreed.entries[e].value);
   json << "}, \"lr\": " << json_number(outcome.lr) << ", \"images_per_s\": " << json_number(images_per_s)
        << ", \"step_seconds\": " << json_number(seconds / double(interval_steps_))
-       << ", \"data_wait\": " << json_number(data) << ", \"exposed_comm\": " << json_number(comm) << "}";
+       << ", \"data_wait\": " << json_number(data) << ", \"exposed_comm\": " << json_number(comm)
+       << ", \"comm\": {";
+  for (size_t p = 0; p < step_purposes.size(); ++p)
+    json << (p ? ", " : "") << "\"" << distributed::collective_purpose_name(step_purposes[p].purpose)
+         << "\": " << json_number(interval_.comm[step_purposes[p].purpose] / seconds);
+  json << "}}";
   run_dir_.append_metrics(json.str());
   interval_ = StepTimes{};
   interval_steps_ = 0;

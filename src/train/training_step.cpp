@@ -63,6 +63,7 @@ data::Batch TrainingStep::next_batch() {
 StepOutcome TrainingStep::run(int64_t steps_done, bool checkpoint_time) {
   const auto start = Clock::now();
   const double waited_before = parts_.loader.seconds_waited();
+  const distributed::WaitSeconds comm_before = parts_.waits.snapshot();
   const int accumulate = settings_.accumulate_steps;
   const c10::Device device = parts_.world.device();
   seed_dropout(settings_.seed, steps_done, parts_.world.rank());
@@ -84,7 +85,7 @@ StepOutcome TrainingStep::run(int64_t steps_done, bool checkpoint_time) {
   StepOutcome outcome;
   outcome.step = steps_done + 1;
   outcome.images = images_per_step_;
-  outcome.times.exposed_comm = parts_.reducer.finish_step();
+  parts_.reducer.finish_step();
   outcome.agreement = agree_on_step(parts_.comm, total, entries, preemption_requested(), checkpoint_time);
   if (outcome.agreement.nonfinite_ranks.empty()) {
     outcome.lr = parts_.schedule(steps_done);
@@ -95,6 +96,7 @@ StepOutcome TrainingStep::run(int64_t steps_done, bool checkpoint_time) {
   outcome.epoch = epoch_;
   outcome.times.step = seconds_since(start);
   outcome.times.data_wait = parts_.loader.seconds_waited() - waited_before;
+  outcome.times.comm = parts_.waits.snapshot() - comm_before;
   return outcome;
 }
 

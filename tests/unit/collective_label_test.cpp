@@ -31,6 +31,16 @@ TEST(CollectiveLabel, NamesEachKindOfCollective) {
             "collective #0 (allreduce(sum) of 2 bfloat16)");
 }
 
+TEST(CollectiveLabel, SaysWhatTheCollectiveIsForUnlessOther) {
+  CollectiveLabel label = make_label("allreduce", 64, at::kDouble, 16);
+  label.purpose = CollectivePurpose::batch_norm;
+  EXPECT_EQ(label.text(), "collective #16 (allreduce(sum) of 64 float64 for batch_norm)");
+  label.purpose = CollectivePurpose::step_agreement;
+  EXPECT_EQ(label.text(), "collective #16 (allreduce(sum) of 64 float64 for step_agreement)");
+  label.purpose = CollectivePurpose::other;
+  EXPECT_EQ(label.text(), "collective #16 (allreduce(sum) of 64 float64)");
+}
+
 TEST(CollectiveLabel, TimeoutErrorSaysWhatHappenedAndWhy) {
   const UserError error = collective_timeout_error(make_label("barrier", 0, at::ScalarType::Undefined, 7),
                                                    2.5, "stopping the job", ATROUS_HERE);

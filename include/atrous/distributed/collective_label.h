@@ -5,6 +5,8 @@
 //   collective #13 (broadcast of 8 int64 from rank 0)
 //   collective #14 (allgather of 3 float64 per rank)
 //   collective #15 (barrier)
+// A collective made for a purpose other than `other` (distributed/collective_waits.h) says so:
+//   collective #16 (allreduce(sum) of 64 float64 for batch_norm)
 // The sequence number counts the collectives issued on one communicator, from 0, in issue order;
 // since every rank issues the same collectives in the same order, the same number names the same
 // collective on every rank.
@@ -17,6 +19,7 @@
 #include <string>
 
 #include "atrous/core/error.h"
+#include "atrous/distributed/collective_waits.h"
 #include "atrous/distributed/reduce_op.h"
 
 namespace atrous::distributed {
@@ -28,6 +31,7 @@ struct CollectiveLabel {
   at::ScalarType dtype = at::ScalarType::Undefined;  // barrier: Undefined
   int root = -1;                                     // broadcast only
   uint64_t sequence = 0;
+  CollectivePurpose purpose = CollectivePurpose::other;
 
   std::string text() const;
 };

@@ -22,6 +22,10 @@
 //   - broadcast: 0 <= root < size();
 //   - allgather: the output has input's dtype and device and size() * input.numel() elements.
 //
+// Purpose and accounting. Each collective may say what it is for (distributed/collective_waits.h);
+// the label carries it. Once account_waits_in() attached a CollectiveWaits, the seconds every
+// caller spends in Work::wait() are added to it under that purpose.
+//
 // Labels. Each collective that passes the checks gets the next sequence number of this
 // communicator and a CollectiveLabel (distributed/collective_label.h) that names it. A wait() that
 // lasts longer than dist.timeout_s throws collective_timeout_error() with that label: a rank died,
@@ -36,6 +40,7 @@
 #include <vector>
 
 #include "atrous/distributed/collective_label.h"
+#include "atrous/distributed/collective_waits.h"
 #include "atrous/distributed/reduce_op.h"
 
 namespace atrous {
@@ -73,12 +78,17 @@ class Communicator {
 
   // In place over every rank (average: floating types only; float16 and bfloat16 are combined in
   // float32 per pair).
-  WorkHandle allreduce(at::Tensor tensor, ReduceOp op);
+  WorkHandle allreduce(at::Tensor tensor, ReduceOp op, CollectivePurpose purpose = CollectivePurpose::other);
   // In place: every rank's tensor becomes root's.
-  WorkHandle broadcast(at::Tensor tensor, int root);
+  WorkHandle broadcast(at::Tensor tensor, int root, CollectivePurpose purpose = CollectivePurpose::other);
   // output holds size() * input.numel() elements of input's dtype: rank r's input at r * numel.
-  WorkHandle allgather(at::Tensor input, at::Tensor output);
-  WorkHandle barrier();
+  WorkHandle allgather(at::Tensor input, at::Tensor output,
+                       CollectivePurpose purpose = CollectivePurpose::other);
+  WorkHandle barrier(CollectivePurpose purpose = CollectivePurpose::other);
+
+  // From now on, the waits of this communicator's collectives are added to `waits` (may be shared
+  // with other communicators). Call before issuing collectives; nullptr stops the accounting.
+  void account_waits_in(std::shared_ptr<CollectiveWaits> waits);
 
  protected:
   // The device types whose tensors this backend moves.
@@ -92,9 +102,11 @@ class Communicator {
 
  private:
   void check_tensor(const at::Tensor& tensor, const char* collective, const char* role) const;
-  CollectiveLabel next_label(const char* collective, const at::Tensor& tensor);
+  CollectiveLabel next_label(const char* collective, const at::Tensor& tensor, CollectivePurpose purpose);
+  WorkHandle accounted(WorkHandle work, CollectivePurpose purpose) const;
 
   std::atomic<uint64_t> next_sequence_{0};
+  std::shared_ptr<CollectiveWaits> waits_;
 };
 
 }  // namespace atrous::distributed

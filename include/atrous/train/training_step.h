@@ -6,18 +6,22 @@
 //   2. train.accumulate_steps micro-batches: the next batch of this rank's shard (rolling over into
 //      the next epoch), forward over the image pyramid, the loss, backward of loss / accumulate_steps;
 //      the GradReducer communicates on the last micro-batch only;
-//   3. the reducer's finish_step() waits for the last buckets (the exposed communication);
+//   3. the reducer's finish_step() waits for the last buckets;
 //   4. the step agreement (train/step_agreement.h, collective): losses averaged over ranks, the
 //      ranks whose loss was not finite, whether any rank was asked to stop, and whether the caller's
 //      checkpoint clock (checkpoint_time, set on rank 0 only) says a checkpoint is due;
 //   5. only when every rank's loss is finite: lr = schedule(step), the optimizer step, zero_grad.
 //      Otherwise nothing touches the weights or velocities (applied = false) and the caller decides
 //      (the trainer stops every rank with nonfinite_loss_error).
+// Every wait for a collective in it (gradient buckets, SyncBatchNorm, the loss, the agreement) is
+// accounted by purpose in outcome.times.comm, from the CollectiveWaits that the communicators
+// report into (distributed/collective_waits.h).
 // The calling thread runs all of it; the loader's reader threads and the communicator's thread work
 // beside it. Every rank must call run() the same number of times (it holds collectives).
 
 #include <cstdint>
 
+#include "atrous/distributed/collective_waits.h"
 #include "atrous/train/step_agreement.h"
 
 namespace atrous {
@@ -40,9 +44,9 @@ class LrSchedule;
 class SgdMomentum;
 
 struct StepTimes {
-  double step = 0;          // seconds of the whole step
-  double data_wait = 0;     // of which waiting for the loader
-  double exposed_comm = 0;  // of which waiting for gradient communication after backward
+  double step = 0;                // seconds of the whole step
+  double data_wait = 0;           // of which waiting for the loader
+  distributed::WaitSeconds comm;  // of which waiting for collectives, per purpose (exposed communication)
 };
 
 struct StepOutcome {
@@ -63,6 +67,7 @@ struct TrainingParts {
   loss::SegmentationLoss& loss;
   distributed::GradReducer& reducer;
   distributed::Communicator& comm;
+  const distributed::CollectiveWaits& waits;  // where every communicator of the step accounts its waits
   SgdMomentum& optimizer;
   const LrSchedule& schedule;
 };
