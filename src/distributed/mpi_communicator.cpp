@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <climits>
+#include <functional>
+#include <vector>
 
 #include "atrous/core/error.h"
 #include "atrous/distributed/collective_types.h"
@@ -56,44 +58,92 @@ void divide(const at::Tensor& tensor, int divisor) {
   }
 }
 
+using Requests = std::vector<MPI_Request>;
+
 }  // namespace
 
-MpiCommunicator::MpiCommunicator(MPI_Comm parent, const CommunicatorOptions& options)
+MpiCommunicator::MpiCommunicator(MPI_Comm parent, const CommunicatorOptions& options, MpiProgress progress)
     : comm_(MpiComm::duplicate(parent)),
       rank_(comm_.rank()),
       size_(comm_.size()),
-      queue_(validated(options).timeout_s) {}
+      timeout_s_(validated(options).timeout_s) {
+  if (progress == MpiProgress::background_thread)
+    queue_ = std::make_unique<WorkQueue>(timeout_s_);
+  else
+    caller_queue_ = std::make_unique<CallingThreadQueue>(timeout_s_);
+}
+
+// Each collective has its blocking form, run on the queue's thread, and its non-blocking form,
+// started on the calling thread. Both go through in_pieces for the same counts.
 
 WorkHandle MpiCommunicator::do_allreduce(at::Tensor tensor, ReduceOp op, const CollectiveLabel& label) {
   const MPI_Datatype type = mpi_datatype_of(tensor.scalar_type());
   const MPI_Op mpi_op = mpi_op_for(op, tensor.scalar_type());
-  return queue_.submit(label, [comm = comm_.get(), tensor, op, type, mpi_op, size = size_] {
-    in_pieces(tensor, [&](char* data, int count) {
-      ATROUS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, data, count, type, mpi_op, comm));
+  std::function<void()> finish;
+  if (op == ReduceOp::average) finish = [tensor, size = size_] { divide(tensor, size); };
+  if (queue_) {
+    return queue_->submit(label, [comm = comm_.get(), tensor, type, mpi_op, finish] {
+      in_pieces(tensor, [&](char* data, int count) {
+        ATROUS_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, data, count, type, mpi_op, comm));
+      });
+      if (finish) finish();
     });
-    if (op == ReduceOp::average) divide(tensor, size);
-  });
+  }
+  return caller_queue_->submit(
+      label,
+      [comm = comm_.get(), tensor, type, mpi_op](Requests& requests) {
+        in_pieces(tensor, [&](char* data, int count) {
+          ATROUS_MPI_CHECK(
+              MPI_Iallreduce(MPI_IN_PLACE, data, count, type, mpi_op, comm, &requests.emplace_back()));
+        });
+      },
+      finish);
 }
 
 WorkHandle MpiCommunicator::do_broadcast(at::Tensor tensor, int root, const CollectiveLabel& label) {
   const MPI_Datatype type = mpi_datatype_of(tensor.scalar_type());
-  return queue_.submit(label, [comm = comm_.get(), tensor, type, root] {
-    in_pieces(tensor,
-              [&](char* data, int count) { ATROUS_MPI_CHECK(MPI_Bcast(data, count, type, root, comm)); });
-  });
+  if (queue_) {
+    return queue_->submit(label, [comm = comm_.get(), tensor, type, root] {
+      in_pieces(tensor,
+                [&](char* data, int count) { ATROUS_MPI_CHECK(MPI_Bcast(data, count, type, root, comm)); });
+    });
+  }
+  return caller_queue_->submit(
+      label,
+      [comm = comm_.get(), tensor, type, root](Requests& requests) {
+        in_pieces(tensor, [&](char* data, int count) {
+          ATROUS_MPI_CHECK(MPI_Ibcast(data, count, type, root, comm, &requests.emplace_back()));
+        });
+      },
+      nullptr);
 }
 
 WorkHandle MpiCommunicator::do_allgather(at::Tensor input, at::Tensor output, const CollectiveLabel& label) {
   ATROUS_ASSERT(output.numel() <= INT_MAX, "allgather of more than INT_MAX elements");
   const MPI_Datatype type = mpi_datatype_of(input.scalar_type());
-  return queue_.submit(label, [comm = comm_.get(), input, output, type] {
-    const int count = static_cast<int>(input.numel());
-    ATROUS_MPI_CHECK(MPI_Allgather(input.data_ptr(), count, type, output.data_ptr(), count, type, comm));
-  });
+  const int count = static_cast<int>(input.numel());
+  if (queue_) {
+    return queue_->submit(label, [comm = comm_.get(), input, output, type, count] {
+      ATROUS_MPI_CHECK(MPI_Allgather(input.data_ptr(), count, type, output.data_ptr(), count, type, comm));
+    });
+  }
+  return caller_queue_->submit(
+      label,
+      [comm = comm_.get(), input, output, type, count](Requests& requests) {
+        ATROUS_MPI_CHECK(MPI_Iallgather(input.data_ptr(), count, type, output.data_ptr(), count, type, comm,
+                                        &requests.emplace_back()));
+      },
+      nullptr);
 }
 
 WorkHandle MpiCommunicator::do_barrier(const CollectiveLabel& label) {
-  return queue_.submit(label, [comm = comm_.get()] { ATROUS_MPI_CHECK(MPI_Barrier(comm)); });
+  if (queue_) return queue_->submit(label, [comm = comm_.get()] { ATROUS_MPI_CHECK(MPI_Barrier(comm)); });
+  return caller_queue_->submit(
+      label,
+      [comm = comm_.get()](Requests& requests) {
+        ATROUS_MPI_CHECK(MPI_Ibarrier(comm, &requests.emplace_back()));
+      },
+      nullptr);
 }
 
 }  // namespace atrous::distributed
