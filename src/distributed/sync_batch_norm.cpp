@@ -4,6 +4,7 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "atrous/core/error.h"
+#include "atrous/distributed/per_channel_combination.h"
 
 namespace atrous::distributed {
 namespace {
@@ -11,94 +12,113 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-// Every dimension but the channels'.
-std::vector<int64_t> reduced_dims(const at::Tensor& input) {
-  std::vector<int64_t> dims{0};
-  for (int64_t d = 2; d < input.dim(); ++d) dims.push_back(d);
-  return dims;
-}
-
-// [1, C, 1, ...] so that a per-channel vector broadcasts over the input.
-at::Tensor per_channel(const at::Tensor& vector, const at::Tensor& input) {
-  std::vector<int64_t> shape(input.dim(), 1);
-  shape[1] = input.size(1);
-  return vector.reshape(shape);
-}
-
 struct GlobalStatistics {
   at::Tensor mean, var;  // [C] float64, biased variance
-  double total = 0;
+  at::Tensor total;      // [] float64: the global sample count per channel
 };
 
-GlobalStatistics gather_statistics(const at::Tensor& input, Communicator& comm) {
+// This rank's [count, mean (C), biased variance (C)] in float64 on the input's device: ATen's
+// one-call statistics kernel (accumulating in double on the CPU) on the input as it is, whatever
+// its layout; only the [C]-sized results are converted.
+at::Tensor local_moments(const at::Tensor& input) {
   const int64_t channels = input.size(1);
   const int64_t count = channels > 0 ? input.numel() / channels : 0;
-  // On the input's device: on GPUs the statistics travel through NCCL, with no host round trip.
   const at::TensorOptions float64 = input.options().dtype(at::kDouble);
-  at::Tensor mine = at::zeros({1 + 2 * channels}, float64);
-  mine.narrow(0, 0, 1).fill_(static_cast<double>(count));
-  if (count > 0) {
-    at::Tensor x = input.to(at::kDouble);
-    mine.narrow(0, 1, channels).copy_(x.mean(reduced_dims(input)));
-    mine.narrow(0, 1 + channels, channels).copy_(x.var(reduced_dims(input), /*unbiased=*/false));
-  }
-  at::Tensor all = at::empty({comm.size(), 1 + 2 * channels}, float64);
-  comm.allgather(mine, all)->wait();
-  at::Tensor counts = all.select(1, 0).unsqueeze(1);  // [ranks, 1]
-  const double total = counts.sum().item<double>();
-  ATROUS_CHECK(total > 0, "batch norm over an empty global batch: every rank has 0 samples");
+  if (count == 0) return at::zeros({1 + 2 * channels}, float64);
+  auto [mean, var] = at::batch_norm_update_stats(input, {}, {}, 0.0);
+  return at::cat({at::full({1}, double(count), float64), mean.to(at::kDouble), var.to(at::kDouble)});
+}
+
+// All ranks' moments merged exactly in float64, on the device: no value is read by the host.
+GlobalStatistics gather_statistics(const at::Tensor& input, Communicator& comm) {
+  const int64_t channels = input.size(1);
+  at::Tensor mine = local_moments(input);
+  at::Tensor all = at::empty({comm.size(), 1 + 2 * channels}, mine.options());
+  comm.allgather(mine, all, CollectivePurpose::batch_norm)->wait();
+  at::Tensor counts = all.narrow(1, 0, 1);  // [ranks, 1]
+  at::Tensor total = counts.sum();
+  if (input.is_cpu())  // free on the CPU; on a GPU an empty global batch shows as a non-finite loss
+    ATROUS_CHECK(total.item<double>() > 0, "batch norm over an empty global batch: every rank has 0 samples");
   at::Tensor means = all.narrow(1, 1, channels), vars = all.narrow(1, 1 + channels, channels);
   at::Tensor mean = (counts * means).sum(0) / total;
   at::Tensor var = (counts * (vars + (means - mean).square())).sum(0) / total;
   return {mean, var, total};
 }
 
+void update_running_statistics(const BatchNormState& state, const GlobalStatistics& stats) {
+  if (!state.running_mean.defined()) return;
+  at::NoGradGuard no_grad;
+  const at::Tensor unbiased = stats.total / (stats.total - 1).clamp_min(1);  // 1 for a single sample
+  const at::ScalarType dtype = state.running_mean.scalar_type();
+  state.running_mean.mul_(1 - state.momentum).add_(stats.mean.to(dtype), state.momentum);
+  state.running_var.mul_(1 - state.momentum).add_((stats.var * unbiased).to(dtype), state.momentum);
+}
+
 class SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFunction> {
  public:
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& input, const at::Tensor& weight,
                             const at::Tensor& bias, const BatchNormState* state, Communicator* comm) {
-    GlobalStatistics stats = gather_statistics(input, *comm);
+    const GlobalStatistics stats = gather_statistics(input, *comm);
+    update_running_statistics(*state, stats);
     const at::ScalarType dtype = input.scalar_type();
-    at::Tensor mean = stats.mean.to(dtype), invstd = (stats.var + state->eps).rsqrt().to(dtype);
-    if (state->running_mean.defined()) {
-      at::NoGradGuard no_grad;
-      const double unbiased = stats.total > 1 ? stats.total / (stats.total - 1) : 1.0;
-      state->running_mean.mul_(1 - state->momentum).add_(stats.mean.to(dtype), state->momentum);
-      state->running_var.mul_(1 - state->momentum).add_((stats.var * unbiased).to(dtype), state->momentum);
-    }
-    at::Tensor normalised = (input - per_channel(mean, input)) * per_channel(invstd, input);
-    at::Tensor output = normalised;
-    if (weight.defined()) output = output * per_channel(weight, input) + per_channel(bias, input);
-    ctx->save_for_backward({input, weight, mean, invstd});
-    ctx->saved_data["total"] = stats.total;
+    const at::Tensor mean = stats.mean.to(dtype), var = stats.var.to(dtype);
+    // ATen's fused normalisation with the global statistics in place of running ones.
+    at::Tensor output = input.numel() == 0
+                            ? at::empty_like(input)
+                            : std::get<0>(at::native_batch_norm(input, weight, bias, mean, var,
+                                                                /*training=*/false, 0.0, state->eps));
+    ctx->save_for_backward({input, weight, mean, var, stats.total});
+    ctx->saved_data["eps"] = state->eps;
     ctx->saved_data["comm"] = reinterpret_cast<int64_t>(comm);
     return output;
   }
 
+  // With invstd = 1 / sqrt(var + eps), a = weight * invstd and the global sums over every rank's samples
+  //   sum_dy = sum(dy),  g = sum(dy * (x - mean)) * invstd  (the weight gradient of the whole batch),
+  // the input gradient of the global normalisation is
+  //   dx = a * (dy - sum_dy / total - (x - mean) * invstd * g / total)
+  //      = a * dy - a * c * x + a * (c * mean - sum_dy / total),   c = invstd * g / total.
+  // ATen's batch-norm backward, run in evaluation mode with the global statistics, gives this rank's
+  // sum_dy and g in one pass; one allreduce of [sum_dy, g] in float64 makes them global; one more
+  // pass (per_channel_combination) writes dx.
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
     auto saved = ctx->get_saved_variables();
-    const at::Tensor &input = saved[0], &weight = saved[1], &mean = saved[2], &invstd = saved[3];
-    const double total = ctx->saved_data["total"].toDouble();
+    const at::Tensor &input = saved[0], &weight = saved[1], &mean = saved[2], &var = saved[3];
+    const at::Tensor& total = saved[4];
+    const double eps = ctx->saved_data["eps"].toDouble();
     auto* comm = reinterpret_cast<Communicator*>(ctx->saved_data["comm"].toInt());
-    const at::Tensor& dy = grad_outputs[0];
     const int64_t channels = input.size(1);
-    const auto dims = reduced_dims(input);
+    const at::Tensor dy = grad_outputs[0].contiguous(input.suggest_memory_format());
 
-    at::Tensor xmu = input - per_channel(mean, input);
-    at::Tensor sums = at::cat({dy.sum(dims), (dy * xmu).sum(dims)}).to(at::kDouble).contiguous();
-    at::Tensor local_sums = sums.clone();
-    comm->allreduce(sums, ReduceOp::sum)->wait();
-    at::Tensor sum_dy = sums.narrow(0, 0, channels).to(input.scalar_type());
-    at::Tensor sum_dy_xmu = sums.narrow(0, channels, channels).to(input.scalar_type());
+    at::Tensor local_g, local_sum_dy;
+    if (input.numel() > 0) {
+      const at::Tensor some_weight = weight.defined() ? weight : at::ones({channels}, mean.options());
+      auto sums = at::native_batch_norm_backward(dy, input, some_weight, mean, var, {}, {}, /*train=*/false,
+                                                 eps, {false, true, true});
+      local_g = std::get<1>(sums);
+      local_sum_dy = std::get<2>(sums);
+    } else {
+      local_g = at::zeros({channels}, mean.options());
+      local_sum_dy = at::zeros({channels}, mean.options());
+    }
+    at::Tensor sums = at::cat({local_sum_dy.to(at::kDouble), local_g.to(at::kDouble)});
+    comm->allreduce(sums, ReduceOp::sum, CollectivePurpose::batch_norm)->wait();
+    const at::Tensor sum_dy = sums.narrow(0, 0, channels), g = sums.narrow(0, channels, channels);
 
-    at::Tensor scale = weight.defined() ? invstd * weight : invstd;
-    at::Tensor grad_input =
-        per_channel(scale, input) * (dy - per_channel(sum_dy / total, input) -
-                                     xmu * per_channel(invstd.square() * sum_dy_xmu / total, input));
+    at::Tensor grad_input;
+    if (input.numel() > 0) {
+      const at::Tensor mean64 = mean.to(at::kDouble), invstd = (var.to(at::kDouble) + eps).rsqrt();
+      const at::Tensor a = weight.defined() ? invstd * weight.to(at::kDouble) : invstd;
+      const at::Tensor c = invstd * g / total;
+      grad_input = per_channel_combination(a, dy, -a * c, input, a * (c * mean64 - sum_dy / total));
+    } else {
+      grad_input = at::zeros_like(input);
+    }
+    // The weight and bias gradients stay this rank's own sums (the GradReducer combines them).
     at::Tensor grad_weight, grad_bias;
     if (weight.defined()) {
-      grad_weight = local_sums.narrow(0, channels, channels).to(input.scalar_type()) * invstd;
-      grad_bias = local_sums.narrow(0, 0, channels).to(input.scalar_type());
+      grad_weight = local_g.to(weight.scalar_type());
+      grad_bias = local_sum_dy.to(weight.scalar_type());
     }
     return {grad_input, grad_weight, grad_bias, at::Tensor(), at::Tensor()};
   }
