@@ -3,15 +3,9 @@
 #include <torch/nn/modules/batchnorm.h>
 
 #include "atrous/core/error.h"
-#include "atrous/core/options.h"
 #include "atrous/distributed/sync_batch_norm.h"
 
 namespace atrous::distributed {
-
-void SyncBatchNormOptions::declare(OptionTable& table, SyncBatchNormOptions& options) {
-  table.add("dist.sync_bn", &options.enabled, true, "batch norm over the global batch (SyncBatchNorm)",
-            "true or false");
-}
 
 namespace {
 

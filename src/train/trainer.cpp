@@ -45,6 +45,7 @@ struct Trainer::State {
   std::shared_ptr<model::DeepLabImpl> net;
   std::shared_ptr<distributed::CollectiveWaits> waits = std::make_shared<distributed::CollectiveWaits>();
   std::unique_ptr<distributed::Communicator> comm;
+  std::unique_ptr<distributed::Communicator> batch_norm_comm;  // nullptr when batch norm is local
   std::unique_ptr<distributed::GradReducer> reducer;
   std::unique_ptr<loss::SegmentationLoss> loss;
   std::unique_ptr<SgdMomentum> optimizer;
@@ -75,6 +76,7 @@ void Trainer::State::open_data() {
   options.run.validate();
   options.loader.validate();
   options.augment.validate();
+  options.sync_bn.validate();
   pack = std::make_unique<data::PackReader>(options.data.train_pack);
   data::ShardSampler sampler(pack->size(), uint64_t(options.loader.seed), world.rank(), world.size(),
                              options.data.remainder);
@@ -110,7 +112,11 @@ void Trainer::State::build_model() {
 void Trainer::State::connect() {
   comm = distributed::make_communicator(world, options.comm);
   comm->account_waits_in(waits);
-  if (options.sync_bn.enabled && world.size() > 1) distributed::convert_to_sync_batch_norm(*net, comm.get());
+  batch_norm_comm = distributed::make_batch_norm_communicator(world, options.sync_bn, options.comm);
+  if (batch_norm_comm) {
+    batch_norm_comm->account_waits_in(waits);
+    distributed::convert_to_sync_batch_norm(*net, batch_norm_comm.get());
+  }
   const std::vector<distributed::NamedTensor> parameters = named(net->named_parameters());
   distributed::replicate_from_root(parameters, named(net->named_buffers()), *comm);
   reducer = std::make_unique<distributed::GradReducer>(parameters, *comm, options.reducer);

@@ -20,6 +20,7 @@
 #include "atrous/distributed/grad_reducer.h"
 #include "atrous/distributed/local_communicator.h"
 #include "atrous/distributed/model_replication.h"
+#include "atrous/distributed/sync_batch_norm_group.h"
 #include "atrous/distributed/sync_batch_norm_pass.h"
 #include "atrous/loss/segmentation_loss.h"
 #include "atrous/model/deeplab.h"
@@ -45,6 +46,7 @@ void write_pack(const std::string& path, int samples) {
 }
 
 struct Run {
+  std::unique_ptr<distributed::Communicator> batch_norm_comm;  // as the trainer makes it
   model::DeepLab net{nullptr};
   std::unique_ptr<data::Loader> loader;
   std::unique_ptr<distributed::GradReducer> reducer;
@@ -72,7 +74,9 @@ Run make_run(const data::PackReader& pack, distributed::Communicator& comm, int 
       pack, data::ShardSampler(pack.size(), 9, rank, world, data::ShardRemainder::drop), loader, augment);
   run.loader->start_epoch(0);
   if (distributed) {
-    distributed::convert_to_sync_batch_norm(*run.net, &comm);
+    run.batch_norm_comm = distributed::make_batch_norm_communicator(
+        test_support::test_world(), distributed::SyncBatchNormOptions{}, distributed::CommunicatorOptions{});
+    if (run.batch_norm_comm) distributed::convert_to_sync_batch_norm(*run.net, run.batch_norm_comm.get());
     std::vector<distributed::NamedTensor> parameters, buffers;
     for (const auto& p : run.net->named_parameters()) parameters.push_back({p.key(), p.value()});
     for (const auto& b : run.net->named_buffers()) buffers.push_back({b.key(), b.value()});

@@ -4,6 +4,7 @@
 // process computes at::batch_norm on the whole batch on the CPU as the reference. Outputs, input
 // gradients, running statistics and (summed over ranks) weight and bias gradients must agree.
 // sizes[r]: rank r's sample count (uneven counts and a rank with none included by the callers).
+// seed: the global batch's; groups of ranks that must not see each other's samples use different seeds.
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -23,11 +24,12 @@ inline double max_abs_difference(const at::Tensor& a, const at::Tensor& b) {
 
 inline void expect_sync_batch_norm_equals_concatenated_batch(distributed::Communicator& comm,
                                                              const std::vector<int64_t>& sizes,
-                                                             const at::TensorOptions& device) {
+                                                             const at::TensorOptions& device,
+                                                             uint64_t seed = 5) {
   const int64_t total = std::accumulate(sizes.begin(), sizes.end(), int64_t{0});
   const int64_t first = std::accumulate(sizes.begin(), sizes.begin() + comm.rank(), int64_t{0});
   const int64_t mine = sizes[comm.rank()];
-  at::manual_seed(5);
+  at::manual_seed(seed);
   const int64_t channels = 3;
   at::Tensor all_inputs = at::randn({total, channels, 4, 5}) * 3 + 1;
   at::Tensor output_weights = at::randn({total, channels, 4, 5});  // loss = sum(y * R)
@@ -44,11 +46,11 @@ inline void expect_sync_batch_norm_equals_concatenated_batch(distributed::Commun
   const at::TensorOptions on_device = device.dtype(at::kFloat);
   at::Tensor x = all_inputs.narrow(0, first, mine).to(on_device).requires_grad_(true);
   distributed::BatchNormState state{weight0.to(on_device).requires_grad_(true),
-                             bias0.to(on_device).requires_grad_(true),
-                             at::zeros({channels}, on_device),
-                             at::ones({channels}, on_device),
-                             0.1,
-                             1e-5};
+                                    bias0.to(on_device).requires_grad_(true),
+                                    at::zeros({channels}, on_device),
+                                    at::ones({channels}, on_device),
+                                    0.1,
+                                    1e-5};
   at::Tensor y = distributed::sync_batch_norm(x, state, comm);
   (y * output_weights.narrow(0, first, mine).to(on_device)).sum().backward();
 

@@ -9,6 +9,7 @@
 #include "atrous/core/error.h"
 #include "atrous/distributed/mpi_communicator.h"
 #include "atrous/distributed/sync_batch_norm.h"
+#include "atrous/distributed/sync_batch_norm_group.h"
 #include "mpi_test_world.h"
 #include "sync_batch_norm_check.h"
 
@@ -22,6 +23,70 @@ TEST(SyncBatchNorm, EqualsBatchNormOnTheConcatenatedBatch) {
   for (const auto& sizes : test_support::batch_norm_layouts(test_communicator().size()))
     test_support::expect_sync_batch_norm_equals_concatenated_batch(test_communicator(), sizes,
                                                                    at::TensorOptions(at::kCPU));
+}
+
+// The batch norms' own communicator, as the trainer makes it (calling-thread MPI over the group).
+std::unique_ptr<Communicator> batch_norm_communicator(const std::string& group) {
+  SyncBatchNormOptions options;
+  options.group = group;
+  return make_batch_norm_communicator(test_world(), options, CommunicatorOptions{});
+}
+
+TEST(SyncBatchNorm, TheBatchNormCommunicatorSpansEveryRankByDefault) {
+  std::unique_ptr<Communicator> comm = batch_norm_communicator("all");
+  if (test_world().size() == 1) {
+    EXPECT_EQ(comm, nullptr) << "one rank: batch norm stays local";
+    return;
+  }
+  ASSERT_NE(comm, nullptr);
+  EXPECT_EQ(comm->size(), test_world().size());
+  EXPECT_EQ(comm->rank(), test_world().rank());
+  for (const auto& sizes : test_support::batch_norm_layouts(comm->size()))
+    test_support::expect_sync_batch_norm_equals_concatenated_batch(*comm, sizes, at::TensorOptions(at::kCPU));
+}
+
+// Blocks of 2 consecutive ranks: each block normalises over its own samples only. Each block's
+// batch is drawn from its own seed, so statistics leaking between blocks would show.
+TEST(SyncBatchNorm, GroupsOfTwoRanksNormaliseOverTheirOwnSamples) {
+  if (test_world().size() % 2 != 0) GTEST_SKIP() << "needs an even number of ranks";
+  std::unique_ptr<Communicator> comm = batch_norm_communicator("2");
+  ASSERT_NE(comm, nullptr);
+  EXPECT_EQ(comm->size(), 2);
+  EXPECT_EQ(comm->rank(), test_world().rank() % 2);
+  const uint64_t block_seed = 50 + uint64_t(test_world().rank() / 2);
+  for (const auto& sizes : test_support::batch_norm_layouts(2))
+    test_support::expect_sync_batch_norm_equals_concatenated_batch(*comm, sizes, at::TensorOptions(at::kCPU),
+                                                                   block_seed);
+}
+
+TEST(SyncBatchNorm, NodeGroupsAreTheRanksOfEachNode) {
+  std::unique_ptr<Communicator> comm = batch_norm_communicator("node");
+  if (test_world().local_size() == 1) {
+    EXPECT_EQ(comm, nullptr) << "alone on its node: batch norm stays local";
+    return;
+  }
+  ASSERT_NE(comm, nullptr);
+  EXPECT_EQ(comm->size(), test_world().local_size());
+  EXPECT_EQ(comm->rank(), test_world().local_rank());
+}
+
+TEST(SyncBatchNorm, GroupsThatDoNotDivideTheRanksAreRefusedByName) {
+  const int ranks = test_world().size();
+  SyncBatchNormOptions options;
+  options.group = std::to_string(ranks + 1);
+  try {
+    make_batch_norm_communicator(test_world(), options, CommunicatorOptions{});
+    FAIL() << "a group of " << options.group << " accepted on " << ranks << " ranks";
+  } catch (const OptionError& error) {
+    EXPECT_NE(error.message().find("dist.sync_bn_group"), std::string::npos) << error.message();
+    EXPECT_NE(error.message().find(to_text("divides the job's ", ranks, " ranks")), std::string::npos)
+        << error.message();
+  }
+  options.group = "1";  // every rank alone: local batch norm, no communicator
+  EXPECT_EQ(make_batch_norm_communicator(test_world(), options, CommunicatorOptions{}), nullptr);
+  options.enabled = false;
+  options.group = "all";
+  EXPECT_EQ(make_batch_norm_communicator(test_world(), options, CommunicatorOptions{}), nullptr);
 }
 
 }  // namespace
@@ -97,7 +162,10 @@ TEST(SyncBatchNorm, RanksTrainLikeOneProcessOnTheConcatenatedBatch) {
   BnNet ours(100 + comm.rank());
   replicate_from_root(ours.named(false), ours.named(true), comm);
   GradReducer reducer(ours.named(false), comm, ReducerOptions{});
-  EXPECT_EQ(convert_to_sync_batch_norm(ours, &comm), 1);
+  // The batch norms on their own communicator, the gradients on the overlapping one: as in training.
+  std::unique_ptr<Communicator> batch_norm_comm = batch_norm_communicator("all");
+  Communicator* norm_comm = batch_norm_comm ? batch_norm_comm.get() : &comm;
+  EXPECT_EQ(convert_to_sync_batch_norm(ours, norm_comm), 1);
   EXPECT_EQ(max_state_difference(ours, reference), 0.0);  // rank 0's start everywhere
 
   std::vector<at::Tensor> reference_velocity, our_velocity;

@@ -11,17 +11,7 @@
 
 #include "atrous/distributed/communicator.h"
 
-namespace atrous {
-class OptionTable;
-}
-
 namespace atrous::distributed {
-
-struct SyncBatchNormOptions {
-  bool enabled = true;  // dist.sync_bn: batch norm over the global batch (on more than one rank)
-
-  static void declare(OptionTable& table, SyncBatchNormOptions& options);
-};
 
 // Returns how many batch norms now synchronise. comm == nullptr switches them back to local.
 int64_t convert_to_sync_batch_norm(torch::nn::Module& root, Communicator* comm);

@@ -10,7 +10,7 @@
 #include "atrous/data/training_data.h"
 #include "atrous/distributed/communicator.h"
 #include "atrous/distributed/grad_reducer.h"
-#include "atrous/distributed/sync_batch_norm_pass.h"
+#include "atrous/distributed/sync_batch_norm_group.h"
 #include "atrous/loss/segmentation_loss.h"
 #include "atrous/model/model_options.h"
 #include "atrous/model/weight_import.h"
