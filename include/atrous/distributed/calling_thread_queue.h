@@ -9,9 +9,10 @@
 // nothing is pending, submit() starts the operation at once: the common case of a caller that
 // waits for each collective before the next costs no hand-off at all.
 // Progress is made by whoever calls wait() or is_completed() on any of its Work handles: the
-// queue tests its oldest operation (MPI_Testall), finishes it, starts the next. wait() yields the
-// core between tests, and sleeps 50 us between them after its first millisecond; one that lasts
-// longer than the timeout throws collective_timeout_error() with its operation's label.
+// queue tests its oldest operation (MPI_Testall), finishes it, starts the next. wait() polls without
+// pause for its first 0.5 ms, then yields the core between polls, and after 5 ms sleeps 50 us between
+// them; one that lasts longer than the timeout throws collective_timeout_error() with its
+// operation's label.
 // Thread-safe; meant for one thread at a time.
 //
 // Destroyed with operations pending (an error is unwinding, or a wait timed out), it leaks them,
