@@ -13,7 +13,7 @@ const char* collective_purpose_name(CollectivePurpose purpose) {
     case CollectivePurpose::batch_norm:
       return "batch_norm";
     case CollectivePurpose::loss:
-      return "loss";
+      return "loss_reduction";
     case CollectivePurpose::step_agreement:
       return "step_agreement";
     case CollectivePurpose::other:

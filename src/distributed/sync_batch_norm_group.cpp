@@ -51,8 +51,8 @@ void SyncBatchNormOptions::declare(OptionTable& table, SyncBatchNormOptions& opt
             allowed);
 }
 
-void SyncBatchNormOptions::validate() const {
-  parsed_group();
+void SyncBatchNormOptions::validate(int world_size) const {
+  sync_batch_norm_group_leader(parsed_group(), 0, world_size, 0);  // checks the block size
 }
 
 SyncBatchNormGroup SyncBatchNormOptions::parsed_group() const {

@@ -76,7 +76,7 @@ void Trainer::State::open_data() {
   options.run.validate();
   options.loader.validate();
   options.augment.validate();
-  options.sync_bn.validate();
+  options.sync_bn.validate(world.size());
   pack = std::make_unique<data::PackReader>(options.data.train_pack);
   data::ShardSampler sampler(pack->size(), uint64_t(options.loader.seed), world.rank(), world.size(),
                              options.data.remainder);

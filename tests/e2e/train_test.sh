@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # train_test.sh ATROUS DATASETS_DIR "LAUNCHER-2-RANKS": `atrous train` and `atrous eval` end to end on
 # 2 ranks with a tiny model and crop:
-#   - the loss falls; metrics.jsonl and checkpoints come from rank 0 only; eval prints a table;
+#   - the loss falls; metrics.jsonl and checkpoints come from rank 0 only, with the waits for
+#     collectives by purpose; eval prints a table; a batch-norm group that does not divide the ranks;
 #   - resume exactness: SIGTERM mid-run (exit 75, checkpoint) and kill -9 of one rank mid-run, each
 #     resumed with train.resume=auto, log the same losses step by step as an uninterrupted run;
 #   - a half-written checkpoint (crash while writing) does not stop the resume;
@@ -63,6 +64,15 @@ awk -v f="$first" -v l="$last" 'BEGIN {exit !(l < f)}' || fail "loss did not fal
 [ "$(ls "$work/a/checkpoints" | grep -c '^step-.*\.pt$')" -eq 3 ] || fail "ckpt.keep 3: $(ls "$work/a/checkpoints")"
 [ "$(cat "$work/a/checkpoints/latest")" = "step-20.pt" ] || fail "latest does not name step-20.pt"
 [ -f "$work/a/config.ini" ] && grep -q "steps = 20" "$work/a/config.ini" || fail "config.ini"
+# Exposed communication by purpose, in the progress line and in metrics.jsonl.
+grep -qE 'comm [0-9]+% \(grad [0-9]+%, bn [0-9]+%, loss [0-9]+%, agree [0-9]+%\)' <<<"$out" ||
+  fail "progress line without comm by purpose: $(grep -m1 'INFO  step ' <<<"$out")"
+grep -qE '"comm": \{"gradients": [-0-9.e]+, "batch_norm": [-0-9.e]+, "loss_reduction": [-0-9.e]+, "step_agreement": [-0-9.e]+\}' \
+  "$work/a/metrics.jsonl" || fail "metrics.jsonl without comm by purpose: $(tail -1 "$work/a/metrics.jsonl")"
+out=$(train --train.run_dir "$work/g3" --train.steps 1 --dist.sync_bn_group 3 2>&1)
+status=$?
+[ "$status" -eq 2 ] && [ "$(grep -c 'option --dist.sync_bn_group = 3 is not allowed' <<<"$out")" -eq 1 ] ||
+  fail "dist.sync_bn_group 3 on 2 ranks: $status $out"
 
 out=$("${mpi2[@]}" "$atrous" eval --config "$work/tiny.ini" --eval.checkpoint "$work/a/checkpoints/step-20.pt" \
   --eval.data "$work/val.h5" --eval.out "$work/eval.json" --eval.flip true 2>&1) || fail "eval: $out"

@@ -14,7 +14,7 @@ namespace {
 TEST(CollectiveWaits, PurposesHaveTheNamesThatMetricsUse) {
   EXPECT_STREQ(collective_purpose_name(CollectivePurpose::gradients), "gradients");
   EXPECT_STREQ(collective_purpose_name(CollectivePurpose::batch_norm), "batch_norm");
-  EXPECT_STREQ(collective_purpose_name(CollectivePurpose::loss), "loss");
+  EXPECT_STREQ(collective_purpose_name(CollectivePurpose::loss), "loss_reduction");
   EXPECT_STREQ(collective_purpose_name(CollectivePurpose::step_agreement), "step_agreement");
   EXPECT_STREQ(collective_purpose_name(CollectivePurpose::other), "other");
 }

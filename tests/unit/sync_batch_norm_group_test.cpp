@@ -31,7 +31,11 @@ TEST(SyncBatchNormGroup, AnythingElseIsAnOptionErrorNamingTheOption) {
   }
   SyncBatchNormOptions options;
   options.group = "nodes";
-  EXPECT_THROW(options.validate(), OptionError);
+  EXPECT_THROW(options.validate(4), OptionError);
+  options.group = "3";
+  EXPECT_THROW(options.validate(4), OptionError);
+  options.group = "2";
+  EXPECT_NO_THROW(options.validate(4));
 }
 
 TEST(SyncBatchNormGroup, TheLeaderIsTheGroupsLowestRank) {

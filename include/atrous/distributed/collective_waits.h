@@ -6,7 +6,8 @@
 // accounted on its own so that none can hide behind another:
 //   gradients        the GradReducer's buckets: what is still in flight after backward
 //   batch_norm       SyncBatchNorm's statistics (forward) and gradient sums (backward)
-//   loss             the loss's normaliser and the global top-k search
+//   loss             the loss's normaliser and the global top-k search ("loss_reduction": a
+//                    metrics key of its own, apart from the loss values)
 //   step_agreement   the per-step agreement on losses, non-finite ranks and stopping
 //   other            start-up, model replication, evaluation
 //
@@ -25,7 +26,7 @@ namespace atrous::distributed {
 enum class CollectivePurpose { gradients, batch_norm, loss, step_agreement, other };
 constexpr size_t collective_purpose_count = 5;
 
-// "gradients", "batch_norm", "loss", "step_agreement", "other": labels, logs and metrics keys.
+// "gradients", "batch_norm", "loss_reduction", "step_agreement", "other": labels, logs, metrics keys.
 const char* collective_purpose_name(CollectivePurpose purpose);
 
 // Seconds per purpose: a snapshot of CollectiveWaits, or the difference of two.

@@ -49,8 +49,9 @@ struct SyncBatchNormOptions {
   std::string group = "all";  // dist.sync_bn_group
 
   static void declare(OptionTable& table, SyncBatchNormOptions& options);
-  void validate() const;                    // OptionError for a malformed dist.sync_bn_group
-  SyncBatchNormGroup parsed_group() const;  // likewise
+  // OptionError for a malformed dist.sync_bn_group, or a block size that does not divide world_size.
+  void validate(int world_size) const;
+  SyncBatchNormGroup parsed_group() const;  // OptionError for a malformed dist.sync_bn_group
 };
 
 // Collective over the world: the communicator of this rank's group, or nullptr when batch norm
