@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 
@@ -123,9 +124,13 @@ po::parsed_options parse_config_file(const OptionTable& table, const po::options
                               "' (from --config) cannot be read: ", std::strerror(errno), "; check the path"),
                       ATROUS_HERE);
   const std::string where = to_text("in config file '", path, "'");
+  // Editors on some systems start UTF-8 files with a byte-order mark; it is not part of the first line.
+  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);
+  std::istringstream content(text);
   po::parsed_options parsed(&description);
   try {
-    parsed = po::parse_config_file(file, description, /*allow_unregistered=*/true);
+    parsed = po::parse_config_file(content, description, /*allow_unregistered=*/true);
   } catch (const po::error& error) {
     throw translate(error, table, where);
   }

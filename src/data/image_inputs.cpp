@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <map>
 #include <sstream>
 
 #include "atrous/core/error.h"
@@ -30,13 +31,37 @@ void add_folder(const std::string& folder, ImageInputs& inputs) {
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(folder))
     if (entry.is_regular_file() && has_image_extension(entry.path())) files.push_back(entry.path());
+  if (files.empty())
+    throw UserError(
+        to_text("infer input folder '", folder,
+                "' holds no image (.jpg, .jpeg or .png); give a folder of images, images or packs"),
+        ATROUS_HERE);
   std::sort(files.begin(), files.end());
   for (const auto& file : files) inputs.items.push_back(file_input(file));
+}
+
+// Each image's outputs are named after its file's stem: two files of one stem would overwrite each
+// other's (one file given twice writes the same outputs twice).
+void check_distinct_names(const ImageInputs& inputs) {
+  std::map<std::string, std::string> file_of_name;
+  for (const ImageInput& item : inputs.items) {
+    if (item.dataset != nullptr) continue;
+    const auto [entry, added] = file_of_name.emplace(item.name, item.file);
+    if (!added && fs::weakly_canonical(entry->second) != fs::weakly_canonical(item.file))
+      throw UserError(
+          to_text("infer inputs '", entry->second, "' and '", item.file, "' would both write outputs named '",
+                  item.name, "'; rename one or infer them separately"),
+          ATROUS_HERE);
+  }
 }
 
 void add_pack(const std::string& path, ImageInputs& inputs) {
   inputs.datasets.push_back(std::make_unique<PackReader>(path));
   const Dataset* pack = inputs.datasets.back().get();
+  if (pack->size() == 0)
+    throw UserError(
+        to_text("infer input pack '", path, "' holds no samples; pack images into it (atrous pack)"),
+        ATROUS_HERE);
   for (int64_t i = 0; i < pack->size(); ++i) inputs.items.push_back({"", "", pack, i});
 }
 
@@ -56,6 +81,7 @@ ImageInputs resolve_image_inputs(const std::string& list) {
     else
       throw UserError(to_text("infer input '", path, "' is not an image, a folder or a pack"), ATROUS_HERE);
   }
+  check_distinct_names(inputs);
   return inputs;
 }
 

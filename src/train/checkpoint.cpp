@@ -126,6 +126,12 @@ std::string save_checkpoint(const std::string& run_dir, const Checkpoint& checkp
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
+  std::error_code ignored;
+  if (std::filesystem::is_directory(path, ignored))
+    throw UserError(to_text("checkpoint '", path,
+                            "' is a directory, not a checkpoint file; give a file such as "
+                            "RUN_DIR/checkpoints/step-N.pt (or train.resume auto to take the run's latest)"),
+                    ATROUS_HERE);
   std::ifstream file(path, std::ios::binary);
   if (!file)
     throw UserError(to_text("checkpoint '", path, "' does not exist or cannot be read"), ATROUS_HERE);

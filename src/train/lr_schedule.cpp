@@ -40,18 +40,30 @@ void LrOptions::declare(OptionTable& table, LrOptions& options) {
             "an integer >= 1");
 }
 
+namespace {
+constexpr double max_float_rate = 1e38;  // below float32's largest, 3.4e38
+}  // namespace
+
 LrSchedule::LrSchedule(const LrOptions& o, int64_t steps, int64_t global_batch) : options_(o), steps_(steps) {
-  ATROUS_CHECK_OPTION(o.lr > 0, "optim.lr", o.lr, "a number > 0");
-  ATROUS_CHECK_OPTION(o.power > 0, "optim.power", o.power, "a number > 0");
-  ATROUS_CHECK_OPTION(o.end_lr >= 0, "optim.end_lr", o.end_lr, "a number >= 0");
+  // Learning rates reach the optimizer as float32 scalars: each must be finite there too.
+  auto float_rate = [](double value, double lowest) { return value >= lowest && value <= max_float_rate; };
+  ATROUS_CHECK_OPTION(o.lr > 0 && float_rate(o.lr, 0), "optim.lr", o.lr,
+                      "a finite number > 0 (at most 1e38)");
+  ATROUS_CHECK_OPTION(o.power > 0 && std::isfinite(o.power), "optim.power", o.power, "a finite number > 0");
+  ATROUS_CHECK_OPTION(float_rate(o.end_lr, 0), "optim.end_lr", o.end_lr,
+                      "a finite number >= 0 (at most 1e38)");
   ATROUS_CHECK_OPTION(o.step_size >= 1, "optim.step_size", o.step_size, "an integer >= 1");
   ATROUS_CHECK_OPTION(o.gamma > 0 && o.gamma <= 1, "optim.gamma", o.gamma, "a number in (0, 1]");
   ATROUS_CHECK_OPTION(o.warmup_steps >= 0, "optim.warmup_steps", o.warmup_steps, "an integer >= 0");
   ATROUS_CHECK_OPTION(o.slow_start_steps >= 0, "optim.slow_start_steps", o.slow_start_steps,
                       "an integer >= 0");
-  ATROUS_CHECK_OPTION(o.slow_start_lr > 0, "optim.slow_start_lr", o.slow_start_lr, "a number > 0");
+  ATROUS_CHECK_OPTION(o.slow_start_lr > 0 && float_rate(o.slow_start_lr, 0), "optim.slow_start_lr",
+                      o.slow_start_lr, "a finite number > 0 (at most 1e38)");
   ATROUS_CHECK_OPTION(o.base_batch >= 1, "optim.base_batch", o.base_batch, "an integer >= 1");
   base_ = o.lr_scaling == LrScaling::linear ? o.lr * double(global_batch) / double(o.base_batch) : o.lr;
+  ATROUS_CHECK_OPTION(
+      base_ <= max_float_rate, "optim.lr", o.lr,
+      to_text("a rate that stays at most 1e38 after linear scaling by ", global_batch, " / ", o.base_batch));
 }
 
 double LrSchedule::operator()(int64_t step) const {

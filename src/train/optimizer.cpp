@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <cmath>
+
 #include "atrous/core/error.h"
 #include "atrous/core/options.h"
 #include "atrous/model/backbone_registry.h"
@@ -51,10 +53,14 @@ SgdMomentum::SgdMomentum(std::vector<OptimizedParameter> parameters, const SgdOp
     : parameters_(std::move(parameters)), options_(options), weight_decay_(weight_decay) {
   ATROUS_CHECK_OPTION(options.momentum >= 0 && options.momentum < 1, "optim.momentum", options.momentum,
                       "a number in [0, 1)");
-  ATROUS_CHECK_OPTION(options.bias_multiplier >= 0, "optim.bias_multiplier", options.bias_multiplier,
-                      "a number >= 0");
-  ATROUS_CHECK_OPTION(options.last_layer_gradient_multiplier >= 0, "optim.last_layer_gradient_multiplier",
-                      options.last_layer_gradient_multiplier, "a number >= 0");
+  ATROUS_CHECK_OPTION(options.bias_multiplier >= 0 && std::isfinite(options.bias_multiplier),
+                      "optim.bias_multiplier", options.bias_multiplier, "a finite number >= 0");
+  ATROUS_CHECK_OPTION(
+      options.last_layer_gradient_multiplier >= 0 && std::isfinite(options.last_layer_gradient_multiplier),
+      "optim.last_layer_gradient_multiplier", options.last_layer_gradient_multiplier, "a finite number >= 0");
+  // NaN compares false with everything: it must not pass for "< 0, the default".
+  ATROUS_CHECK_OPTION(std::isfinite(options.weight_decay), "optim.weight_decay", options.weight_decay,
+                      "a finite number (< 0 for the default)");
   ATROUS_ASSERT(weight_decay >= 0, "weight decay ", weight_decay);
 }
 

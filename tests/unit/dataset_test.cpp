@@ -147,5 +147,34 @@ TEST_F(ImageInputsTest, AnInputThatIsNothingIsNamed) {
             std::string::npos);
 }
 
+TEST_F(ImageInputsTest, AnInputWithoutImagesIsNamed) {
+  std::filesystem::create_directories(folder + "/empty");
+  std::ofstream(folder + "/empty/readme.txt") << "no images here\n";
+  EXPECT_NE(message_of([&] {
+              resolve_image_inputs(folder + "/images," + folder + "/empty");
+            }).find("infer input folder '" + folder + "/empty' holds no image (.jpg, .jpeg or .png)"),
+            std::string::npos);
+  PackMetadata metadata = two_class_metadata();
+  metadata.height = 6;
+  metadata.width = 5;
+  PackWriter writer(folder + "/none.h5", metadata, 0);
+  writer.commit();
+  EXPECT_NE(message_of([&] {
+              resolve_image_inputs(folder + "/none.h5");
+            }).find("infer input pack '" + folder + "/none.h5' holds no samples"),
+            std::string::npos);
+}
+
+TEST_F(ImageInputsTest, TwoFilesWhoseOutputsWouldShareANameAreRefused) {
+  write_rgb_png(folder + "/images/a.jpg.png", at::zeros({2, 2, 3}, at::kByte));  // stem "a.jpg": distinct
+  EXPECT_EQ(resolve_image_inputs(folder + "/images").items.size(), 3u);
+  std::filesystem::create_directories(folder + "/other");
+  write_rgb_png(folder + "/other/a.png", at::zeros({2, 2, 3}, at::kByte));
+  const std::string message =
+      message_of([&] { resolve_image_inputs(folder + "/images," + folder + "/other"); });
+  EXPECT_NE(message.find("would both write outputs named 'a'"), std::string::npos) << message;
+  EXPECT_NE(message.find(folder + "/other/a.png"), std::string::npos) << message;
+}
+
 }  // namespace
 }  // namespace atrous::data

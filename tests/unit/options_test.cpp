@@ -129,6 +129,12 @@ TEST_F(OptionsTest, MalformedValueInConfigFileNamesTheFile) {
   EXPECT_NE(message.find("'many'"), std::string::npos) << message;
 }
 
+TEST_F(OptionsTest, AByteOrderMarkBeforeTheFirstLineIsNotPartOfIt) {
+  const std::string path = write_config("\xEF\xBB\xBF[train]\nbatch_size = 16\n");
+  EXPECT_EQ(error_of({"--config", path}), "");
+  EXPECT_EQ(options.batch_size, 16);
+}
+
 TEST_F(OptionsTest, UnknownConfigKeyIsAnErrorUnlessAnotherCommandDeclaresIt) {
   std::string path = write_config("[eval]\nscales = 1.0\n[train]\nbatch_sise = 2\n");
   std::string message = error_of({"--config", path}, {"eval.scales"});

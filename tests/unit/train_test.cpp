@@ -7,8 +7,11 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <limits>
 
 #include "atrous/core/error.h"
+#include "atrous/core/options.h"
 #include "atrous/model/deeplab.h"
 #include "atrous/train/checkpoint.h"
 #include "atrous/train/lr_schedule.h"
@@ -55,6 +58,53 @@ TEST(LrSchedule, PolyStepCosineWarmupSlowStartAndLinearScaling) {
                   .find("--optim.lr_policy = exp is not allowed; allowed: poly, step or cosine"),
               std::string::npos);
   }
+}
+
+// The OptionError's message for options that LrSchedule or SgdMomentum refuse, "" when accepted.
+template <class Make>
+std::string refusal_of(Make make) {
+  try {
+    make();
+    return "";
+  } catch (const OptionError& error) {
+    return error.message();
+  }
+}
+
+TEST(LrSchedule, RatesThatAreNotFiniteFloatsAreRefusedByName) {
+  const double infinity = std::numeric_limits<double>::infinity();
+  const std::vector<std::pair<std::string, std::function<void(LrOptions&)>>> cases = {
+      {"optim.lr", [&](LrOptions& o) { o.lr = infinity; }},
+      {"optim.lr", [](LrOptions& o) { o.lr = 1e308; }},  // finite as a double, not as float32
+      {"optim.lr", [](LrOptions& o) { o.lr = std::nan(""); }},
+      {"optim.end_lr", [&](LrOptions& o) { o.end_lr = infinity; }},
+      {"optim.slow_start_lr", [&](LrOptions& o) { o.slow_start_lr = infinity; }},
+      {"optim.power", [&](LrOptions& o) { o.power = infinity; }},
+  };
+  for (const auto& [name, spoil] : cases) {
+    LrOptions options;
+    spoil(options);
+    const std::string message = refusal_of([&] { LrSchedule(options, 100, 16); });
+    EXPECT_NE(message.find(name), std::string::npos) << name << ": " << message;
+    EXPECT_NE(message.find("finite"), std::string::npos) << name << ": " << message;
+  }
+  LrOptions scaled;
+  scaled.lr = 1e37;
+  scaled.lr_scaling = LrScaling::linear;
+  EXPECT_NE(refusal_of([&] { LrSchedule(scaled, 100, 1600); }).find("after linear scaling by 1600 / 16"),
+            std::string::npos);
+}
+
+TEST(SgdMomentum, ANotANumberWeightDecayIsRefusedRatherThanTakenForTheDefault) {
+  SgdOptions options;
+  options.weight_decay = std::nan("");
+  const std::string message = refusal_of([&] { SgdMomentum({}, options, 4e-5); });
+  EXPECT_NE(message.find("optim.weight_decay"), std::string::npos) << message;
+  options.weight_decay = -1;  // the default: accepted
+  EXPECT_EQ(refusal_of([&] { SgdMomentum({}, options, 4e-5); }), "");
+  options.bias_multiplier = std::numeric_limits<double>::infinity();
+  EXPECT_NE(refusal_of([&] { SgdMomentum({}, options, 4e-5); }).find("optim.bias_multiplier"),
+            std::string::npos);
 }
 
 TEST(SgdMomentum, DecayMultipliersAndMomentumFollowTheFormula) {
@@ -149,6 +199,18 @@ TEST(Checkpoint, RoundTripKeepsTheNewestAndRefusesTruncatedFiles) {
     EXPECT_NE(std::string(error.what()).find("truncated.pt"), std::string::npos) << error.what();
   }
   test_support::remove_tree(dir.string());
+}
+
+TEST(Checkpoint, ADirectoryIsRefusedByPathAndSaysWhatToGive) {
+  const std::string dir = std::filesystem::temp_directory_path().string();
+  try {
+    load_checkpoint(dir);
+    FAIL() << "a directory loaded as a checkpoint";
+  } catch (const UserError& error) {
+    EXPECT_NE(error.message().find("checkpoint '" + dir + "' is a directory"), std::string::npos)
+        << error.message();
+    EXPECT_NE(error.message().find("train.resume auto"), std::string::npos) << error.message();
+  }
 }
 
 }  // namespace

@@ -34,7 +34,9 @@ struct ImageInputs {
   std::vector<ImageInput> items;                   // every image, in the order of the list
 };
 
-// Resolves the comma-separated `list`.
+// Resolves the comma-separated `list`. A UserError names the entry for: a path that is neither an
+// image, a folder nor a pack; a folder without images; an empty pack; two image files of one stem
+// (their outputs would have the same name).
 ImageInputs resolve_image_inputs(const std::string& list);
 
 // An input as read, ready to predict.
