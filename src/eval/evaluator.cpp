@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "atrous/core/error.h"
+#include "atrous/core/json.h"
 
 namespace atrous::eval {
 
@@ -67,18 +68,13 @@ std::string metrics_table(const EvalResult& result, const std::vector<std::strin
 
 std::string metrics_json(const EvalResult& result, const std::vector<std::string>& class_names) {
   std::ostringstream json;
-  json << std::setprecision(8) << "{\"miou\": " << result.metrics.mean_iou
-       << ", \"pixel_accuracy\": " << result.metrics.pixel_accuracy
+  json << "{\"miou\": " << json_number(result.metrics.mean_iou)
+       << ", \"pixel_accuracy\": " << json_number(result.metrics.pixel_accuracy)
        << ", \"classes_counted\": " << result.metrics.classes_counted << ", \"samples\": " << result.samples
        << ", \"iou\": {";
-  for (size_t c = 0; c < result.metrics.iou.size(); ++c) {
-    json << (c ? ", " : "") << "\"" << (c < class_names.size() ? class_names[c] : std::to_string(c))
-         << "\": ";
-    if (std::isnan(result.metrics.iou[c]))
-      json << "null";
-    else
-      json << result.metrics.iou[c];
-  }
+  for (size_t c = 0; c < result.metrics.iou.size(); ++c)
+    json << (c ? ", " : "") << json_string(c < class_names.size() ? class_names[c] : std::to_string(c))
+         << ": " << json_number(result.metrics.iou[c]);
   json << "}, \"confusion_matrix\": [";
   const int64_t classes = result.matrix.size(0);
   for (int64_t g = 0; g < classes; ++g) {

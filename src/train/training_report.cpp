@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "atrous/core/error.h"
+#include "atrous/core/json.h"
 #include "atrous/core/log.h"
 #include "atrous/train/run_directory.h"
 
@@ -20,13 +21,6 @@ std::string duration_text(double seconds) {
     text << s / 3600 << "h" << std::setw(2) << std::setfill('0') << s % 3600 / 60 << "m";
   else
     text << s / 60 << "m" << std::setw(2) << std::setfill('0') << s % 60 << "s";
-  return text.str();
-}
-
-std::string json_number(double value) {
-  if (!std::isfinite(value)) return "null";
-  std::ostringstream text;
-  text << std::setprecision(8) << value;
   return text.str();
 }
 
@@ -86,8 +80,8 @@ void TrainingReport::log_interval(const StepOutcome& outcome) {
   json << "{\"step\": " << outcome.step << ", \"epoch\": " << outcome.epoch
        << ", \"loss\": " << json_number(agreed.total) << ", \"losses\": {";
   for (size_t e = 0; e < agreed.entries.size(); ++e)
-    json << (e ? ", " : "") << "\"" << agreed.entries[e].name
-         << "\": " << json_number(agreed.entries[e].value);
+    json << (e ? ", " : "") << json_string(agreed.entries[e].name) << ": "
+         << json_number(agreed.entries[e].value);
   json << "}, \"lr\": " << json_number(outcome.lr) << ", \"images_per_s\": " << json_number(images_per_s)
        << ", \"step_seconds\": " << json_number(seconds / double(interval_steps_))
        << ", \"data_wait\": " << json_number(data) << ", \"exposed_comm\": " << json_number(comm)
