@@ -28,12 +28,7 @@ int EvalCommand::run(const CommandContext& context) {
     checkpoint_.validate();
     ATROUS_CHECK_OPTION(!data_.empty(), "eval.data", data_, "a pack written by atrous pack");
     pack = std::make_unique<data::PackReader>(data_);
-    if (pack->size() == 0)
-      throw UserError(
-          to_text("the evaluation pack '", data_,
-                  "' (eval.data) holds no samples, so there is nothing to score; pack the validation "
-                  "images into it (atrous pack)"),
-          ATROUS_HERE);
+    eval::require_samples(*pack);
     predictor = std::make_unique<eval::Predictor>(eval::load_predictor(
         model_, predict_, checkpoint_.checkpoint, context.world.device(), pack->metadata().num_classes));
   });

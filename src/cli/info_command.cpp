@@ -92,7 +92,8 @@ int InfoCommand::run(const CommandContext& context) {
             << "  CUDA      " << cuda_line() << "\n"
             << "  NCCL      " << nccl_line() << "\n"
             << "  MPI       " << mpi_line() << "; " << distributed::thread_level_name(world.thread_level())
-            << " (needs " << distributed::thread_level_name(distributed::World::required_thread_level) << ")\n"
+            << " (needs " << distributed::thread_level_name(distributed::World::required_thread_level)
+            << ")\n"
             << "  HDF5      " << hdf5_line() << "\n"
             << "  BLAS      " << blas_line() << "\n"
             << "  malloc    " << allocator_state() << "\n"

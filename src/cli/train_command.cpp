@@ -6,6 +6,7 @@
 #include "atrous/core/options.h"
 #include "atrous/data/pack_reader.h"
 #include "atrous/distributed/world.h"
+#include "atrous/eval/evaluator.h"
 #include "atrous/eval/training_evaluation.h"
 #include "atrous/train/trainer.h"
 
@@ -17,7 +18,10 @@ int TrainCommand::run(const CommandContext& context) {
   context.collective_setup([&] {
     trainer = std::make_unique<train::Trainer>(options_, context.world, context.log,
                                                effective_config(context.options));
-    if (options_.run.eval_every > 0) val_pack = std::make_unique<data::PackReader>(options_.data.val_pack);
+    if (options_.run.eval_every > 0) {
+      val_pack = std::make_unique<data::PackReader>(options_.data.val_pack);
+      eval::require_samples(*val_pack);
+    }
   });
   trainer->connect();
   if (val_pack)

@@ -3,13 +3,15 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "atrous/core/error.h"
 
 namespace atrous::distributed {
 namespace {
 
-// [1, C, 1, ...]: a per-channel vector that broadcasts over `like`.
-// (in like's dtype and on its device)
+// [1, C, 1, ...] in like's dtype and on its device: a per-channel vector that broadcasts over `like`.
 at::Tensor broadcastable(const at::Tensor& vector, const at::Tensor& like) {
   std::vector<int64_t> shape(like.dim(), 1);
   shape[1] = like.size(1);

@@ -11,8 +11,18 @@
 
 namespace atrous::eval {
 
+void require_samples(const data::Dataset& dataset) {
+  if (dataset.size() == 0)
+    throw UserError(
+        to_text(dataset.description(),
+                " holds no samples, so there is nothing to evaluate; pack the validation images into "
+                "it (atrous pack)"),
+        ATROUS_HERE);
+}
+
 EvalResult evaluate(Predictor& predictor, const data::Dataset& dataset, distributed::Communicator& comm,
                     const c10::Device& device) {
+  require_samples(dataset);
   const int64_t classes = dataset.metadata().num_classes, ignore = dataset.metadata().ignore_label;
   ATROUS_CHECK(predictor.num_classes() == classes, dataset.description(), " has ", classes,
                " classes but the model predicts ", predictor.num_classes(),

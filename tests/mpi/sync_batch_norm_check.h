@@ -5,6 +5,7 @@
 // gradients, running statistics and (summed over ranks) weight and bias gradients must agree.
 // sizes[r]: rank r's sample count (uneven counts and a rank with none included by the callers).
 // seed: the global batch's; groups of ranks that must not see each other's samples use different seeds.
+// format: the layout of this rank's input (channels-last takes the kernels' other path).
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -22,10 +23,9 @@ inline double max_abs_difference(const at::Tensor& a, const at::Tensor& b) {
   return (a.cpu().to(at::kDouble) - b.cpu().to(at::kDouble)).abs().max().item<double>();
 }
 
-inline void expect_sync_batch_norm_equals_concatenated_batch(distributed::Communicator& comm,
-                                                             const std::vector<int64_t>& sizes,
-                                                             const at::TensorOptions& device,
-                                                             uint64_t seed = 5) {
+inline void expect_sync_batch_norm_equals_concatenated_batch(
+    distributed::Communicator& comm, const std::vector<int64_t>& sizes, const at::TensorOptions& device,
+    uint64_t seed = 5, at::MemoryFormat format = at::MemoryFormat::Contiguous) {
   const int64_t total = std::accumulate(sizes.begin(), sizes.end(), int64_t{0});
   const int64_t first = std::accumulate(sizes.begin(), sizes.begin() + comm.rank(), int64_t{0});
   const int64_t mine = sizes[comm.rank()];
@@ -44,7 +44,7 @@ inline void expect_sync_batch_norm_equals_concatenated_batch(distributed::Commun
 
   // This rank's share, on `device`.
   const at::TensorOptions on_device = device.dtype(at::kFloat);
-  at::Tensor x = all_inputs.narrow(0, first, mine).to(on_device).requires_grad_(true);
+  at::Tensor x = all_inputs.narrow(0, first, mine).to(on_device).contiguous(format).requires_grad_(true);
   distributed::BatchNormState state{weight0.to(on_device).requires_grad_(true),
                                     bias0.to(on_device).requires_grad_(true),
                                     at::zeros({channels}, on_device),
@@ -54,7 +54,8 @@ inline void expect_sync_batch_norm_equals_concatenated_batch(distributed::Commun
   at::Tensor y = distributed::sync_batch_norm(x, state, comm);
   (y * output_weights.narrow(0, first, mine).to(on_device)).sum().backward();
 
-  const std::string where = "sizes " + ::testing::PrintToString(sizes) + " on " + device.device().str();
+  const std::string where = "sizes " + ::testing::PrintToString(sizes) + " on " + device.device().str() +
+                            (format == at::MemoryFormat::ChannelsLast ? ", channels last" : "");
   EXPECT_EQ(y.device(), device.device()) << where;
   EXPECT_EQ(state.running_mean.device(), device.device()) << where;
   if (mine > 0) {

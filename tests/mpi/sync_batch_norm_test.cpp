@@ -20,9 +20,10 @@ using atrous::test_support::test_communicator;
 using atrous::test_support::test_world;
 
 TEST(SyncBatchNorm, EqualsBatchNormOnTheConcatenatedBatch) {
-  for (const auto& sizes : test_support::batch_norm_layouts(test_communicator().size()))
-    test_support::expect_sync_batch_norm_equals_concatenated_batch(test_communicator(), sizes,
-                                                                   at::TensorOptions(at::kCPU));
+  for (const auto format : {at::MemoryFormat::Contiguous, at::MemoryFormat::ChannelsLast})
+    for (const auto& sizes : test_support::batch_norm_layouts(test_communicator().size()))
+      test_support::expect_sync_batch_norm_equals_concatenated_batch(test_communicator(), sizes,
+                                                                     at::TensorOptions(at::kCPU), 5, format);
 }
 
 // The batch norms' own communicator, as the trainer makes it (calling-thread MPI over the group).

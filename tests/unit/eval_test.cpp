@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
+#include <vector>
 
 #include "atrous/core/error.h"
 #include "atrous/data/in_memory_dataset.h"
@@ -177,6 +179,35 @@ TEST(Evaluate, RefusesADatasetWithOtherClassesNamingIt) {
     EXPECT_NE(error.message().find("self-labelled samples has 3 classes but the model predicts 4"),
               std::string::npos)
         << error.message();
+  }
+}
+
+// A dataset without samples (a pack can be written empty).
+struct NoSamples : data::Dataset {
+  int64_t size() const override { return 0; }
+  const data::PackMetadata& metadata() const override { return metadata_; }
+  data::PackRecord read(int64_t) const override {
+    throw InternalError("read of an empty dataset", ATROUS_HERE);
+  }
+  std::string description() const override { return "pack 'val.h5'"; }
+  data::PackMetadata metadata_;
+};
+
+TEST(Evaluate, RefusesADatasetWithoutSamplesRatherThanScoringZero) {
+  Predictor predictor(small_net(3, model::LogitsUpsampling::automatic), PredictOptions{});
+  NoSamples empty;
+  empty.metadata_.num_classes = 3;
+  distributed::LocalCommunicator alone;
+  for (auto check : std::vector<std::function<void()>>{
+           [&] { require_samples(empty); }, [&] { evaluate(predictor, empty, alone, at::kCPU); }}) {
+    try {
+      check();
+      ADD_FAILURE() << "an empty dataset was accepted";
+    } catch (const UserError& error) {
+      EXPECT_NE(error.message().find("pack 'val.h5' holds no samples, so there is nothing to evaluate"),
+                std::string::npos)
+          << error.message();
+    }
   }
 }
 

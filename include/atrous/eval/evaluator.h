@@ -29,7 +29,12 @@ struct EvalResult {
   int64_t samples = 0;
 };
 
-// Collective. device: where the model runs.
+// A UserError naming the dataset when it holds no samples: there is nothing to score, and an mIoU
+// of 0 would read as a result. evaluate() checks it; commands call it while setting up, so that the
+// job reports it once, before a model is built.
+void require_samples(const data::Dataset& dataset);
+
+// Collective. device: where the model runs. The dataset must hold samples (require_samples).
 EvalResult evaluate(Predictor& predictor, const data::Dataset& dataset, distributed::Communicator& comm,
                     const c10::Device& device);
 
