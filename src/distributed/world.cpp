@@ -14,6 +14,7 @@
 #include "atrous/core/rank_label.h"
 #include "atrous/distributed/cuda_check.h"
 #include "atrous/distributed/error_agreement.h"
+#include "atrous/distributed/gpu_assignment.h"
 #include "atrous/distributed/mpi_check.h"
 
 namespace atrous::distributed {
@@ -32,6 +33,11 @@ void WorldOptions::declare(OptionTable& table, WorldOptions& options) {
   table.add_choice("dist.device", &options.device, DeviceChoice::automatic,
                    "where each rank computes; cuda uses GPU <local rank>, auto picks cuda when usable",
                    device_choices());
+  table.add("dist.share_gpus", &options.share_gpus, false,
+            "let the ranks of a node share its GPUs (local rank r on GPU r mod gpus) when there are fewer "
+            "GPUs than ranks; for checking multi-rank runs on one GPU, never faster; NCCL needs NCCL_HOSTID "
+            "set differently on each rank",
+            "true or false");
 }
 
 void WorldOptions::validate() const {
@@ -78,7 +84,7 @@ World::World(int* argc, char*** argv, const WorldOptions& options) {
           ATROUS_HERE);
     budget_ = decide_threads(options.threads, environment_variable("SLURM_CPUS_PER_TASK"), cpus_available_,
                              ranks_sharing_cpus_);
-    device_ = choose_device(options.device);
+    device_ = choose_device(options.device, options.share_gpus);
   } catch (...) {
     error = std::current_exception();
   }
@@ -131,26 +137,25 @@ void World::measure_cpus() {
   ranks_sharing_cpus_ = std::max(1, ranks_sharing_cpus_);
 }
 
-c10::Device World::choose_device(DeviceChoice choice) const {
+c10::Device World::choose_device(DeviceChoice choice, bool share_gpus) const {
   if (choice == DeviceChoice::cpu) return c10::Device(c10::kCPU);
   const bool usable = torch::cuda::is_available();
   if (choice == DeviceChoice::automatic && !usable) return c10::Device(c10::kCPU);
   ATROUS_CHECK(usable, "dist.device=cuda but LibTorch sees no usable GPU on ", host_,
                " (a CPU-only LibTorch, no driver, or CUDA_VISIBLE_DEVICES empty); "
                "use --dist.device cpu or build against a CUDA LibTorch");
-  const int gpus = static_cast<int>(torch::cuda::device_count());
-  ATROUS_CHECK(local_rank_ < gpus, "local rank ", local_rank_, " on ", host_,
-               " has no GPU of its own: ", gpus, " visible for ", local_size_,
-               " ranks on this node; start at most ", gpus, " ranks per node (one per GPU)");
+  const GpuAssignment assigned =
+      assign_gpu(local_rank_, local_size_, static_cast<int>(torch::cuda::device_count()), share_gpus);
+  ATROUS_CHECK(assigned.refusal.empty(), "on ", host_, ": ", assigned.refusal);
 #if ATROUS_HAS_CUDA
-  ATROUS_CUDA_CHECK(cudaSetDevice(local_rank_));
+  ATROUS_CUDA_CHECK(cudaSetDevice(assigned.gpu));
 #else
   throw UserError(
       "this atrous was built without the CUDA toolkit, so it cannot select a GPU; "
       "reconfigure with the CUDA toolkit found, or use --dist.device cpu",
       ATROUS_HERE);
 #endif
-  return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(local_rank_));
+  return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(assigned.gpu));
 }
 
 std::vector<std::string> World::gather_to_root(const std::string& text) const {

@@ -17,6 +17,7 @@
 #include "atrous/core/environment.h"
 #include "atrous/core/error.h"
 #include "atrous/core/rank_label.h"
+#include "atrous/distributed/gpu_assignment.h"
 #include "mpi_test_world.h"
 
 namespace atrous::test_support {
@@ -57,12 +58,20 @@ distributed::MpiCommunicator& test_communicator() {
   return *the_communicator;
 }
 
-std::string why_no_gpu_per_rank() {
-  if (!torch::cuda::is_available()) return "LibTorch sees no usable GPU (or has no CUDA)";
-  const auto gpus = static_cast<int>(torch::cuda::device_count());
-  if (gpus < the_world->local_size())
-    return to_text(gpus, " GPU(s) for ", the_world->local_size(), " ranks on this node (one GPU per rank)");
-  return "";
+namespace {
+distributed::GpuAssignment assigned_gpu() {
+  if (!torch::cuda::is_available()) return {-1, "LibTorch sees no usable GPU (or has no CUDA)"};
+  const auto share = environment_variable("ATROUS_TEST_SHARE_GPUS");
+  return distributed::assign_gpu(the_world->local_rank(), the_world->local_size(),
+                                 static_cast<int>(torch::cuda::device_count()), share && *share == "1");
+}
+}  // namespace
+
+std::string why_no_gpu() {
+  return assigned_gpu().refusal;
+}
+int test_gpu() {
+  return assigned_gpu().gpu;
 }
 
 }  // namespace atrous::test_support

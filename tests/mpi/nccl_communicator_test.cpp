@@ -20,12 +20,11 @@ using distributed::WorkHandle;
 
 #if ATROUS_HAS_NCCL
 CommunicatorBackend nccl_backend() {
-  return {"nccl", [] { return why_no_gpu_per_rank(); },
+  return {"nccl", [] { return why_no_gpu(); },
           [](const distributed::CommunicatorOptions& options) -> std::unique_ptr<distributed::Communicator> {
-            return std::make_unique<distributed::NcclCommunicator>(test_world().comm(),
-                                                                   test_world().local_rank(), options);
+            return std::make_unique<distributed::NcclCommunicator>(test_world().comm(), test_gpu(), options);
           },
-          [] { return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(test_world().local_rank())); }};
+          [] { return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(test_gpu())); }};
 }
 
 INSTANTIATE_TEST_SUITE_P(Nccl, CommunicatorConformance, ::testing::Values(nccl_backend()));

@@ -19,13 +19,13 @@ namespace atrous::test_support {
 class NcclTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string reason = why_no_gpu_per_rank();
+    const std::string reason = why_no_gpu();
     if (!reason.empty()) GTEST_SKIP() << reason;
-    comm_ = std::make_unique<distributed::NcclCommunicator>(test_world().comm(), test_world().local_rank(),
+    comm_ = std::make_unique<distributed::NcclCommunicator>(test_world().comm(), test_gpu(),
                                                             distributed::CommunicatorOptions{});
   }
   distributed::NcclCommunicator& comm() { return *comm_; }
-  static at::TensorOptions gpu() { return at::TensorOptions().device(at::kCUDA, test_world().local_rank()); }
+  static at::TensorOptions gpu() { return at::TensorOptions().device(at::kCUDA, test_gpu()); }
 
  private:
   std::unique_ptr<distributed::NcclCommunicator> comm_;

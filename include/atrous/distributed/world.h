@@ -13,7 +13,8 @@
 //   - local rank and local size from MPI_Comm_split_type(MPI_COMM_TYPE_SHARED), whatever launched
 //     the job (mpirun, srun --mpi=pmix, sbatch); the host name; the rank label (core/rank_label.h).
 //   - intra-op threads (distributed/thread_budget.h), applied to LibTorch with at::set_num_threads.
-//   - the device: cuda:<local rank> when dist.device is cuda, or auto and CUDA is usable; else cpu.
+//   - the device: when dist.device is cuda, or auto and CUDA is usable, the GPU that
+//     distributed/gpu_assignment.h assigns (cuda:<local rank>, or shared with dist.share_gpus); else cpu.
 // Bad options or environment are reported once through distributed::agree_on_errors (ReportedError).
 //
 // Destruction finalises MPI if this World initialised it, except while an exception is unwinding:
@@ -40,6 +41,7 @@ const ChoiceValues<DeviceChoice>& device_choices();
 struct WorldOptions {
   int threads = 0;                                // dist.threads: 0 = decide (distributed/thread_budget.h)
   DeviceChoice device = DeviceChoice::automatic;  // dist.device
+  bool share_gpus = false;                        // dist.share_gpus (distributed/gpu_assignment.h)
 
   static void declare(OptionTable& table, WorldOptions& options);
   void validate() const;  // OptionError naming the option
@@ -80,7 +82,7 @@ class World {
  private:
   void init_mpi(int* argc, char*** argv);
   void measure_cpus();
-  c10::Device choose_device(DeviceChoice choice) const;
+  c10::Device choose_device(DeviceChoice choice, bool share_gpus) const;
 
   bool owns_mpi_ = false;
   int thread_level_ = MPI_THREAD_SINGLE;
