@@ -3,6 +3,7 @@
 #if ATROUS_HAS_NCCL
 
 #include <chrono>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 
@@ -100,6 +101,7 @@ NcclCommunicator::NcclCommunicator(MPI_Comm mpi_comm, int device, const Communic
   ncclUniqueId id;
   if (rank_ == 0) ATROUS_NCCL_CHECK(ncclGetUniqueId(&id));
   ATROUS_MPI_CHECK(MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, mpi_comm));
+  setenv("NCCL_RUNTIME_CONNECT", "0", /*overwrite=*/0);  // connect now, not inside a later collective
   ATROUS_NCCL_CHECK(ncclCommInitRank(&shared_->comm, size_, id, rank_));
   ATROUS_CUDA_CHECK(cudaStreamCreateWithFlags(&shared_->stream, cudaStreamNonBlocking));
   host_ = std::make_unique<MpiCommunicator>(mpi_comm, options);

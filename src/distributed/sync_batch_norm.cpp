@@ -78,7 +78,7 @@ class SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFunc
   // the input gradient of the global normalisation is
   //   dx = a * (dy - sum_dy / total - (x - mean) * invstd * g / total)
   //      = a * dy - a * c * x + a * (c * mean - sum_dy / total),   c = invstd * g / total.
-  // ATen's batch-norm backward, run in evaluation mode with the global statistics, gives this rank's
+  // ATen's batch-norm backward, given the global mean and invstd as its saved statistics, gives this rank's
   // sum_dy and g in one pass; one allreduce of [sum_dy, g] in float64 makes them global; one more
   // pass (per_channel_combination) writes dx.
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
@@ -93,7 +93,10 @@ class SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFunc
     at::Tensor local_g, local_sum_dy;
     if (input.numel() > 0) {
       const at::Tensor some_weight = weight.defined() ? weight : at::ones({channels}, mean.options());
-      auto sums = at::native_batch_norm_backward(dy, input, some_weight, mean, var, {}, {}, /*train=*/false,
+      // Training mode with the global mean and invstd as the saved statistics: grad weight and grad
+      // bias are the same sums in either mode, and CUDA's kernel insists on saved statistics.
+      const at::Tensor invstd = at::rsqrt(var + eps);
+      auto sums = at::native_batch_norm_backward(dy, input, some_weight, {}, {}, mean, invstd, /*train=*/true,
                                                  eps, {false, true, true});
       local_g = std::get<1>(sums);
       local_sum_dy = std::get<2>(sums);

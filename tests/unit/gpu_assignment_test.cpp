@@ -17,11 +17,12 @@ TEST(GpuAssignment, EachRankTakesTheGpuOfItsLocalRank) {
 TEST(GpuAssignment, FewerGpusThanRanksIsRefusedWithWhatToDo) {
   const GpuAssignment assigned = assign_gpu(1, 2, 1, false);
   EXPECT_EQ(assigned.gpu, -1);
-  EXPECT_NE(assigned.refusal.find("local rank 1 has no GPU of its own: 1 visible for 2 ranks"),
+  EXPECT_NE(assigned.refusal.find("1 GPU(s) visible for 2 ranks on this node (local rank 1)"),
             std::string::npos)
       << assigned.refusal;
   EXPECT_NE(assigned.refusal.find("dist.share_gpus"), std::string::npos) << assigned.refusal;
-  EXPECT_EQ(assign_gpu(0, 2, 1, false).gpu, 0);  // the rank that has one still gets it
+  // the rank whose GPU exists is refused too: started alone, it would wait for the others
+  EXPECT_EQ(assign_gpu(0, 2, 1, false).gpu, -1);
 }
 
 TEST(GpuAssignment, SharedGpusGoRoundRobin) {

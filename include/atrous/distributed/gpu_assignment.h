@@ -1,8 +1,9 @@
 #pragma once
 // Which GPU a rank computes on.
 //
-// The rule is one GPU per rank: local rank r of a node takes GPU r, and a node that shows fewer GPUs
-// than it has ranks is refused (NCCL refuses two ranks of one communicator on one GPU anyway).
+// The rule is one GPU per rank: local rank r of a node takes GPU r, and on a node that shows fewer
+// GPUs than it has ranks every rank is refused (NCCL refuses two ranks of one communicator on one GPU
+// anyway, and a rank that started would only wait for the others).
 //
 // dist.share_gpus lifts the rule for checking multi-rank paths on a machine with fewer GPUs than
 // ranks (a one-GPU workstation or CI node): local rank r takes GPU r mod gpus. The ranks on one GPU

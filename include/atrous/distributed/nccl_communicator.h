@@ -3,7 +3,10 @@
 //
 // Bootstrap (collective over an MPI communicator, as Horovod does it): rank 0 calls
 // ncclGetUniqueId, MPI_Bcast hands the id to every rank, each calls ncclCommInitRank on its device
-// (distributed::World picks device = local rank).
+// (distributed::World picks the device: distributed/gpu_assignment.h). NCCL_RUNTIME_CONNECT=0 is set
+// first unless the environment sets it: every connection is made during that collective call, so no
+// later collective blocks the issuing thread while it waits for a late peer to connect (NCCL >= 2.22
+// connects lazily by default, which would keep a wait's timeout from ever starting).
 // Ordering: NCCL runs on the communicator's own stream. Each operation first makes that stream wait
 // for an event recorded on the compute stream (so it sees the gradients as they are when it is
 // issued), and records a completion event after itself. Work::wait() polls the completion event and
