@@ -26,7 +26,7 @@ int TrainCommand::run(const CommandContext& context) {
   trainer->connect();
   if (val_pack)
     trainer->set_evaluation(eval::training_evaluation(trainer->model(), *val_pack, trainer->communicator(),
-                                                      context.world.device()));
+                                                      context.world.device(), options_.run.precision));
   return trainer->run();
 }
 

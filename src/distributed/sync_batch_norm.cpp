@@ -60,7 +60,11 @@ class SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFunc
                             const at::Tensor& bias, const BatchNormState* state, Communicator* comm) {
     const GlobalStatistics stats = gather_statistics(input, *comm);
     update_running_statistics(*state, stats);
-    const at::ScalarType dtype = input.scalar_type();
+    // bf16 and fp16 inputs (train.precision) are normalised with float32 statistics, as ATen's
+    // mixed-dtype batch norm expects; float32 and float64 inputs with their own dtype.
+    const at::ScalarType dtype = input.scalar_type() == at::kBFloat16 || input.scalar_type() == at::kHalf
+                                     ? at::kFloat
+                                     : input.scalar_type();
     const at::Tensor mean = stats.mean.to(dtype), var = stats.var.to(dtype);
     // ATen's fused normalisation with the global statistics in place of running ones.
     at::Tensor output = input.numel() == 0

@@ -22,6 +22,11 @@ void PredictOptions::declare(OptionTable& table, PredictOptions& options) {
   table.add_choice("eval.output_stride", &options.output_stride, 0,
                    "the output stride to evaluate at (e.g. train at 16, evaluate at 8); 0: the model's",
                    output_stride_choices());
+  table.add_choice(
+      "eval.precision", &options.precision, model::Precision::fp32,
+      "the dtype of the network's convolutions and matrix products (autocast): bf16 on CPUs with "
+      "AVX512_BF16 and GPUs, fp16 on GPUs; the softmax and argmax stay float32",
+      model::precision_choices());
 }
 
 void PredictOptions::validate() const {
@@ -37,13 +42,31 @@ std::vector<double> parse_scales(const std::string& text) {
 }
 
 Predictor::Predictor(model::DeepLab net, const PredictOptions& options)
-    : net_(std::move(net)), scales_(parse_scales(options.scales)), flip_(options.flip) {}
+    : net_(std::move(net)),
+      scales_(parse_scales(options.scales)),
+      flip_(options.flip),
+      precision_(options.precision) {
+  model::check_precision_supported(precision_, device(), "eval.precision");
+}
+
+c10::Device Predictor::device() const {
+  return net_->parameters().front().device();
+}
+
+at::Tensor Predictor::network_logits(const at::Tensor& input) {
+  at::Tensor logits;
+  {
+    const model::AutocastScope autocast(precision_, input.device());
+    logits = net_->logits_at_one_scale(input);
+  }
+  return logits.to(at::kFloat);
+}
 
 at::Tensor Predictor::scale_probabilities(const at::Tensor& normalised, double scale) {
   const int64_t height = normalised.size(2), width = normalised.size(3);
   const at::Tensor input = model::resize_bilinear_aligned(normalised, model::scale_dimension(height, scale),
                                                           model::scale_dimension(width, scale));
-  return at::softmax(net_->upsample_logits(net_->logits_at_one_scale(input), height, width), 1);
+  return at::softmax(net_->upsample_logits(network_logits(input), height, width), 1);
 }
 
 at::Tensor Predictor::probabilities(const at::Tensor& images) {
@@ -75,7 +98,7 @@ at::Tensor Predictor::predict(const at::Tensor& images) {
 at::Tensor Predictor::logits(const at::Tensor& images, int64_t height, int64_t width) {
   at::NoGradGuard no_grad;
   net_->eval();
-  return net_->upsample_logits(net_->logits_at_one_scale(net_->normalise(images)), height, width);
+  return net_->upsample_logits(network_logits(net_->normalise(images)), height, width);
 }
 
 }  // namespace atrous::eval

@@ -26,6 +26,7 @@ Predictor load_predictor(const model::ModelOptions& model_options, const Predict
   model::DeepLab net(options, classes);
   model::import_weights(*net, state_dict, "model", {}, false, checkpoint);
   net->to(device);
+  model::use_memory_format(*net, model::resolve_memory_format(options.memory_format, device));
   return Predictor(net, predict_options);
 }
 

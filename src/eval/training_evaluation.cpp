@@ -17,9 +17,11 @@ train::EvaluationSummary summarise_for_training(const EvalResult& result,
 
 std::function<train::EvaluationSummary(int64_t step)> training_evaluation(
     std::shared_ptr<model::DeepLabImpl> net, const data::Dataset& dataset, distributed::Communicator& comm,
-    const c10::Device& device) {
-  return [net, &dataset, &comm, device](int64_t) {
-    Predictor predictor(model::DeepLab(net), PredictOptions{});
+    const c10::Device& device, model::Precision precision) {
+  return [net, &dataset, &comm, device, precision](int64_t) {
+    PredictOptions options;
+    options.precision = precision;
+    Predictor predictor(model::DeepLab(net), options);
     return summarise_for_training(evaluate(predictor, dataset, comm, device), dataset.metadata().class_names);
   };
 }

@@ -16,8 +16,16 @@ void LayerSequenceImpl::add_relu() {
 }
 
 void LayerSequenceImpl::add_relu6() {
+  // hardtanh as torchvision's nn.ReLU6; LibTorch 1.13 has no CPU bf16 kernel for its backward, so
+  // bf16 and fp16 activations (train.precision) take clamp, which differs only in the gradient at
+  // exactly 0 and 6.
   add_step(
-      "ReLU6", [](const at::Tensor& x) { return at::hardtanh_(const_cast<at::Tensor&>(x), 0.0, 6.0); }, true);
+      "ReLU6",
+      [](const at::Tensor& x) {
+        if (x.scalar_type() == at::kBFloat16 || x.scalar_type() == at::kHalf) return at::clamp(x, 0.0, 6.0);
+        return at::hardtanh_(const_cast<at::Tensor&>(x), 0.0, 6.0);
+      },
+      true);
 }
 
 void LayerSequenceImpl::add_dropout(double probability) {

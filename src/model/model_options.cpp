@@ -76,6 +76,10 @@ void ModelOptions::declare(OptionTable& table, ModelOptions& options) {
                    logits_upsampling_choices());
   table.add("model.freeze_bn", &options.freeze_bn, false,
             "keep batch-norm statistics frozen (TF's fine_tune_batch_norm = false)", "true or false");
+  table.add_choice("model.memory_format", &options.memory_format, MemoryFormatChoice::automatic,
+                   "layout of the convolutions' weights and activations; auto: channels_last on GPUs, "
+                   "contiguous on CPUs",
+                   memory_format_choices());
 }
 
 const ChoiceValues<DeepLabHead>& head_choices() {

@@ -108,6 +108,8 @@ std::string save_checkpoint(const std::string& run_dir, const Checkpoint& checkp
   dict.insert("config", checkpoint.config);
   dict.insert("model", tensor_dict(checkpoint.model));
   dict.insert("velocity", tensor_dict(checkpoint.velocity));
+  dict.insert("loss_scale", checkpoint.loss_scale);
+  dict.insert("loss_scale_good_steps", checkpoint.loss_scale_good_steps);
   const std::vector<char> bytes = torch::jit::pickle_save(c10::IValue(dict));
 
   const fs::path folder = fs::path(run_dir) / "checkpoints";
@@ -168,6 +170,13 @@ Checkpoint load_checkpoint(const std::string& path) {
   checkpoint.config = get("config").toStringRef();
   checkpoint.model = tensor_map(get("model"), path, "model");
   checkpoint.velocity = tensor_map(get("velocity"), path, "velocity");
+  if (dict.contains("loss_scale")) {  // written since fp16 training; older checkpoints have none
+    if (!dict.at("loss_scale").isDouble() || !dict.contains("loss_scale_good_steps") ||
+        !dict.at("loss_scale_good_steps").isInt())
+      throw fail("loss_scale is not a number");
+    checkpoint.loss_scale = dict.at("loss_scale").toDouble();
+    checkpoint.loss_scale_good_steps = dict.at("loss_scale_good_steps").toInt();
+  }
   return checkpoint;
 }
 

@@ -8,18 +8,20 @@
 namespace atrous::train {
 
 StepAgreement agree_on_step(distributed::Communicator& comm, double total,
-                            const std::vector<loss::LossEntry>& entries, bool preempt, bool checkpoint_time) {
+                            const std::vector<loss::LossEntry>& entries, bool preempt, bool checkpoint_time,
+                            bool overflow) {
   const int world = comm.size();
   const size_t n = entries.size();
   bool finite = std::isfinite(total);
   for (const auto& entry : entries) finite = finite && std::isfinite(entry.value);
-  at::Tensor values = at::zeros({int64_t(1 + n + world + 2)}, at::kDouble);
+  at::Tensor values = at::zeros({int64_t(1 + n + world + 3)}, at::kDouble);
   double* v = values.data_ptr<double>();
   v[0] = finite ? total : 0.0;
   for (size_t e = 0; e < n; ++e) v[1 + e] = std::isfinite(entries[e].value) ? entries[e].value : 0.0;
   v[1 + n + comm.rank()] = finite ? 0.0 : 1.0;
   v[1 + n + world] = preempt ? 1.0 : 0.0;
   v[2 + n + world] = checkpoint_time ? 1.0 : 0.0;
+  v[3 + n + world] = overflow ? 1.0 : 0.0;
   comm.allreduce(values, distributed::ReduceOp::sum, distributed::CollectivePurpose::step_agreement)->wait();
   v = values.data_ptr<double>();
 
@@ -35,10 +37,17 @@ StepAgreement agree_on_step(distributed::Communicator& comm, double total,
   agreed.entries_text = "this rank's entries: " + text.str();
   agreed.preempted = v[1 + n + world] > 0;
   agreed.checkpoint_time = v[2 + n + world] > 0;
+  agreed.overflow = v[3 + n + world] > 0;
   return agreed;
 }
 
 UserError nonfinite_loss_error(const StepAgreement& agreement, int64_t step) {
+  if (agreement.nonfinite_ranks.empty())  // a finite loss: the gradients overflowed (train/loss_scaler.h)
+    return UserError(to_text("the gradients are not finite at step ", step,
+                             " although the loss is, and the float16 loss scale is at its minimum; nothing "
+                             "was applied to the weights. Train in bf16 or fp32, lower optim.lr, or resume "
+                             "from the last checkpoint"),
+                     ATROUS_HERE);
   std::ostringstream ranks;
   for (size_t i = 0; i < agreement.nonfinite_ranks.size(); ++i)
     ranks << (i ? "," : "") << agreement.nonfinite_ranks[i];

@@ -18,6 +18,17 @@ void RunOptions::declare(OptionTable& table, RunOptions& options) {
   table.add("train.eval_every", &options.eval_every, 0,
             "evaluate on data.val every N steps and at the end (mIoU into metrics.jsonl); 0: never",
             "an integer >= 0");
+  table.add_choice(
+      "train.precision", &options.precision, model::Precision::fp32,
+      "the dtype of convolutions and matrix products (autocast): bf16 on CPUs with AVX512_BF16 and "
+      "GPUs, fp16 on GPUs (with dynamic loss scaling); weights, optimizer state and loss stay float32",
+      model::precision_choices());
+  table.add("train.tf32", &options.tf32, true,
+            "GPUs: TensorFloat-32 in float32 convolutions and matrix products (false for exact float32)",
+            "true or false");
+  table.add("train.cudnn_benchmark", &options.cudnn_benchmark, true,
+            "GPUs: let cuDNN time its convolution algorithms per input shape and keep the fastest",
+            "true or false");
 }
 
 void RunOptions::validate() const {

@@ -18,6 +18,7 @@
 #include "atrous/distributed/world.h"
 #include "atrous/model/backbone_registry.h"
 #include "atrous/model/deeplab.h"
+#include "atrous/model/precision.h"
 #include "atrous/train/preemption.h"
 #include "atrous/train/run_directory.h"
 #include "atrous/train/training_report.h"
@@ -50,6 +51,7 @@ struct Trainer::State {
   std::unique_ptr<loss::SegmentationLoss> loss;
   std::unique_ptr<SgdMomentum> optimizer;
   std::unique_ptr<LrSchedule> schedule;
+  std::unique_ptr<LossScaler> scaler;
   std::unique_ptr<TrainingStep> training_step;
   std::unique_ptr<RunDirectory> run_dir;  // rank 0
   TrainingReport* report = nullptr;       // rank 0: the first of the hooks
@@ -74,6 +76,7 @@ struct Trainer::State {
 void Trainer::State::open_data() {
   options.data.validate(options.run.eval_every > 0);
   options.run.validate();
+  model::check_precision_supported(options.run.precision, world.device(), "train.precision");
   options.loader.validate();
   options.augment.validate();
   options.sync_bn.validate(world.size());
@@ -99,11 +102,14 @@ void Trainer::State::build_model() {
   net = std::make_shared<model::DeepLabImpl>(options.model, pack_classes);
   resume_or_initialise();
   net->to(world.device());
+  if (world.device().is_cuda()) model::set_gpu_math(options.run.tf32, options.run.cudnn_benchmark);
   const double weight_decay = options.sgd.weight_decay >= 0
                                   ? options.sgd.weight_decay
                                   : model::find_backbone(options.model.backbone).default_weight_decay;
   optimizer = std::make_unique<SgdMomentum>(deeplab_parameters(*net, options.sgd), options.sgd, weight_decay);
   if (resumed) optimizer->load_velocity(resumed->velocity);
+  scaler = std::make_unique<LossScaler>(options.run.precision == model::Precision::fp16);
+  if (resumed) scaler->restore(resumed->loss_scale, resumed->loss_scale_good_steps);
   schedule = std::make_unique<LrSchedule>(options.lr, options.run.steps, global_batch());
   options.checkpoint.validate();
   options.loss.validate(pack_classes);  // the loss itself is built with its communicator in connect()
@@ -119,12 +125,14 @@ void Trainer::State::connect() {
   }
   const std::vector<distributed::NamedTensor> parameters = named(net->named_parameters());
   distributed::replicate_from_root(parameters, named(net->named_buffers()), *comm);
+  model::use_memory_format(*net, model::resolve_memory_format(options.model.memory_format, world.device()));
   reducer = std::make_unique<distributed::GradReducer>(parameters, *comm, options.reducer);
   loss = std::make_unique<loss::SegmentationLoss>(options.loss, pack->metadata().num_classes,
                                                   pack->metadata().ignore_label, *comm);
   training_step = std::make_unique<TrainingStep>(
-      TrainingParts{world, *loader, *net, *loss, *reducer, *comm, *waits, *optimizer, *schedule},
-      StepSettings{options.loader.batch_size, options.run.accumulate_steps, options.loader.seed});
+      TrainingParts{world, *loader, *net, *loss, *reducer, *comm, *waits, *optimizer, *schedule, *scaler},
+      StepSettings{options.loader.batch_size, options.run.accumulate_steps, options.loader.seed,
+                   options.run.precision});
 }
 
 void Trainer::State::resume_or_initialise() {
@@ -184,6 +192,8 @@ std::string Trainer::State::save(CheckpointReason reason) {
   for (const auto& item : net->named_parameters()) checkpoint.model[item.key()] = item.value();
   for (const auto& item : net->named_buffers()) checkpoint.model[item.key()] = item.value();
   checkpoint.velocity = optimizer->velocity();
+  checkpoint.loss_scale = scaler->enabled() ? scaler->scale() : 0.0;
+  checkpoint.loss_scale_good_steps = scaler->good_steps();
   const std::string file = save_checkpoint(run_dir->path(), checkpoint, options.checkpoint.keep);
   log.info("checkpoint ", file, " (", checkpoint_reason_name(reason), ")");
   return file;
@@ -245,7 +255,7 @@ int Trainer::run() {
     const double since_last = std::chrono::duration<double>(Clock::now() - last_checkpoint).count();
     const bool time_due = s.world.is_root() && checkpoint_time_due(s.options.checkpoint, since_last);
     const StepOutcome outcome = s.training_step->run(s.step, time_due);
-    if (!outcome.applied)  // every rank knows; one message from rank 0, a clean stop everywhere
+    if (!outcome.applied && !outcome.skipped)  // every rank knows; one message from rank 0, a clean stop
       distributed::agree_on_errors(
           s.world.comm(), std::make_exception_ptr(nonfinite_loss_error(outcome.agreement, outcome.step)));
     s.step = outcome.step;

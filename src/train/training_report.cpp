@@ -55,6 +55,7 @@ void TrainingReport::on_step_end(const StepOutcome& outcome) {
   interval_.comm += outcome.times.comm;
   interval_steps_ += 1;
   interval_images_ += outcome.images;
+  if (outcome.skipped) ++skipped_steps_;
   seconds_per_step_ =
       seconds_per_step_ == 0 ? outcome.times.step : 0.9 * seconds_per_step_ + 0.1 * outcome.times.step;
   if (outcome.step % log_every_ == 0 || outcome.step == total_steps_) log_interval(outcome);
@@ -74,6 +75,8 @@ void TrainingReport::log_interval(const StepOutcome& outcome) {
        << " img/s  data " << std::setprecision(0) << 100 * data << "%  comm " << 100 * comm << "% ("
        << comm_parts_text(interval_.comm, seconds) << ")  eta "
        << duration_text(seconds_per_step_ * double(total_steps_ - outcome.step));
+  if (outcome.loss_scale != 1.0 || skipped_steps_ > 0)
+    line << "  scale " << std::setprecision(0) << outcome.loss_scale << " (skipped " << skipped_steps_ << ")";
   log_.info(line.str());
 
   std::ostringstream json;
@@ -89,7 +92,8 @@ void TrainingReport::log_interval(const StepOutcome& outcome) {
   for (size_t p = 0; p < step_purposes.size(); ++p)
     json << (p ? ", " : "") << "\"" << distributed::collective_purpose_name(step_purposes[p].purpose)
          << "\": " << json_number(interval_.comm[step_purposes[p].purpose] / seconds);
-  json << "}}";
+  json << "}, \"loss_scale\": " << json_number(outcome.loss_scale)
+       << ", \"skipped_steps\": " << skipped_steps_ << "}";
   run_dir_.append_metrics(json.str());
   interval_ = StepTimes{};
   interval_steps_ = 0;

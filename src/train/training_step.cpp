@@ -10,6 +10,7 @@
 #include "atrous/distributed/world.h"
 #include "atrous/model/batch_norm.h"
 #include "atrous/model/deeplab.h"
+#include "atrous/model/precision.h"
 #include "atrous/train/lr_schedule.h"
 #include "atrous/train/optimizer.h"
 #include "atrous/train/preemption.h"
@@ -72,9 +73,14 @@ StepOutcome TrainingStep::run(int64_t steps_done, bool checkpoint_time) {
   for (int micro = 0; micro < accumulate; ++micro) {
     data::Batch batch = next_batch();
     parts_.reducer.set_synchronize(micro + 1 == accumulate);
-    const model::ScaleOutputs outputs = parts_.net.forward(batch.images.to(device, /*non_blocking=*/true));
+    model::ScaleOutputs outputs;
+    {
+      const model::AutocastScope autocast(settings_.precision, device);
+      outputs = parts_.net.forward(batch.images.to(device, /*non_blocking=*/true));
+    }
+    model::upcast_logits(outputs);
     const loss::LossResult result = parts_.loss(outputs, batch.labels.to(device).to(at::kLong), steps_done);
-    (result.backward / double(accumulate)).backward();
+    (result.backward * (parts_.scaler.scale() / double(accumulate))).backward();
     total += result.total / accumulate;
     if (entries.empty()) entries.assign(result.entries.size(), {});
     for (size_t e = 0; e < entries.size(); ++e) {
@@ -86,13 +92,20 @@ StepOutcome TrainingStep::run(int64_t steps_done, bool checkpoint_time) {
   outcome.step = steps_done + 1;
   outcome.images = images_per_step_;
   parts_.reducer.finish_step();
-  outcome.agreement = agree_on_step(parts_.comm, total, entries, preemption_requested(), checkpoint_time);
-  if (outcome.agreement.nonfinite_ranks.empty()) {
+  outcome.loss_scale = parts_.scaler.scale();
+  const bool overflow = parts_.scaler.unscale(parts_.optimizer.parameters());
+  outcome.agreement =
+      agree_on_step(parts_.comm, total, entries, preemption_requested(), checkpoint_time, overflow);
+  const bool finite = outcome.agreement.nonfinite_ranks.empty() && !outcome.agreement.overflow;
+  if (finite) {
     outcome.lr = parts_.schedule(steps_done);
     parts_.optimizer.step(outcome.lr);
-    parts_.optimizer.zero_grad();
     outcome.applied = true;
+  } else if (parts_.scaler.enabled() && !parts_.scaler.at_min_scale()) {
+    outcome.skipped = true;  // fp16 overflow: back off and go on
   }
+  parts_.scaler.update(!finite);
+  if (outcome.applied || outcome.skipped) parts_.optimizer.zero_grad();
   outcome.epoch = epoch_;
   outcome.times.step = seconds_since(start);
   outcome.times.data_wait = parts_.loader.seconds_waited() - waited_before;

@@ -36,10 +36,23 @@ TEST(StepAgreement, AveragesLossesListsNonFiniteRanksAndSharesOneRanksFlags) {
   EXPECT_TRUE(agreed.preempted);
   EXPECT_TRUE(agreed.checkpoint_time);
 
+  EXPECT_FALSE(agreed.overflow);
+
   const StepAgreement quiet = agree_on_step(comm, 1.0, {{"merged", 1.0}}, false, false);
   EXPECT_TRUE(quiet.nonfinite_ranks.empty());
   EXPECT_FALSE(quiet.preempted);
   EXPECT_FALSE(quiet.checkpoint_time);
+  EXPECT_FALSE(quiet.overflow);
+
+  // One rank's gradient overflow (fp16 loss scaling) is every rank's, with the loss finite everywhere.
+  const StepAgreement overflowed =
+      agree_on_step(comm, 1.0, {{"merged", 1.0}}, false, false, /*overflow=*/last);
+  EXPECT_TRUE(overflowed.overflow);
+  EXPECT_TRUE(overflowed.nonfinite_ranks.empty());
+  const std::string overflow_message = nonfinite_loss_error(overflowed, 9).message();
+  EXPECT_NE(overflow_message.find("the gradients are not finite at step 9 although the loss is"),
+            std::string::npos)
+      << overflow_message;
   EXPECT_DOUBLE_EQ(quiet.total, 1.0);
 
   if (n > 1) {

@@ -170,6 +170,8 @@ TEST(Checkpoint, RoundTripKeepsTheNewestAndRefusesTruncatedFiles) {
   checkpoint.config = "[train]\nsteps = 5\n";
   checkpoint.model["a.weight"] = at::randn({3, 2});
   checkpoint.velocity["a.weight"] = at::randn({3, 2});
+  checkpoint.loss_scale = 32768;
+  checkpoint.loss_scale_good_steps = 17;
   for (int64_t step : {10, 20, 30}) {
     checkpoint.step = step;
     save_checkpoint(dir.string(), checkpoint, 2);
@@ -187,6 +189,8 @@ TEST(Checkpoint, RoundTripKeepsTheNewestAndRefusesTruncatedFiles) {
   EXPECT_EQ(loaded.config, checkpoint.config);
   EXPECT_TRUE(at::equal(loaded.model.at("a.weight"), checkpoint.model.at("a.weight")));
   EXPECT_TRUE(at::equal(loaded.velocity.at("a.weight"), checkpoint.velocity.at("a.weight")));
+  EXPECT_EQ(loaded.loss_scale, 32768);
+  EXPECT_EQ(loaded.loss_scale_good_steps, 17);
 
   std::ifstream whole(latest, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(whole)), std::istreambuf_iterator<char>());

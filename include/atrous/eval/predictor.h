@@ -6,7 +6,8 @@
 // the model's convention (DeepLabImpl::upsample_logits: model.logits_upsampling) and turned into
 // softmax probabilities; with eval.flip the mirrored image is processed too and its probabilities
 // mirrored back. The probabilities are averaged over every scale and flip; the prediction is their
-// argmax. Evaluation mode, no gradients.
+// argmax. Evaluation mode, no gradients. The network runs under eval.precision's autocast; its
+// logits are float32 before the softmax.
 // PredictOptions::validate() and the option table reject bad values with an OptionError naming
 // eval.scales or eval.output_stride.
 
@@ -17,6 +18,7 @@
 
 #include "atrous/core/options.h"
 #include "atrous/model/deeplab.h"
+#include "atrous/model/precision.h"
 
 namespace atrous::eval {
 
@@ -24,6 +26,7 @@ struct PredictOptions {
   std::string scales = "1";  // eval.scales, e.g. 0.5,0.75,1,1.25,1.5,1.75
   bool flip = false;         // eval.flip
   int output_stride = 0;     // eval.output_stride: 0 = the model's, or 8, 16, 32 (eval/predictor_loader.h)
+  model::Precision precision = model::Precision::fp32;  // eval.precision (model/precision.h)
 
   static void declare(OptionTable& table, PredictOptions& options);
   void validate() const;
@@ -36,7 +39,7 @@ std::vector<double> parse_scales(const std::string& text);
 
 class Predictor {
  public:
-  // net: on the device the images will be on.
+  // net: on the device the images will be on. An OptionError when options.precision cannot run there.
   Predictor(model::DeepLab net, const PredictOptions& options);
   // images: [N, 3, H, W] float RGB 0..255 -> averaged probabilities [N, C, H, W].
   at::Tensor probabilities(const at::Tensor& images);
@@ -55,10 +58,14 @@ class Predictor {
 
  private:
   at::Tensor scale_probabilities(const at::Tensor& normalised, double scale);
+  // The network's logits at the input's size / output stride, float32, under precision_'s autocast.
+  at::Tensor network_logits(const at::Tensor& input);
+  c10::Device device() const;
 
   model::DeepLab net_;
   std::vector<double> scales_;
   bool flip_;
+  model::Precision precision_;
 };
 
 }  // namespace atrous::eval

@@ -9,6 +9,7 @@
 #include "atrous/data/dataset.h"
 #include "atrous/distributed/communicator.h"
 #include "atrous/eval/evaluator.h"
+#include "atrous/model/precision.h"
 #include "atrous/train/evaluation_summary.h"
 
 namespace atrous::model {
@@ -21,10 +22,11 @@ namespace atrous::eval {
 train::EvaluationSummary summarise_for_training(const EvalResult& result,
                                                 const std::vector<std::string>& class_names);
 
-// A collective evaluation of `net` on `dataset` through `comm`, for Trainer::set_evaluation. Every
-// argument must outlive the returned function.
+// A collective evaluation of `net` on `dataset` through `comm`, single-scale, in the training's
+// precision (train.precision), for Trainer::set_evaluation. Every argument must outlive the returned
+// function.
 std::function<train::EvaluationSummary(int64_t step)> training_evaluation(
     std::shared_ptr<model::DeepLabImpl> net, const data::Dataset& dataset, distributed::Communicator& comm,
-    const c10::Device& device);
+    const c10::Device& device, model::Precision precision);
 
 }  // namespace atrous::eval

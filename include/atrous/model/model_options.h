@@ -10,6 +10,7 @@
 
 #include "atrous/core/options.h"
 #include "atrous/model/backbone.h"
+#include "atrous/model/memory_format.h"
 #include "atrous/model/multi_scale.h"
 
 namespace atrous::model {
@@ -49,6 +50,7 @@ struct ModelOptions {
   int num_classes = 0;           // model.num_classes: 0 takes the dataset's
   bool freeze_bn = false;        // model.freeze_bn: batch-norm statistics frozen
   LogitsUpsampling logits_upsampling = LogitsUpsampling::automatic;  // model.logits_upsampling
+  MemoryFormatChoice memory_format = MemoryFormatChoice::automatic;  // model.memory_format
 
   static void declare(OptionTable& table, ModelOptions& options);
 };

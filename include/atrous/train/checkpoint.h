@@ -5,7 +5,9 @@
 // reads it with torch.load) holding a dict:
 //   format "atrous-checkpoint", version 1, step (optimizer steps done), epoch and position (the
 //   sampler's place: samples of this rank's epoch consumed), world_size, seed, config (the effective
-//   configuration, INI), model (name -> tensor: parameters and buffers), velocity (name -> tensor).
+//   configuration, INI), model (name -> tensor: parameters and buffers), velocity (name -> tensor),
+//   loss_scale and loss_scale_good_steps (train.precision fp16's loss scaler; 0 and 0 otherwise,
+//   and taken as such when a checkpoint lacks them).
 // There is no generator state to store: augmentation draws from (seed, epoch, sample index) and
 // dropout is reseeded from (seed, step, rank) at every step.
 // Writing (rank 0 only): a temporary file in the same folder, fsync, rename, fsync of the folder;
@@ -42,6 +44,8 @@ struct Checkpoint {
   std::string config;
   std::map<std::string, at::Tensor> model;
   std::map<std::string, at::Tensor> velocity;
+  double loss_scale = 0;              // fp16's loss scale (train/loss_scaler.h); 0: none
+  int64_t loss_scale_good_steps = 0;  // steps since its last overflow
 };
 
 // Writes `checkpoint` into run_dir/checkpoints atomically, points `latest` at it, prunes to `keep`.

@@ -4,13 +4,14 @@
 //
 // agree_on_step (collective, every rank, once per step, after the gradient reduction) reduces
 // [loss total, loss entries, a non-finite flag per rank, the preemption flag, the checkpoint-time
-// flag] by sum:
+// flag, the gradient-overflow flag] by sum:
 //   - losses come back averaged over ranks (in loss.top_k_scope global they are already the global
 //     batch's, the same on every rank, so the mean is that value); a non-finite value is sent as 0;
 //   - every rank learns which ranks had a non-finite loss (a NaN or Inf in the total or any entry);
 //   - preempted is true when any rank was asked to stop (one rank may have been signalled alone);
 //   - checkpoint_time is true when any rank's clock says a checkpoint is due (the trainer lets rank 0
-//     alone set it: ckpt.every_minutes on rank 0's clock), so every rank decides alike.
+//     alone set it: ckpt.every_minutes on rank 0's clock), so every rank decides alike;
+//   - overflow is true when any rank's unscaled gradients hold an inf or NaN (train/loss_scaler.h).
 //
 // nonfinite_loss_error: the one error every rank raises for a non-finite step, naming the step (1-based),
 // the ranks and this rank's entries; nothing has been applied to the weights at that point.
@@ -31,10 +32,12 @@ struct StepAgreement {
   std::string entries_text;              // this rank's entries: "merged nan, scale_1 0.52"
   bool preempted = false;
   bool checkpoint_time = false;
+  bool overflow = false;
 };
 
 StepAgreement agree_on_step(distributed::Communicator& comm, double total,
-                            const std::vector<loss::LossEntry>& entries, bool preempt, bool checkpoint_time);
+                            const std::vector<loss::LossEntry>& entries, bool preempt, bool checkpoint_time,
+                            bool overflow = false);
 
 // step: the 1-based number of the step that was not finite.
 UserError nonfinite_loss_error(const StepAgreement& agreement, int64_t step);

@@ -13,6 +13,7 @@
 #include "atrous/distributed/sync_batch_norm_group.h"
 #include "atrous/loss/segmentation_loss.h"
 #include "atrous/model/model_options.h"
+#include "atrous/model/precision.h"
 #include "atrous/model/weight_import.h"
 #include "atrous/train/checkpoint.h"
 #include "atrous/train/lr_schedule.h"
@@ -21,12 +22,15 @@
 namespace atrous::train {
 
 struct RunOptions {
-  int steps = 1000;             // train.steps: optimizer steps
-  std::string run_dir;          // train.run_dir
-  std::string resume = "auto";  // train.resume: auto, none, or a checkpoint path
-  int log_every = 10;           // train.log_every
-  int accumulate_steps = 1;     // train.accumulate_steps
-  int eval_every = 0;           // train.eval_every: 0 = never (needs data.val)
+  int steps = 1000;                                     // train.steps: optimizer steps
+  std::string run_dir;                                  // train.run_dir
+  std::string resume = "auto";                          // train.resume: auto, none, or a checkpoint path
+  int log_every = 10;                                   // train.log_every
+  int accumulate_steps = 1;                             // train.accumulate_steps
+  int eval_every = 0;                                   // train.eval_every: 0 = never (needs data.val)
+  model::Precision precision = model::Precision::fp32;  // train.precision (model/precision.h)
+  bool tf32 = true;             // train.tf32: TensorFloat-32 in cuDNN convolutions and cuBLAS products
+  bool cudnn_benchmark = true;  // train.cudnn_benchmark: cuDNN times its algorithms per shape
 
   static void declare(OptionTable& table, RunOptions& options);
   void validate() const;

@@ -7,7 +7,10 @@
 // and one JSON object in RUN_DIR/metrics.jsonl:
 //   {"step": 120, "epoch": 3, "loss": 0.8312, "losses": {"merged": 0.8312}, "lr": 0.00652,
 //    "images_per_s": 23.1, "step_seconds": 0.35, "data_wait": 0.02, "exposed_comm": 0.06,
-//    "comm": {"gradients": 0.01, "batch_norm": 0.04, "loss_reduction": 0.0, "step_agreement": 0.01}}
+//    "comm": {"gradients": 0.01, "batch_norm": 0.04, "loss_reduction": 0.0, "step_agreement": 0.01},
+//    "loss_scale": 1, "skipped_steps": 0}
+// Under train.precision fp16 the line ends with "  scale 32768 (skipped 3)": the loss scale of the
+// last step and the steps skipped for float16 overflow since the run (or its resumption) started.
 // Rates and fractions are averages over the steps since the previous log step; the ETA uses a
 // smoothed step time. comm is rank 0's time waiting for collectives (distributed/collective_waits.h),
 // as a fraction of the step: exposed_comm is the sum of the four purposes a step waits for. Each evaluation
@@ -45,6 +48,7 @@ class TrainingReport : public TrainingHook {
   StepTimes interval_;
   int64_t interval_steps_ = 0;
   int64_t interval_images_ = 0;
+  int64_t skipped_steps_ = 0;
   double seconds_per_step_ = 0;  // smoothed, for the ETA
 };
 

@@ -22,6 +22,8 @@
 #include <cstdint>
 
 #include "atrous/distributed/collective_waits.h"
+#include "atrous/model/precision.h"
+#include "atrous/train/loss_scaler.h"
 #include "atrous/train/step_agreement.h"
 
 namespace atrous {
@@ -54,6 +56,8 @@ struct StepOutcome {
   int64_t epoch = 0;        // the epoch of the step's last batch
   StepAgreement agreement;  // losses, non-finite ranks and preemption, the same on every rank
   bool applied = false;     // the optimizer step was taken
+  bool skipped = false;     // not taken: fp16 gradients overflowed, the loss scale backed off
+  double loss_scale = 1;    // the scale this step's backward ran with (train/loss_scaler.h)
   double lr = 0;            // the learning rate applied (0 when not applied)
   int64_t images = 0;       // images in the global batch: data.batch_size x ranks x accumulate_steps
   StepTimes times;
@@ -70,12 +74,14 @@ struct TrainingParts {
   const distributed::CollectiveWaits& waits;  // where every communicator of the step accounts its waits
   SgdMomentum& optimizer;
   const LrSchedule& schedule;
+  LossScaler& scaler;
 };
 
 struct StepSettings {
-  int batch_size = 8;        // data.batch_size: images per rank per micro-batch
-  int accumulate_steps = 1;  // train.accumulate_steps
-  int64_t seed = 0;          // data.seed
+  int batch_size = 8;                                   // data.batch_size: images per rank per micro-batch
+  int accumulate_steps = 1;                             // train.accumulate_steps
+  int64_t seed = 0;                                     // data.seed
+  model::Precision precision = model::Precision::fp32;  // train.precision
 };
 
 class TrainingStep {
