@@ -25,7 +25,14 @@ at::Tensor local_moments(const at::Tensor& input) {
   const int64_t count = channels > 0 ? input.numel() / channels : 0;
   const at::TensorOptions float64 = input.options().dtype(at::kDouble);
   if (count == 0) return at::zeros({1 + 2 * channels}, float64);
-  auto [mean, var] = at::batch_norm_update_stats(input, {}, {}, 0.0);
+  // For bf16 and fp16 inputs, float32 running statistics (left unchanged: momentum 0) make ATen's
+  // mixed-dtype kernel return float32 moments rather than moments rounded to the input's dtype.
+  at::Tensor running_mean, running_var;
+  if (input.scalar_type() == at::kBFloat16 || input.scalar_type() == at::kHalf) {
+    running_mean = at::zeros({channels}, input.options().dtype(at::kFloat));
+    running_var = at::ones({channels}, input.options().dtype(at::kFloat));
+  }
+  auto [mean, var] = at::batch_norm_update_stats(input, running_mean, running_var, 0.0);
   return at::cat({at::full({1}, double(count), float64), mean.to(at::kDouble), var.to(at::kDouble)});
 }
 

@@ -5,6 +5,7 @@
 #     collectives by purpose; eval prints a table; a batch-norm group that does not divide the ranks;
 #   - resume exactness: SIGTERM mid-run (exit 75, checkpoint) and kill -9 of one rank mid-run, each
 #     resumed with train.resume=auto, log the same losses step by step as an uninterrupted run;
+#     a bf16 run (train.precision) resumed from a checkpoint repeats its losses too;
 #   - a half-written checkpoint (crash while writing) does not stop the resume;
 #   - a second job on a locked run directory, a NaN loss and a truncated checkpoint give clear errors.
 set -u
@@ -153,6 +154,16 @@ out=$(train --train.run_dir "$work/b" --train.steps 20 --ckpt.every_steps 4 2>&1
 grep -q "resuming from" <<<"$out" || fail "run b did not resume"
 diff <(losses "$work/a") <(losses "$work/b") >/dev/null || fail "losses after SIGTERM + resume differ:
 $(diff <(losses "$work/a") <(losses "$work/b"))"
+
+# 2b. Mixed precision resumes as exactly: a bf16 run resumed from its step-8 checkpoint logs the
+# uninterrupted bf16 run's losses for steps 9-12.
+train --train.run_dir "$work/p" --train.steps 12 --ckpt.every_steps 4 --train.precision bf16 >"$work/p.log" 2>&1 ||
+  fail "bf16 run: $(tail -5 "$work/p.log")"
+train --train.run_dir "$work/q" --train.steps 12 --train.precision bf16 --train.resume "$work/p/checkpoints/step-8.pt" \
+  >"$work/q.log" 2>&1 || fail "bf16 resume: $(tail -5 "$work/q.log")"
+[ "$(losses "$work/q" | wc -l)" -eq 4 ] && diff <(losses "$work/p" | awk '$1 > 8') <(losses "$work/q") >/dev/null ||
+  fail "bf16 losses after resume differ:
+$(diff <(losses "$work/p" | awk '$1 > 8') <(losses "$work/q"))"
 
 # 3. kill -9 of one rank mid-run: the job ends; a half-written checkpoint lies around; resume.
 train --train.run_dir "$work/c" --train.steps 20 --ckpt.every_steps 4 >"$work/c.log" 2>&1 &

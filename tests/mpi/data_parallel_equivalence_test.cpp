@@ -10,10 +10,12 @@
 // norm's backward cancels large terms over a 3x3 deep feature map), and this random-weight network
 // amplifies any difference 10-60x per step (also in float64 at lr 0.01). That is a property of the
 // training dynamics, not a difference in what is computed; in float64 at lr 0.002 every step agrees
-// to 1e-5.
+// to 1e-5. In bf16 (train.precision) the stated tolerances are bf16's (the last test).
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+
+#include <iostream>
 
 #include "atrous/data/loader.h"
 #include "atrous/data/pack_writer.h"
@@ -24,6 +26,7 @@
 #include "atrous/distributed/sync_batch_norm_pass.h"
 #include "atrous/loss/segmentation_loss.h"
 #include "atrous/model/deeplab.h"
+#include "atrous/model/precision.h"
 #include "atrous/train/optimizer.h"
 #include "mpi_test_world.h"
 #include "scratch_pack.h"
@@ -54,7 +57,8 @@ struct Run {
   std::unique_ptr<SgdMomentum> sgd;
 };
 
-Run make_run(const data::PackReader& pack, distributed::Communicator& comm, int per_rank, bool distributed) {
+Run make_run(const data::PackReader& pack, distributed::Communicator& comm, int per_rank, bool distributed,
+             at::ScalarType dtype = at::kDouble) {
   model::ModelOptions options;
   options.backbone = "mobilenet_v2";
   options.atrous_rates = "2,4";
@@ -62,7 +66,7 @@ Run make_run(const data::PackReader& pack, distributed::Communicator& comm, int 
   at::manual_seed(4);
   Run run;
   run.net = model::DeepLab(options, 3);
-  run.net->to(at::kDouble);
+  run.net->to(dtype);
   data::LoaderOptions loader;
   loader.batch_size = per_rank;
   loader.reader_threads = 1;
@@ -91,17 +95,28 @@ Run make_run(const data::PackReader& pack, distributed::Communicator& comm, int 
   return run;
 }
 
-void train_step(Run& run, int accumulate, int64_t step) {
+// Returns the step's loss (the mean over micro-batches).
+double train_step(Run& run, int accumulate, int64_t step,
+                  model::Precision precision = model::Precision::fp32) {
+  double total = 0;
+  const at::ScalarType dtype = run.net->parameters().front().scalar_type();
   for (int micro = 0; micro < accumulate; ++micro) {
     const data::Batch batch = *run.loader->next();
     if (run.reducer) run.reducer->set_synchronize(micro + 1 == accumulate);
-    const loss::LossResult result =
-        (*run.loss)(run.net->forward(batch.images.to(at::kDouble)), batch.labels.to(at::kLong), step);
+    model::ScaleOutputs outputs;
+    {
+      const model::AutocastScope autocast(precision, c10::Device(c10::kCPU));
+      outputs = run.net->forward(batch.images.to(dtype));
+    }
+    model::upcast_logits(outputs);
+    const loss::LossResult result = (*run.loss)(outputs, batch.labels.to(at::kLong), step);
     (result.backward / double(accumulate)).backward();
+    total += result.total / accumulate;
   }
   if (run.reducer) run.reducer->finish_step();
   run.sgd->step(0.002);
   run.sgd->zero_grad();
+  return total;
 }
 
 void expect_equivalent(int accumulate) {
@@ -138,6 +153,64 @@ TEST(DataParallelEquivalence, NRanksTrainLikeOneProcessOnTheConcatenatedBatch) {
 
 TEST(DataParallelEquivalence, AlsoWithTwoAccumulatedMicroBatches) {
   expect_equivalent(2);
+}
+
+// One step of float32 parameters in `precision`: its loss and its weight updates as one vector.
+struct FirstStep {
+  double loss = 0;
+  at::Tensor update;
+};
+
+FirstStep first_step(Run& run, model::Precision precision) {
+  std::vector<at::Tensor> before;
+  for (const at::Tensor& p : run.net->parameters()) before.push_back(p.detach().clone());
+  FirstStep step;
+  step.loss = train_step(run, 1, 0, precision);
+  std::vector<at::Tensor> update;
+  const auto after = run.net->parameters();
+  for (size_t i = 0; i < after.size(); ++i) update.push_back((after[i].detach() - before[i]).flatten());
+  step.update = at::cat(update);
+  return step;
+}
+
+FirstStep first_step(const data::PackReader& pack, distributed::Communicator& comm, int per_rank,
+                     bool distributed, model::Precision precision) {
+  Run run = make_run(pack, comm, per_rank, distributed, at::kFloat);
+  return first_step(run, precision);
+}
+
+double relative_difference(const at::Tensor& value, const at::Tensor& reference) {
+  return ((value - reference).norm() / reference.norm()).item<double>();
+}
+
+// In bf16 the equivalence holds within bf16's rounding, not to 1e-5. The forward pass (SyncBatchNorm
+// and the global top-k loss on bf16 activations) is well conditioned: the first step's loss of N
+// ranks and of one process agree within 1%. The first weight update is not, in this tiny network at
+// random weights: batch norm in training mode over a few values per channel (the ASPP's pooled branch
+// normalises 2 x ranks values) turns rounding into O(1) changes of the gradient, so one process in
+// bf16 already differs from itself in float32 by about 100% (and float32 from float32 in another
+// layout by about 1%, tests/unit/precision_test.cpp). Stated tolerance for the update: N ranks in bf16
+// differ from one process in bf16 by no more than 1.5 times bf16's own difference from float32
+// (measured: 2 ranks, loss 0.05%, update 1.24 against 1.14; 4 ranks, 0.07% and 1.22 against 1.24).
+TEST(DataParallelEquivalence, InBf16TheFirstStepAgreesWithinBf16Rounding) {
+  distributed::Communicator& comm = test_communicator();
+  const int per_rank = 2, world = comm.size();
+  const test_support::ScratchFile file("atrous_equivalence_bf16");
+  write_pack(file.path(), world * per_rank * 8);
+  data::PackReader pack(file.path());
+  distributed::LocalCommunicator alone;
+  const FirstStep ranks = first_step(pack, comm, per_rank, true, model::Precision::bf16);
+  const FirstStep one = first_step(pack, alone, per_rank * world, false, model::Precision::bf16);
+  const FirstStep exact = first_step(pack, alone, per_rank * world, false, model::Precision::fp32);
+  const double loss_difference = std::abs(ranks.loss - one.loss) / std::abs(one.loss);
+  const double update_difference = relative_difference(ranks.update, one.update);
+  const double bf16_difference = relative_difference(one.update, exact.update);
+  std::cout << "bf16, N ranks against one process: loss " << loss_difference << ", update "
+            << update_difference << " (one process, bf16 against float32: " << bf16_difference << ")"
+            << std::endl;
+  EXPECT_LT(loss_difference, 0.01);
+  EXPECT_LT(update_difference, 1.5 * bf16_difference);
+  EXPECT_GT(one.update.norm().item<double>(), 0);
 }
 
 }  // namespace

@@ -26,6 +26,14 @@ TEST(SyncBatchNorm, EqualsBatchNormOnTheConcatenatedBatch) {
                                                                      at::TensorOptions(at::kCPU), 5, format);
 }
 
+// bf16 inputs (train.precision bf16): float32 statistics, bf16 outputs and input gradients.
+TEST(SyncBatchNorm, EqualsBatchNormOnTheConcatenatedBatchInBf16) {
+  for (const auto format : {at::MemoryFormat::Contiguous, at::MemoryFormat::ChannelsLast})
+    for (const auto& sizes : test_support::batch_norm_layouts(test_communicator().size()))
+      test_support::expect_sync_batch_norm_equals_concatenated_batch(
+          test_communicator(), sizes, at::TensorOptions(at::kCPU), 5, format, at::kBFloat16);
+}
+
 // The batch norms' own communicator, as the trainer makes it (calling-thread MPI over the group).
 std::unique_ptr<Communicator> batch_norm_communicator(const std::string& group) {
   SyncBatchNormOptions options;
