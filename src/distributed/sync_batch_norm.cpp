@@ -17,6 +17,11 @@ struct GlobalStatistics {
   at::Tensor total;      // [] float64: the global sample count per channel
 };
 
+// bf16 and fp16, the dtypes of train.precision's activations.
+bool is_half_precision(at::ScalarType dtype) {
+  return dtype == at::kBFloat16 || dtype == at::kHalf;
+}
+
 // This rank's [count, mean (C), biased variance (C)] in float64 on the input's device: ATen's
 // one-call statistics kernel (accumulating in double on the CPU) on the input as it is, whatever
 // its layout; only the [C]-sized results are converted.
@@ -28,7 +33,7 @@ at::Tensor local_moments(const at::Tensor& input) {
   // For bf16 and fp16 inputs, float32 running statistics (left unchanged: momentum 0) make ATen's
   // mixed-dtype kernel return float32 moments rather than moments rounded to the input's dtype.
   at::Tensor running_mean, running_var;
-  if (input.scalar_type() == at::kBFloat16 || input.scalar_type() == at::kHalf) {
+  if (is_half_precision(input.scalar_type())) {
     running_mean = at::zeros({channels}, input.options().dtype(at::kFloat));
     running_var = at::ones({channels}, input.options().dtype(at::kFloat));
   }
@@ -69,9 +74,7 @@ class SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFunc
     update_running_statistics(*state, stats);
     // bf16 and fp16 inputs (train.precision) are normalised with float32 statistics, as ATen's
     // mixed-dtype batch norm expects; float32 and float64 inputs with their own dtype.
-    const at::ScalarType dtype = input.scalar_type() == at::kBFloat16 || input.scalar_type() == at::kHalf
-                                     ? at::kFloat
-                                     : input.scalar_type();
+    const at::ScalarType dtype = is_half_precision(input.scalar_type()) ? at::kFloat : input.scalar_type();
     const at::Tensor mean = stats.mean.to(dtype), var = stats.var.to(dtype);
     // ATen's fused normalisation with the global statistics in place of running ones.
     at::Tensor output = input.numel() == 0

@@ -5,7 +5,8 @@
 #     collectives by purpose; eval prints a table; a batch-norm group that does not divide the ranks;
 #   - resume exactness: SIGTERM mid-run (exit 75, checkpoint) and kill -9 of one rank mid-run, each
 #     resumed with train.resume=auto, log the same losses step by step as an uninterrupted run;
-#     a bf16 run (train.precision) resumed from a checkpoint repeats its losses too;
+#     a bf16 run (train.precision) resumed from a checkpoint repeats its losses too; channels-last
+#     weights (model.memory_format) give the same first loss;
 #   - a half-written checkpoint (crash while writing) does not stop the resume;
 #   - a second job on a locked run directory, a NaN loss and a truncated checkpoint give clear errors.
 set -u
@@ -164,6 +165,15 @@ train --train.run_dir "$work/q" --train.steps 12 --train.precision bf16 --train.
 [ "$(losses "$work/q" | wc -l)" -eq 4 ] && diff <(losses "$work/p" | awk '$1 > 8') <(losses "$work/q") >/dev/null ||
   fail "bf16 losses after resume differ:
 $(diff <(losses "$work/p" | awk '$1 > 8') <(losses "$work/q"))"
+
+# 2c. model.memory_format channels_last trains on 2 ranks (replication, SyncBatchNorm and the reducer
+# on channels-last weights) and computes the same first loss as the contiguous run a (before any
+# update, only the order of float sums differs).
+train --train.run_dir "$work/cl" --train.steps 3 --model.memory_format channels_last >"$work/cl.log" 2>&1 ||
+  fail "channels_last run: $(tail -5 "$work/cl.log")"
+awk -v a="$(losses "$work/a" | awk '$1 == 1 {print $2}')" -v b="$(losses "$work/cl" | awk '$1 == 1 {print $2}')" \
+  'BEGIN { d = a - b; exit !(a != "" && b != "" && d < 1e-4 && d > -1e-4) }' ||
+  fail "channels_last first loss differs: $(losses "$work/a" | head -1) against $(losses "$work/cl" | head -1)"
 
 # 3. kill -9 of one rank mid-run: the job ends; a half-written checkpoint lies around; resume.
 train --train.run_dir "$work/c" --train.steps 20 --ckpt.every_steps 4 >"$work/c.log" 2>&1 &
