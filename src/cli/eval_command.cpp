@@ -1,14 +1,17 @@
 #include "atrous/cli/eval_command.h"
 
+#include <algorithm>
 #include <fstream>
 #include <memory>
 
 #include "atrous/core/log.h"
 #include "atrous/core/options.h"
+#include "atrous/data/image_io.h"
 #include "atrous/data/pack_reader.h"
 #include "atrous/distributed/make_communicator.h"
 #include "atrous/distributed/world.h"
 #include "atrous/eval/evaluator.h"
+#include "atrous/eval/prediction_preview.h"
 
 namespace atrous::cli {
 
@@ -19,6 +22,12 @@ void EvalCommand::declare(OptionTable& table) {
   table.add("eval.data", &data_, std::string(), "the pack to evaluate on", "an HDF5 pack");
   table.add("eval.out", &out_, std::string("eval.json"), "where rank 0 writes the metrics as JSON",
             "a file path");
+  table.add("eval.visualize", &visualize_, 0,
+            "draw the predictions on the first N samples (image | ground truth | prediction, with a legend) "
+            "into eval.visualize_out; 0: none",
+            "an integer >= 0");
+  table.add("eval.visualize_out", &visualize_out_, std::string("predictions.png"),
+            "where rank 0 writes eval.visualize's picture", "a PNG file path");
 }
 
 int EvalCommand::run(const CommandContext& context) {
@@ -27,6 +36,9 @@ int EvalCommand::run(const CommandContext& context) {
   context.collective_setup([&] {
     checkpoint_.validate();
     ATROUS_CHECK_OPTION(!data_.empty(), "eval.data", data_, "a pack written by atrous pack");
+    ATROUS_CHECK_OPTION(visualize_ >= 0, "eval.visualize", visualize_, "an integer >= 0");
+    ATROUS_CHECK_OPTION(visualize_ == 0 || !visualize_out_.empty(), "eval.visualize_out", visualize_out_,
+                        "a PNG file path");
     pack = std::make_unique<data::PackReader>(data_);
     eval::require_samples(*pack);
     predictor = std::make_unique<eval::Predictor>(eval::load_predictor(
@@ -42,6 +54,12 @@ int EvalCommand::run(const CommandContext& context) {
   std::ofstream out(out_, std::ios::trunc);
   out << eval::metrics_json(result, names) << "\n";
   if (!out) throw UserError(to_text("cannot write '", out_, "'; check eval.out"), ATROUS_HERE);
+  if (visualize_ > 0) {
+    data::write_rgb_png(visualize_out_,
+                        eval::preview_predictions(*predictor, *pack, visualize_, context.world.device()));
+    context.log.info("predictions on ", std::min<int64_t>(visualize_, pack->size()), " samples drawn in ",
+                     visualize_out_);
+  }
   return 0;
 }
 

@@ -25,8 +25,9 @@ int TrainCommand::run(const CommandContext& context) {
   });
   trainer->connect();
   if (val_pack)
-    trainer->set_evaluation(eval::training_evaluation(trainer->model(), *val_pack, trainer->communicator(),
-                                                      context.world.device(), options_.run.precision));
+    trainer->set_evaluation(eval::training_evaluation(
+        trainer->model(), *val_pack, trainer->communicator(), context.world.device(), options_.run.precision,
+        options_.run.tensorboard ? options_.run.tensorboard_images : 0));
   return trainer->run();
 }
 

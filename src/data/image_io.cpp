@@ -6,6 +6,7 @@
 
 #include <csetjmp>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -299,6 +300,27 @@ void write_palette_png(const std::string& path, const at::Tensor& indices,
   ATROUS_ASSERT(indices.dim() == 2 && indices.scalar_type() == at::kByte && !palette.empty(), "indices ",
                 indices.sizes());
   write_png(path, indices, &palette);
+}
+
+std::string encode_rgb_png(const at::Tensor& rgb) {
+  ATROUS_ASSERT(rgb.dim() == 3 && rgb.size(2) == 3 && rgb.scalar_type() == at::kByte,
+                "encode_rgb_png needs [H, W, 3] uint8");
+  const at::Tensor data = rgb.contiguous();
+  const int height = static_cast<int>(data.size(0)), width = static_cast<int>(data.size(1));
+  std::vector<png_bytep> rows(height);
+  auto* base = const_cast<uint8_t*>(data.data_ptr<uint8_t>());
+  for (int y = 0; y < height; ++y) rows[y] = base + size_t(y) * width * 3;
+  char* buffer = nullptr;
+  size_t size = 0;
+  FILE* memory = open_memstream(&buffer, &size);
+  ATROUS_ASSERT(memory != nullptr, "open_memstream: ", std::strerror(errno));
+  PngReadState state;
+  const bool encoded = encode_png(memory, rows.data(), height, width, nullptr, 0, state);
+  std::fclose(memory);
+  std::string png(buffer, size);
+  std::free(buffer);
+  ATROUS_ASSERT(encoded, "PNG encoding in memory failed: ", state.message);
+  return png;
 }
 
 void write_rgb_png(const std::string& path, const at::Tensor& rgb) {

@@ -13,10 +13,15 @@ void CommunicatorOptions::declare(OptionTable& table, CommunicatorOptions& optio
   table.add("dist.timeout_s", &options.timeout_s, 600.0,
             "seconds a collective may take before the job is stopped with an error naming it",
             "a number > 0");
+  table.add("dist.stall_warning_s", &options.stall_warning_s, 60.0,
+            "seconds a collective may wait before each waiting rank names the ranks that have not reached it "
+            "(repeated at that interval until dist.timeout_s); 0 = never",
+            "a number >= 0");
 }
 
 void CommunicatorOptions::validate() const {
   ATROUS_CHECK_OPTION(timeout_s > 0, "dist.timeout_s", timeout_s, "a number > 0");
+  ATROUS_CHECK_OPTION(stall_warning_s >= 0, "dist.stall_warning_s", stall_warning_s, "a number >= 0");
 }
 
 WorkHandle Communicator::allreduce(at::Tensor tensor, ReduceOp op, CollectivePurpose purpose) {
@@ -25,7 +30,8 @@ WorkHandle Communicator::allreduce(at::Tensor tensor, ReduceOp op, CollectivePur
                 "allreduce(average) needs a floating tensor, not ", tensor.scalar_type());
   CollectiveLabel label = next_label("allreduce", tensor, purpose);
   label.op = op;
-  return accounted(do_allreduce(std::move(tensor), op, label), purpose);
+  const auto issued = std::chrono::steady_clock::now();
+  return watched(do_allreduce(std::move(tensor), op, label), label, issued);
 }
 
 WorkHandle Communicator::broadcast(at::Tensor tensor, int root, CollectivePurpose purpose) {
@@ -33,7 +39,8 @@ WorkHandle Communicator::broadcast(at::Tensor tensor, int root, CollectivePurpos
   ATROUS_ASSERT(root >= 0 && root < size(), "broadcast root ", root, " outside [0, ", size(), ")");
   CollectiveLabel label = next_label("broadcast", tensor, purpose);
   label.root = root;
-  return accounted(do_broadcast(std::move(tensor), root, label), purpose);
+  const auto issued = std::chrono::steady_clock::now();
+  return watched(do_broadcast(std::move(tensor), root, label), label, issued);
 }
 
 WorkHandle Communicator::allgather(at::Tensor input, at::Tensor output, CollectivePurpose purpose) {
@@ -46,50 +53,84 @@ WorkHandle Communicator::allgather(at::Tensor input, at::Tensor output, Collecti
   ATROUS_ASSERT(output.numel() == input.numel() * size(), "allgather: output holds ", output.numel(),
                 " elements, needs ", input.numel(), " x ", size());
   const CollectiveLabel label = next_label("allgather", input, purpose);
-  return accounted(do_allgather(std::move(input), std::move(output), label), purpose);
+  const auto issued = std::chrono::steady_clock::now();
+  return watched(do_allgather(std::move(input), std::move(output), label), label, issued);
 }
 
 WorkHandle Communicator::barrier(CollectivePurpose purpose) {
-  return accounted(do_barrier(next_label("barrier", at::Tensor(), purpose)), purpose);
+  const CollectiveLabel label = next_label("barrier", at::Tensor(), purpose);
+  const auto issued = std::chrono::steady_clock::now();
+  return watched(do_barrier(label), label, issued);
 }
 
 void Communicator::account_waits_in(std::shared_ptr<CollectiveWaits> waits) {
   waits_ = std::move(waits);
 }
 
+void Communicator::add_observer(std::shared_ptr<CollectiveObserver> observer) {
+  ATROUS_ASSERT(observer != nullptr, "add_observer(nullptr)");
+  observers_.push_back(std::move(observer));
+}
+
 namespace {
 
-// A backend's Work whose wait() is timed into a CollectiveWaits.
-class AccountedWork : public Work {
+using Clock = std::chrono::steady_clock;
+
+// A backend's Work whose wait() is timed into a CollectiveWaits and told to the observers.
+class WatchedWork : public Work {
  public:
-  AccountedWork(WorkHandle work, std::shared_ptr<CollectiveWaits> waits, CollectivePurpose purpose)
-      : work_(std::move(work)), waits_(std::move(waits)), purpose_(purpose) {}
+  WatchedWork(WorkHandle work, CollectiveLabel label, Clock::time_point issued,
+              std::shared_ptr<CollectiveWaits> waits,
+              std::vector<std::shared_ptr<CollectiveObserver>> observers)
+      : work_(std::move(work)),
+        label_(label),
+        waits_(std::move(waits)),
+        observers_(std::move(observers)),
+        issued_(issued) {}
 
   void wait() override {
-    const auto start = std::chrono::steady_clock::now();
-    struct Record {  // also when wait() throws: the time was spent
-      AccountedWork& self;
-      std::chrono::steady_clock::time_point start;
-      ~Record() {
-        self.waits_->add(self.purpose_,
-                         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-      }
-    } record{*this, start};
-    work_->wait();
+    const auto start = Clock::now();
+    for (const auto& observer : observers_) observer->wait_started(label_);
+    try {
+      work_->wait();
+    } catch (const Error& error) {
+      account(start);
+      std::string context;
+      for (const auto& observer : observers_) context += observer->failure_context(label_);
+      if (context.empty() || error.kind() != ErrorKind::user) throw;
+      throw UserError(error.message() + context, error.where());
+    } catch (...) {
+      account(start);
+      for (const auto& observer : observers_) observer->failure_context(label_);
+      throw;
+    }
+    const auto end = Clock::now();
+    account(start);
+    if (observers_.empty()) return;
+    const CollectiveTimes times{issued_, work_->completion_time().value_or(end), start, end};
+    for (const auto& observer : observers_) observer->wait_ended(label_, times);
   }
   bool is_completed() override { return work_->is_completed(); }
+  std::optional<Clock::time_point> completion_time() const override { return work_->completion_time(); }
 
  private:
+  void account(Clock::time_point start) const {  // also when wait() throws: the time was spent
+    if (waits_) waits_->add(label_.purpose, std::chrono::duration<double>(Clock::now() - start).count());
+  }
+
   WorkHandle work_;
+  CollectiveLabel label_;
   std::shared_ptr<CollectiveWaits> waits_;
-  CollectivePurpose purpose_;
+  std::vector<std::shared_ptr<CollectiveObserver>> observers_;
+  Clock::time_point issued_;
 };
 
 }  // namespace
 
-WorkHandle Communicator::accounted(WorkHandle work, CollectivePurpose purpose) const {
-  if (!waits_) return work;
-  return std::make_shared<AccountedWork>(std::move(work), waits_, purpose);
+WorkHandle Communicator::watched(WorkHandle work, const CollectiveLabel& label,
+                                 std::chrono::steady_clock::time_point issued) const {
+  if (!waits_ && observers_.empty()) return work;
+  return std::make_shared<WatchedWork>(std::move(work), label, issued, waits_, observers_);
 }
 
 void Communicator::check_tensor(const at::Tensor& tensor, const char* collective, const char* role) const {

@@ -34,6 +34,7 @@ struct Completion {
   std::mutex mutex;
   std::condition_variable changed;
   std::atomic<bool> done{false};
+  std::chrono::steady_clock::time_point completed;  // set before done
   std::exception_ptr error;
   CollectiveLabel label;
   double timeout_s = 0;
@@ -54,6 +55,10 @@ class QueuedWork : public Work {
   }
 
   bool is_completed() override { return completion_->done.load(std::memory_order_acquire); }
+  std::optional<std::chrono::steady_clock::time_point> completion_time() const override {
+    if (!completion_->done.load(std::memory_order_acquire)) return std::nullopt;
+    return completion_->completed;
+  }
 
  private:
   std::shared_ptr<Completion> completion_;
@@ -96,6 +101,7 @@ struct WorkQueue::State {
       {
         std::lock_guard<std::mutex> lock(task.completion->mutex);
         task.completion->error = error;
+        task.completion->completed = std::chrono::steady_clock::now();
         task.completion->done.store(true, std::memory_order_release);
       }
       task.completion->changed.notify_all();

@@ -1,6 +1,7 @@
 #include "atrous/train/train_options.h"
 
 #include "atrous/core/options.h"
+#include "atrous/observe/timeline.h"
 
 namespace atrous::train {
 
@@ -29,6 +30,19 @@ void RunOptions::declare(OptionTable& table, RunOptions& options) {
   table.add("train.cudnn_benchmark", &options.cudnn_benchmark, true,
             "GPUs: let cuDNN time its convolution algorithms per input shape and keep the fastest",
             "true or false");
+  table.add("train.tensorboard", &options.tensorboard, true,
+            "write TensorBoard event files to RUN_DIR/tensorboard (scalars at each log step, evaluations "
+            "with predicted masks)",
+            "true or false");
+  table.add("train.tensorboard_images", &options.tensorboard_images, 3,
+            "validation images shown (image | ground truth | prediction) at each evaluation in TensorBoard",
+            "an integer >= 0");
+  table.add("train.timeline", &options.timeline, std::string(),
+            "write a Chrome trace of every rank's steps, buckets and collectives to this file (opens in "
+            "Perfetto); empty: none",
+            "a file path, or empty");
+  table.add("train.timeline_steps", &options.timeline_steps, std::string("all"),
+            "the steps train.timeline records", "all, or FIRST:LAST (1-based, inclusive)");
 }
 
 void RunOptions::validate() const {
@@ -37,6 +51,9 @@ void RunOptions::validate() const {
   ATROUS_CHECK_OPTION(log_every >= 1, "train.log_every", log_every, "an integer >= 1");
   ATROUS_CHECK_OPTION(eval_every >= 0, "train.eval_every", eval_every, "an integer >= 0");
   ATROUS_CHECK_OPTION(accumulate_steps >= 1, "train.accumulate_steps", accumulate_steps, "an integer >= 1");
+  ATROUS_CHECK_OPTION(tensorboard_images >= 0, "train.tensorboard_images", tensorboard_images,
+                      "an integer >= 0");
+  observe::StepRange::parse(timeline_steps, "train.timeline_steps");
 }
 
 void TrainerOptions::declare(OptionTable& table, TrainerOptions& options) {

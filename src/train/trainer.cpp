@@ -14,13 +14,17 @@
 #include "atrous/distributed/grad_reducer.h"
 #include "atrous/distributed/make_communicator.h"
 #include "atrous/distributed/model_replication.h"
+#include "atrous/distributed/stall_inspector.h"
 #include "atrous/distributed/sync_batch_norm_pass.h"
 #include "atrous/distributed/world.h"
 #include "atrous/model/backbone_registry.h"
 #include "atrous/model/deeplab.h"
 #include "atrous/model/precision.h"
+#include "atrous/observe/event_file_writer.h"
+#include "atrous/observe/timeline.h"
 #include "atrous/train/preemption.h"
 #include "atrous/train/run_directory.h"
+#include "atrous/train/timeline_hook.h"
 #include "atrous/train/training_report.h"
 
 namespace atrous::train {
@@ -45,6 +49,8 @@ struct Trainer::State {
   std::unique_ptr<data::Loader> loader;
   std::shared_ptr<model::DeepLabImpl> net;
   std::shared_ptr<distributed::CollectiveWaits> waits = std::make_shared<distributed::CollectiveWaits>();
+  std::unique_ptr<distributed::StallInspector> stall;  // dist.stall_warning_s > 0
+  std::unique_ptr<observe::Timeline> timeline;         // train.timeline
   std::unique_ptr<distributed::Communicator> comm;
   std::unique_ptr<distributed::Communicator> batch_norm_comm;  // nullptr when batch norm is local
   std::unique_ptr<distributed::GradReducer> reducer;
@@ -53,8 +59,9 @@ struct Trainer::State {
   std::unique_ptr<LrSchedule> schedule;
   std::unique_ptr<LossScaler> scaler;
   std::unique_ptr<TrainingStep> training_step;
-  std::unique_ptr<RunDirectory> run_dir;  // rank 0
-  TrainingReport* report = nullptr;       // rank 0: the first of the hooks
+  std::unique_ptr<RunDirectory> run_dir;             // rank 0
+  std::unique_ptr<observe::EventFileWriter> events;  // rank 0, train.tensorboard
+  TrainingReport* report = nullptr;                  // rank 0: the first of the hooks
   std::vector<std::unique_ptr<TrainingHook>> hooks;
   int64_t step = 0, epoch = 0, position = 0;  // where the run starts (a checkpoint's on resume)
   std::optional<Checkpoint> resumed;
@@ -65,6 +72,9 @@ struct Trainer::State {
   void open_data();
   void build_model();
   void connect();
+  void watch(distributed::Communicator& communicator, const std::string& name,
+             distributed::CollectiveMembers members);
+  distributed::CollectiveMembers batch_norm_members() const;
   void resume_or_initialise();
   void adopt_checkpoint(const Checkpoint& checkpoint, const std::string& path);
   std::string save(CheckpointReason reason);
@@ -115,12 +125,50 @@ void Trainer::State::build_model() {
   options.loss.validate(pack_classes);  // the loss itself is built with its communicator in connect()
 }
 
+// The stall inspector and the timeline watch every wait for the communicator's collectives.
+void Trainer::State::watch(distributed::Communicator& communicator, const std::string& name,
+                           distributed::CollectiveMembers members) {
+  communicator.account_waits_in(waits);
+  if (stall) communicator.add_observer(stall->observer(name, std::move(members)));
+  if (timeline) communicator.add_observer(timeline->observer(name));
+}
+
+// The world ranks of this rank's batch-norm group (distributed/sync_batch_norm_group.h).
+distributed::CollectiveMembers Trainer::State::batch_norm_members() const {
+  const distributed::SyncBatchNormGroup group = options.sync_bn.parsed_group();
+  distributed::CollectiveMembers members;
+  int first = 0, count = world.size();
+  if (group.kind == distributed::SyncBatchNormGroup::Kind::ranks) {
+    first = world.rank() / group.ranks * group.ranks;
+    count = group.ranks;
+  }
+  for (int rank = first; rank < first + count; ++rank) members.ranks.push_back(rank);
+  members.same_host_only = group.kind == distributed::SyncBatchNormGroup::Kind::node;
+  return members;
+}
+
 void Trainer::State::connect() {
+  if (options.comm.stall_warning_s > 0) {
+    distributed::StallSettings settings;
+    settings.directory = options.run.run_dir + "/stall";
+    settings.stall_warning_s = options.comm.stall_warning_s;
+    settings.timeout_s = options.comm.timeout_s;
+    settings.publish_after_s = std::min(0.5, settings.stall_warning_s / 4);
+    settings.tick_s = std::min(0.1, settings.publish_after_s / 2);
+    stall = std::make_unique<distributed::StallInspector>(settings, world.rank(), world.size(), world.host(),
+                                                          log);
+  }
+  if (!options.run.timeline.empty())
+    timeline = std::make_unique<observe::Timeline>(
+        options.run.timeline, world.rank(), world.host(),
+        observe::StepRange::parse(options.run.timeline_steps, "train.timeline_steps"));
   comm = distributed::make_communicator(world, options.comm);
-  comm->account_waits_in(waits);
+  distributed::CollectiveMembers everyone;
+  for (int rank = 0; rank < world.size(); ++rank) everyone.ranks.push_back(rank);
+  watch(*comm, "world", everyone);
   batch_norm_comm = distributed::make_batch_norm_communicator(world, options.sync_bn, options.comm);
   if (batch_norm_comm) {
-    batch_norm_comm->account_waits_in(waits);
+    watch(*batch_norm_comm, "batch_norm", batch_norm_members());
     distributed::convert_to_sync_batch_norm(*net, batch_norm_comm.get());
   }
   const std::vector<distributed::NamedTensor> parameters = named(net->named_parameters());
@@ -129,10 +177,11 @@ void Trainer::State::connect() {
   reducer = std::make_unique<distributed::GradReducer>(parameters, *comm, options.reducer);
   loss = std::make_unique<loss::SegmentationLoss>(options.loss, pack->metadata().num_classes,
                                                   pack->metadata().ignore_label, *comm);
-  training_step = std::make_unique<TrainingStep>(
-      TrainingParts{world, *loader, *net, *loss, *reducer, *comm, *waits, *optimizer, *schedule, *scaler},
-      StepSettings{options.loader.batch_size, options.run.accumulate_steps, options.loader.seed,
-                   options.run.precision});
+  training_step =
+      std::make_unique<TrainingStep>(TrainingParts{world, *loader, *net, *loss, *reducer, *comm, *waits,
+                                                   *optimizer, *schedule, *scaler, timeline.get()},
+                                     StepSettings{options.loader.batch_size, options.run.accumulate_steps,
+                                                  options.loader.seed, options.run.precision});
 }
 
 void Trainer::State::resume_or_initialise() {
@@ -214,11 +263,19 @@ void Trainer::connect() {
   if (s.world.is_root()) {
     if (s.resumed) s.run_dir->truncate_metrics_after(s.step);
     s.run_dir->write_config(s.config);
-    auto report =
-        std::make_unique<TrainingReport>(*s.run_dir, s.log, s.options.run.steps, s.options.run.log_every);
+    if (s.options.run.tensorboard) {  // a new file per process; readers drop what it replaces
+      s.events =
+          std::make_unique<observe::EventFileWriter>(s.run_dir->path() + "/tensorboard", s.world.host());
+      s.events->add_session_start(s.step + 1);
+      s.events->flush();
+    }
+    auto report = std::make_unique<TrainingReport>(*s.run_dir, s.log, s.options.run.steps,
+                                                   s.options.run.log_every, s.events.get());
     s.report = report.get();
     s.hooks.push_back(std::move(report));
   }
+  if (s.timeline)
+    s.hooks.push_back(std::make_unique<TimelineHook>(*s.timeline, *s.comm, s.options.run.timeline, s.log));
   install_preemption_handlers();
 }
 
@@ -232,6 +289,11 @@ void Trainer::add_hook(std::unique_ptr<TrainingHook> hook) {
 void Trainer::set_evaluation(EvaluationHook::Evaluation evaluation) {
   const TrainerOptions& options = state_->options;
   if (options.run.eval_every <= 0) return;
+  if (observe::Timeline* timeline = state_->timeline.get())
+    evaluation = [timeline, evaluation = std::move(evaluation)](int64_t step) {
+      const observe::TimelineSpan span(timeline, "evaluation");
+      return evaluation(step);
+    };
   add_hook(std::make_unique<EvaluationHook>(options.run.eval_every, options.run.steps, std::move(evaluation),
                                             *state_->net, options.model.freeze_bn, state_->report));
 }
@@ -254,6 +316,7 @@ int Trainer::run() {
   while (s.step < total_steps && !preempted) {
     const double since_last = std::chrono::duration<double>(Clock::now() - last_checkpoint).count();
     const bool time_due = s.world.is_root() && checkpoint_time_due(s.options.checkpoint, since_last);
+    if (s.stall) s.stall->set_step(s.step + 1);
     const StepOutcome outcome = s.training_step->run(s.step, time_due);
     if (!outcome.applied && !outcome.skipped)  // every rank knows; one message from rank 0, a clean stop
       distributed::agree_on_errors(
@@ -264,7 +327,11 @@ int Trainer::run() {
     const CheckpointReason reason = checkpoint_due(s.options.checkpoint, s.step, total_steps,
                                                    outcome.agreement.checkpoint_time, preempted);
     if (reason == CheckpointReason::none) continue;
-    const std::string path = s.save(reason);
+    std::string path;
+    {
+      const observe::TimelineSpan span(s.timeline.get(), "checkpoint");
+      path = s.save(reason);
+    }
     last_checkpoint = Clock::now();
     for (auto& hook : s.hooks) hook->on_checkpoint(CheckpointWritten{s.step, reason, path});
   }

@@ -9,6 +9,7 @@
 #include "atrous/core/error.h"
 #include "atrous/core/json.h"
 #include "atrous/core/log.h"
+#include "atrous/observe/event_file_writer.h"
 #include "atrous/train/run_directory.h"
 
 namespace atrous::train {
@@ -46,8 +47,14 @@ std::string comm_parts_text(const distributed::WaitSeconds& comm, double seconds
 
 }  // namespace
 
-TrainingReport::TrainingReport(RunDirectory& run_dir, Logger& log, int64_t total_steps, int log_every)
-    : run_dir_(run_dir), log_(log), total_steps_(total_steps), log_every_(log_every) {}
+TrainingReport::TrainingReport(RunDirectory& run_dir, Logger& log, int64_t total_steps, int log_every,
+                               observe::EventFileWriter* events)
+    : run_dir_(run_dir), log_(log), events_(events), total_steps_(total_steps), log_every_(log_every) {}
+
+void TrainingReport::on_finish(const RunEnd& end) {
+  (void)end;
+  if (events_) events_->flush();
+}
 
 void TrainingReport::on_step_end(const StepOutcome& outcome) {
   interval_.step += outcome.times.step;
@@ -75,9 +82,28 @@ void TrainingReport::log_interval(const StepOutcome& outcome) {
        << " img/s  data " << std::setprecision(0) << 100 * data << "%  comm " << 100 * comm << "% ("
        << comm_parts_text(interval_.comm, seconds) << ")  eta "
        << duration_text(seconds_per_step_ * double(total_steps_ - outcome.step));
-  if (outcome.loss_scale != 1.0 || skipped_steps_ > 0)
+  const bool show_scale = outcome.loss_scale != 1.0 || skipped_steps_ > 0;
+  if (show_scale)
     line << "  scale " << std::setprecision(0) << outcome.loss_scale << " (skipped " << skipped_steps_ << ")";
   log_.info(line.str());
+  if (events_) {
+    std::vector<observe::ScalarValue> scalars{{"loss/total", agreed.total}};
+    for (const loss::LossEntry& entry : agreed.entries)
+      scalars.push_back({"loss/" + entry.name, entry.value});
+    scalars.insert(scalars.end(), {{"train/lr", outcome.lr},
+                                   {"train/images_per_s", images_per_s},
+                                   {"train/step_seconds", seconds / double(interval_steps_)},
+                                   {"time/data_wait", data},
+                                   {"comm/exposed", comm}});
+    for (const StepPurpose& part : step_purposes)
+      scalars.push_back({std::string("comm/") + distributed::collective_purpose_name(part.purpose),
+                         interval_.comm[part.purpose] / seconds});
+    if (show_scale)
+      scalars.insert(scalars.end(), {{"precision/loss_scale", outcome.loss_scale},
+                                     {"precision/skipped_steps", double(skipped_steps_)}});
+    events_->add(outcome.step, scalars);
+    events_->flush();
+  }
 
   std::ostringstream json;
   json << "{\"step\": " << outcome.step << ", \"epoch\": " << outcome.epoch
@@ -107,6 +133,16 @@ void TrainingReport::record_evaluation(int64_t step, const EvaluationSummary& su
        << ", \"classes_counted\": " << summary.classes_counted << ", \"samples\": " << summary.samples << "}";
   log_.info(line.str());
   run_dir_.append_metrics(to_text("{\"step\": ", step, ", \"eval\": ", summary.metrics, "}"));
+  if (!events_) return;
+  std::vector<observe::ScalarValue> scalars{{"eval/miou", summary.mean_iou},
+                                            {"eval/pixel_accuracy", summary.pixel_accuracy}};
+  for (const auto& [name, iou] : summary.class_iou) scalars.push_back({"eval_iou/" + name, iou});
+  std::vector<observe::ImageValue> images;
+  if (!summary.preview.png.empty())
+    images.push_back({"eval/predictions", int32_t(summary.preview.height), int32_t(summary.preview.width),
+                      observe::colorspace_rgb, summary.preview.png});
+  events_->add(step, scalars, images);
+  events_->flush();
 }
 
 }  // namespace atrous::train

@@ -11,6 +11,7 @@
 #include "atrous/model/batch_norm.h"
 #include "atrous/model/deeplab.h"
 #include "atrous/model/precision.h"
+#include "atrous/observe/timeline.h"
 #include "atrous/train/lr_schedule.h"
 #include "atrous/train/optimizer.h"
 #include "atrous/train/preemption.h"
@@ -61,42 +62,67 @@ data::Batch TrainingStep::next_batch() {
   return std::move(*batch);
 }
 
+void TrainingStep::micro_batch(int64_t steps_done, bool last, double& total,
+                               std::vector<loss::LossEntry>& entries) {
+  observe::Timeline* timeline = parts_.timeline;
+  const c10::Device device = parts_.world.device();
+  const int accumulate = settings_.accumulate_steps;
+  std::optional<data::Batch> batch;
+  {
+    const observe::TimelineSpan span(timeline, "data");
+    batch = next_batch();
+  }
+  parts_.reducer.set_synchronize(last);
+  model::ScaleOutputs outputs;
+  {
+    const observe::TimelineSpan span(timeline, "forward");
+    const model::AutocastScope autocast(settings_.precision, device);
+    outputs = parts_.net.forward(batch->images.to(device, /*non_blocking=*/true));
+  }
+  std::optional<observe::TimelineSpan> loss_span(std::in_place, timeline, "loss");
+  model::upcast_logits(outputs);
+  const loss::LossResult result = parts_.loss(outputs, batch->labels.to(device).to(at::kLong), steps_done);
+  loss_span.reset();
+  {
+    const observe::TimelineSpan span(timeline, "backward");
+    (result.backward * (parts_.scaler.scale() / double(accumulate))).backward();
+  }
+  total += result.total / accumulate;
+  if (entries.empty()) entries.assign(result.entries.size(), {});
+  for (size_t e = 0; e < entries.size(); ++e) {
+    entries[e].name = result.entries[e].name;
+    entries[e].value += result.entries[e].value / accumulate;
+  }
+}
+
 StepOutcome TrainingStep::run(int64_t steps_done, bool checkpoint_time) {
   const auto start = Clock::now();
   const double waited_before = parts_.loader.seconds_waited();
   const distributed::WaitSeconds comm_before = parts_.waits.snapshot();
   const int accumulate = settings_.accumulate_steps;
-  const c10::Device device = parts_.world.device();
   seed_dropout(settings_.seed, steps_done, parts_.world.rank());
   std::vector<loss::LossEntry> entries;
   double total = 0;
-  for (int micro = 0; micro < accumulate; ++micro) {
-    data::Batch batch = next_batch();
-    parts_.reducer.set_synchronize(micro + 1 == accumulate);
-    model::ScaleOutputs outputs;
-    {
-      const model::AutocastScope autocast(settings_.precision, device);
-      outputs = parts_.net.forward(batch.images.to(device, /*non_blocking=*/true));
-    }
-    model::upcast_logits(outputs);
-    const loss::LossResult result = parts_.loss(outputs, batch.labels.to(device).to(at::kLong), steps_done);
-    (result.backward * (parts_.scaler.scale() / double(accumulate))).backward();
-    total += result.total / accumulate;
-    if (entries.empty()) entries.assign(result.entries.size(), {});
-    for (size_t e = 0; e < entries.size(); ++e) {
-      entries[e].name = result.entries[e].name;
-      entries[e].value += result.entries[e].value / accumulate;
-    }
-  }
+  observe::Timeline* timeline = parts_.timeline;
+  if (timeline) timeline->set_step(steps_done + 1);
+  for (int micro = 0; micro < accumulate; ++micro)
+    micro_batch(steps_done, micro + 1 == accumulate, total, entries);
   StepOutcome outcome;
   outcome.step = steps_done + 1;
   outcome.images = images_per_step_;
-  parts_.reducer.finish_step();
+  {
+    const observe::TimelineSpan span(timeline, "gradients");
+    parts_.reducer.finish_step();
+  }
   outcome.loss_scale = parts_.scaler.scale();
-  const bool overflow = parts_.scaler.unscale(parts_.optimizer.parameters());
-  outcome.agreement =
-      agree_on_step(parts_.comm, total, entries, preemption_requested(), checkpoint_time, overflow);
+  {
+    const observe::TimelineSpan span(timeline, "agreement");
+    const bool overflow = parts_.scaler.unscale(parts_.optimizer.parameters());
+    outcome.agreement =
+        agree_on_step(parts_.comm, total, entries, preemption_requested(), checkpoint_time, overflow);
+  }
   const bool finite = outcome.agreement.nonfinite_ranks.empty() && !outcome.agreement.overflow;
+  const observe::TimelineSpan optimizer_span(timeline, "optimizer");
   if (finite) {
     outcome.lr = parts_.schedule(steps_done);
     parts_.optimizer.step(outcome.lr);

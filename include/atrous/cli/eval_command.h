@@ -3,7 +3,8 @@
 // a pack, on every rank of the job (eval/evaluator.h). The model is built from the model.* options
 // (the training config) at eval.output_stride when given, with the pack's classes; its weights come
 // from the checkpoint (eval/predictor_loader.h).
-// Rank 0 prints the per-class table and writes eval.out (JSON).
+// Rank 0 prints the per-class table and writes eval.out (JSON); with eval.visualize N also a picture
+// of the predictions on the first N samples, eval.visualize_out (eval/prediction_preview.h).
 
 #include "atrous/cli/command.h"
 #include "atrous/eval/predictor.h"
@@ -26,6 +27,8 @@ class EvalCommand : public Command {
   eval::PredictOptions predict_;
   eval::CheckpointInputOptions checkpoint_;
   std::string data_, out_;
+  int visualize_ = 0;          // eval.visualize
+  std::string visualize_out_;  // eval.visualize_out
 };
 
 }  // namespace atrous::cli

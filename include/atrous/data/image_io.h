@@ -38,5 +38,7 @@ at::Tensor colour_to_index(const at::Tensor& colours, const std::vector<std::arr
 void write_palette_png(const std::string& path, const at::Tensor& indices,
                        const std::vector<std::array<uint8_t, 3>>& palette);
 void write_rgb_png(const std::string& path, const at::Tensor& rgb);
+// [H, W, 3] uint8 as the bytes of an RGB PNG file (for TensorBoard's image summaries).
+std::string encode_rgb_png(const at::Tensor& rgb);
 
 }  // namespace atrous::data

@@ -26,6 +26,10 @@
 // the label carries it. Once account_waits_in() attached a CollectiveWaits, the seconds every
 // caller spends in Work::wait() are added to it under that purpose.
 //
+// Observers. add_observer() attaches a CollectiveObserver (distributed/collective_observer.h)
+// that hears of every wait of this communicator: the stall inspector, the timeline. A wait that
+// throws a UserError (the timeout) rethrows it with what the observers add (the late ranks).
+//
 // Labels. Each collective that passes the checks gets the next sequence number of this
 // communicator and a CollectiveLabel (distributed/collective_label.h) that names it. A wait() that
 // lasts longer than dist.timeout_s throws collective_timeout_error() with that label: a rank died,
@@ -35,11 +39,14 @@
 #include <ATen/core/Tensor.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "atrous/distributed/collective_label.h"
+#include "atrous/distributed/collective_observer.h"
 #include "atrous/distributed/collective_waits.h"
 #include "atrous/distributed/reduce_op.h"
 
@@ -50,7 +57,8 @@ class OptionTable;
 namespace atrous::distributed {
 
 struct CommunicatorOptions {
-  double timeout_s = 600;  // dist.timeout_s
+  double timeout_s = 600;       // dist.timeout_s
+  double stall_warning_s = 60;  // dist.stall_warning_s: distributed/stall_inspector.h; 0 = off
 
   static void declare(OptionTable& table, CommunicatorOptions& options);
   void validate() const;
@@ -62,6 +70,11 @@ class Work {
   // Blocks until the operation completed; rethrows its error. Throws UserError after the timeout.
   virtual void wait() = 0;
   virtual bool is_completed() = 0;
+  // When the backend finished the operation, if it records that (the background thread's queue
+  // does); nullopt when only a wait can tell.
+  virtual std::optional<std::chrono::steady_clock::time_point> completion_time() const {
+    return std::nullopt;
+  }
 };
 using WorkHandle = std::shared_ptr<Work>;
 
@@ -89,6 +102,9 @@ class Communicator {
   // From now on, the waits of this communicator's collectives are added to `waits` (may be shared
   // with other communicators). Call before issuing collectives; nullptr stops the accounting.
   void account_waits_in(std::shared_ptr<CollectiveWaits> waits);
+  // From now on, `observer` hears of every wait for this communicator's collectives (after those
+  // already attached). Call before issuing the collectives it should see.
+  void add_observer(std::shared_ptr<CollectiveObserver> observer);
 
  protected:
   // The device types whose tensors this backend moves.
@@ -103,10 +119,13 @@ class Communicator {
  private:
   void check_tensor(const at::Tensor& tensor, const char* collective, const char* role) const;
   CollectiveLabel next_label(const char* collective, const at::Tensor& tensor, CollectivePurpose purpose);
-  WorkHandle accounted(WorkHandle work, CollectivePurpose purpose) const;
+  // The backend's work, wrapped when waits are accounted or observed.
+  WorkHandle watched(WorkHandle work, const CollectiveLabel& label,
+                     std::chrono::steady_clock::time_point issued) const;
 
   std::atomic<uint64_t> next_sequence_{0};
   std::shared_ptr<CollectiveWaits> waits_;
+  std::vector<std::shared_ptr<CollectiveObserver>> observers_;
 };
 
 }  // namespace atrous::distributed

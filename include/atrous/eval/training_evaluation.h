@@ -23,10 +23,11 @@ train::EvaluationSummary summarise_for_training(const EvalResult& result,
                                                 const std::vector<std::string>& class_names);
 
 // A collective evaluation of `net` on `dataset` through `comm`, single-scale, in the training's
-// precision (train.precision), for Trainer::set_evaluation. Every argument must outlive the returned
-// function.
+// precision (train.precision), for Trainer::set_evaluation. With preview_images > 0 rank 0 also
+// draws its predictions on the first preview_images samples (eval/prediction_preview.h) into the
+// summary's preview, for TensorBoard. Every argument must outlive the returned function.
 std::function<train::EvaluationSummary(int64_t step)> training_evaluation(
     std::shared_ptr<model::DeepLabImpl> net, const data::Dataset& dataset, distributed::Communicator& comm,
-    const c10::Device& device, model::Precision precision);
+    const c10::Device& device, model::Precision precision, int preview_images = 0);
 
 }  // namespace atrous::eval

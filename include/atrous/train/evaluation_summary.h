@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace atrous::train {
 
@@ -14,6 +16,11 @@ struct EvaluationSummary {
   int64_t classes_counted = 0;  // classes present in the ground truth or the predictions
   int64_t samples = 0;          // samples evaluated
   std::string metrics;          // the metrics as one JSON object, as `atrous eval` writes eval.json
+  std::vector<std::pair<std::string, double>> class_iou;  // per class name; absent classes left out
+  struct Preview {                                        // a picture of predictions (rank 0), or empty
+    std::string png;                                      // PNG bytes of an RGB image
+    int64_t height = 0, width = 0;
+  } preview;
 };
 
 }  // namespace atrous::train

@@ -29,8 +29,12 @@ struct RunOptions {
   int accumulate_steps = 1;                             // train.accumulate_steps
   int eval_every = 0;                                   // train.eval_every: 0 = never (needs data.val)
   model::Precision precision = model::Precision::fp32;  // train.precision (model/precision.h)
-  bool tf32 = true;             // train.tf32: TensorFloat-32 in cuDNN convolutions and cuBLAS products
-  bool cudnn_benchmark = true;  // train.cudnn_benchmark: cuDNN times its algorithms per shape
+  bool tf32 = true;                    // train.tf32: TensorFloat-32 in cuDNN convolutions and cuBLAS products
+  bool cudnn_benchmark = true;         // train.cudnn_benchmark: cuDNN times its algorithms per shape
+  bool tensorboard = true;             // train.tensorboard: RUN_DIR/tensorboard (train/tensorboard_hook.h)
+  int tensorboard_images = 3;          // train.tensorboard_images: predictions shown at each evaluation
+  std::string timeline;                // train.timeline: a Chrome trace file (observe/timeline.h); "" = none
+  std::string timeline_steps = "all";  // train.timeline_steps: all, or FIRST:LAST
 
   static void declare(OptionTable& table, RunOptions& options);
   void validate() const;

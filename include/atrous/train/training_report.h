@@ -24,7 +24,10 @@
 
 namespace atrous {
 class Logger;
+namespace observe {
+class EventFileWriter;
 }
+}  // namespace atrous
 
 namespace atrous::train {
 
@@ -32,17 +35,21 @@ class RunDirectory;
 
 class TrainingReport : public TrainingHook {
  public:
-  TrainingReport(RunDirectory& run_dir, Logger& log, int64_t total_steps, int log_every);
+  // events: rank 0's TensorBoard file, or nullptr; it must outlive the report.
+  TrainingReport(RunDirectory& run_dir, Logger& log, int64_t total_steps, int log_every,
+                 observe::EventFileWriter* events = nullptr);
 
   // Accounts the step; at a log step also prints and records it.
   void on_step_end(const StepOutcome& outcome) override;
   void record_evaluation(int64_t step, const EvaluationSummary& summary);
+  void on_finish(const RunEnd& end) override;
 
  private:
   void log_interval(const StepOutcome& outcome);
 
   RunDirectory& run_dir_;
   Logger& log_;
+  observe::EventFileWriter* events_;
   int64_t total_steps_;
   int log_every_;
   StepTimes interval_;

@@ -16,6 +16,8 @@
 // Every wait for a collective in it (gradient buckets, SyncBatchNorm, the loss, the agreement) is
 // accounted by purpose in outcome.times.comm, from the CollectiveWaits that the communicators
 // report into (distributed/collective_waits.h).
+// With a timeline (observe/timeline.h) each phase is a span: data, forward, loss, backward (per
+// micro-batch), gradients (finish_step), agreement (unscaling and the agreement), optimizer.
 // The calling thread runs all of it; the loader's reader threads and the communicator's thread work
 // beside it. Every rank must call run() the same number of times (it holds collectives).
 
@@ -37,6 +39,9 @@ class World;
 }  // namespace distributed
 namespace model {
 class DeepLabImpl;
+}
+namespace observe {
+class Timeline;
 }
 }  // namespace atrous
 
@@ -75,6 +80,7 @@ struct TrainingParts {
   SgdMomentum& optimizer;
   const LrSchedule& schedule;
   LossScaler& scaler;
+  observe::Timeline* timeline = nullptr;  // train.timeline: the phases of each step; nullptr = none
 };
 
 struct StepSettings {
@@ -99,6 +105,9 @@ class TrainingStep {
 
  private:
   data::Batch next_batch();
+  // One micro-batch: data, forward, loss, backward of loss / accumulate_steps (the reducer
+  // communicates when `last`); its losses are added, divided by accumulate_steps, to the sums.
+  void micro_batch(int64_t steps_done, bool last, double& total, std::vector<loss::LossEntry>& entries);
 
   TrainingParts parts_;
   StepSettings settings_;
