@@ -55,6 +55,7 @@ Timeline::Timeline(const std::string& file, int rank, const std::string& host, S
     throw UserError(to_text("cannot write the timeline part '", part_path_, "': ", std::strerror(errno),
                             "; give train.timeline a path in a writable directory"),
                     ATROUS_HERE);
+  open_ = true;
   out_ << "[\n";
   const std::string process = to_text("{\"ph\": \"M\", \"pid\": ", rank, ", ");
   write_event(process + "\"name\": \"process_name\", \"args\": {\"name\": " +
@@ -74,7 +75,7 @@ Timeline::~Timeline() {
 }
 
 void Timeline::set_step(int64_t step) {
-  recording_ = steps_.contains(step) && out_.is_open();
+  recording_ = steps_.contains(step) && open_.load();
 }
 
 int64_t Timeline::microseconds(Clock::time_point when) const {
@@ -100,16 +101,22 @@ void Timeline::flush() {
   const std::lock_guard<std::mutex> lock(mutex_);
   if (!out_.is_open()) return;
   out_.flush();
-  if (!out_)
-    throw UserError(to_text("cannot write the timeline part '", part_path_, "': ", std::strerror(errno),
+  if (!out_) {
+    const std::string reason = std::strerror(errno);
+    out_.close();  // nothing more is recorded: the trace up to here stays readable
+    open_ = false;
+    recording_ = false;
+    throw UserError(to_text("cannot write the timeline part '", part_path_, "': ", reason,
                             "; check the space left where train.timeline points"),
                     ATROUS_HERE);
+  }
 }
 
 void Timeline::close() {
   flush();
   const std::lock_guard<std::mutex> lock(mutex_);
   if (out_.is_open()) out_.close();
+  open_ = false;
   recording_ = false;
 }
 
@@ -131,7 +138,7 @@ class TimelineObserver : public distributed::CollectiveObserver {
     const std::string common =
         to_text(", \"pid\": ", timeline_.rank_, ", \"tid\": ", collectives_thread,
                 ", \"cat\": \"collective\", \"name\": ", json_string(name),
-                ", \"id\": ", json_string(to_text(communicator_, ":", label.sequence)));
+                ", \"id\": ", json_string(to_text(timeline_.rank_, ":", communicator_, ":", label.sequence)));
     timeline_.write_event(to_text("{\"ph\": \"b\"", common,
                                   ", \"ts\": ", timeline_.microseconds(times.issued),
                                   ", \"args\": {\"label\": ", json_string(text),

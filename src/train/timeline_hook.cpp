@@ -1,5 +1,6 @@
 #include "atrous/train/timeline_hook.h"
 
+#include "atrous/core/error.h"
 #include "atrous/core/log.h"
 #include "atrous/distributed/communicator.h"
 #include "atrous/observe/timeline.h"

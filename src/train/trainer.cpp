@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <chrono>
+#include <filesystem>
 #include <optional>
 
 #include "atrous/core/log.h"
@@ -71,6 +72,7 @@ struct Trainer::State {
 
   void open_data();
   void build_model();
+  void open_outputs();
   void connect();
   void watch(distributed::Communicator& communicator, const std::string& name,
              distributed::CollectiveMembers members);
@@ -147,6 +149,29 @@ distributed::CollectiveMembers Trainer::State::batch_norm_members() const {
   return members;
 }
 
+// What watches the run, opened while setting up so that a path that cannot be written is one agreed
+// error: the timeline's part (every rank), the stall directory (every rank), rank 0's TensorBoard
+// file (a new one per process, starting with the restart marker: readers drop what it replaces).
+void Trainer::State::open_outputs() {
+  if (!options.run.timeline.empty())
+    timeline = std::make_unique<observe::Timeline>(
+        options.run.timeline, world.rank(), world.host(),
+        observe::StepRange::parse(options.run.timeline_steps, "train.timeline_steps"));
+  if (options.comm.stall_warning_s > 0) {
+    std::error_code error;
+    std::filesystem::create_directories(options.run.run_dir + "/stall", error);
+    if (error)
+      throw UserError(to_text("cannot create '", options.run.run_dir, "/stall' for the stall inspector: ",
+                              error.message(), "; check that train.run_dir is writable"),
+                      ATROUS_HERE);
+  }
+  if (world.is_root() && options.run.tensorboard) {
+    events = std::make_unique<observe::EventFileWriter>(run_dir->path() + "/tensorboard", world.host());
+    events->add_session_start(step + 1);
+    events->flush();
+  }
+}
+
 void Trainer::State::connect() {
   if (options.comm.stall_warning_s > 0) {
     distributed::StallSettings settings;
@@ -154,14 +179,12 @@ void Trainer::State::connect() {
     settings.stall_warning_s = options.comm.stall_warning_s;
     settings.timeout_s = options.comm.timeout_s;
     settings.publish_after_s = std::min(0.5, settings.stall_warning_s / 4);
+    settings.heartbeat_s = std::min(5.0, settings.stall_warning_s);
+    settings.silent_after_s = 3 * settings.heartbeat_s;
     settings.tick_s = std::min(0.1, settings.publish_after_s / 2);
     stall = std::make_unique<distributed::StallInspector>(settings, world.rank(), world.size(), world.host(),
                                                           log);
   }
-  if (!options.run.timeline.empty())
-    timeline = std::make_unique<observe::Timeline>(
-        options.run.timeline, world.rank(), world.host(),
-        observe::StepRange::parse(options.run.timeline_steps, "train.timeline_steps"));
   comm = distributed::make_communicator(world, options.comm);
   distributed::CollectiveMembers everyone;
   for (int rank = 0; rank < world.size(); ++rank) everyone.ranks.push_back(rank);
@@ -255,6 +278,7 @@ Trainer::Trainer(const TrainerOptions& options, const distributed::World& world,
   if (world.is_root()) s.run_dir = std::make_unique<RunDirectory>(options.run.run_dir);
   s.open_data();
   s.build_model();
+  s.open_outputs();
 }
 
 void Trainer::connect() {
@@ -263,12 +287,6 @@ void Trainer::connect() {
   if (s.world.is_root()) {
     if (s.resumed) s.run_dir->truncate_metrics_after(s.step);
     s.run_dir->write_config(s.config);
-    if (s.options.run.tensorboard) {  // a new file per process; readers drop what it replaces
-      s.events =
-          std::make_unique<observe::EventFileWriter>(s.run_dir->path() + "/tensorboard", s.world.host());
-      s.events->add_session_start(s.step + 1);
-      s.events->flush();
-    }
     auto report = std::make_unique<TrainingReport>(*s.run_dir, s.log, s.options.run.steps,
                                                    s.options.run.log_every, s.events.get());
     s.report = report.get();

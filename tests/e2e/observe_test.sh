@@ -6,8 +6,9 @@
 #     train.tensorboard false writes nothing;
 #   - the timeline: valid JSON, one process per rank, the steps of train.timeline_steps only, every
 #     collective begun and ended, gradient buckets in flight while backward runs;
-#   - the stall inspector: a rank stopped with SIGSTOP is named within dist.stall_warning_s + 3 s,
-#     and the job ends at dist.timeout_s with the same name in its error;
+#   - the stall inspector: a rank stopped with SIGSTOP is named within dist.stall_warning_s + 5 s,
+#     and the job ends at dist.timeout_s (not before; within a generous bound after) with the same
+#     name in its error;
 #   - pictures: eval.visualize's grid and launch/plot-run's curves open in PIL.
 set -u
 atrous=$1
@@ -99,6 +100,8 @@ for rank in (0, 1):
     overlapping = [b for b in buckets
                    if any(s["ts"] <= b["ts"] < s["ts"] + s["dur"] for s in backward)]
     assert overlapping, "no gradient bucket was issued while backward ran (rank %d)" % rank
+ids = [{e["id"] for e in events if e["pid"] == rank and e["ph"] == "b"} for rank in (0, 1)]
+assert not ids[0] & ids[1], "async ids are per rank, or the ranks' collectives share one track"
 PY
 ls "$work/a/trace.json".rank-* 2>/dev/null && fail "timeline parts left behind"
 
@@ -122,16 +125,17 @@ launcher=$!
 wait_lines "$work/d" 3 && kill -STOP "$(ranks_of "$work/d" | tail -1)"
 stopped=$SECONDS
 stopped_rank=$(tr '\0' '\n' </proc/"$(ranks_of "$work/d" | tail -1)"/environ | sed -n 's/^OMPI_COMM_WORLD_RANK=//p')
+[ -n "$stopped_rank" ] || fail "the stopped process has no OMPI_COMM_WORLD_RANK (this test needs Open MPI's mpirun)"
 named=""
-while [ $((SECONDS - stopped)) -le 5 ]; do
+while [ $((SECONDS - stopped)) -le 7 ]; do
   grep -q "stall at step .* not reached by rank $stopped_rank " "$work/d.log" && { named=yes; break; }
   sleep 0.2
 done
-[ -n "$named" ] || fail "no stall warning naming rank $stopped_rank within 2 + 3 s: $(tail -3 "$work/d.log")"
-timeout 40 tail --pid=$launcher -f /dev/null || fail "the job did not end after dist.timeout_s"
+[ -n "$named" ] || fail "no stall warning naming rank $stopped_rank within 2 + 5 s: $(tail -3 "$work/d.log")"
+timeout 60 tail --pid=$launcher -f /dev/null || fail "the job did not end after dist.timeout_s"
 wait $launcher && fail "the job with a stopped rank succeeded"
 ended=$((SECONDS - stopped))
-[ "$ended" -ge 13 ] && [ "$ended" -le 30 ] || fail "the job ended $ended s after the stop (dist.timeout_s 15)"
+[ "$ended" -ge 13 ] && [ "$ended" -le 50 ] || fail "the job ended $ended s after the stop (dist.timeout_s 15)"
 grep -q "did not complete within dist.timeout_s = 15 s.*not reached by rank $stopped_rank " "$work/d.log" ||
   fail "the timeout error does not name rank $stopped_rank: $(grep error "$work/d.log")"
 pkill -9 -f "^$atrous train --config $work/tiny.ini --train.run_dir $work/d" 2>/dev/null

@@ -63,7 +63,7 @@ TEST(Timeline, RecordsOnlyTheStepsOfItsRangeAndMergesThePartsOfEveryRank) {
   for (const char* expected : {"\"name\": \"rank 0 (host0)\"", "\"name\": \"rank 1 (host1)\"",
                                "\"ph\": \"X\", \"pid\": 1, \"tid\": 0, \"name\": \"forward\"",
                                "\"name\": \"wait collective #7 (allreduce(sum))\"", "\"ph\": \"b\"",
-                               "\"ph\": \"e\"", "\"id\": \"world:7\""})
+                               "\"ph\": \"e\"", "\"id\": \"1:world:7\""})
     EXPECT_NE(trace.find(expected), std::string::npos) << expected << " in " << trace;
   EXPECT_EQ(trace.find(",\n]"), std::string::npos) << "no trailing comma";
   EXPECT_FALSE(std::filesystem::exists(timeline_part_path(file, 0)));

@@ -7,7 +7,8 @@
 // are small and fixed, so they are written field by field with TensorFlow's field numbers:
 //
 //   Event          wall_time = 1 (double), step = 2 (int64), file_version = 3 (string),
-//                  summary = 5 (Summary)
+//                  summary = 5 (Summary), session_log = 7 (SessionLog)
+//   SessionLog     status = 1 (enum: START = 1)
 //   Summary        repeated Value value = 1
 //   Summary.Value  tag = 1 (string), simple_value = 2 (float), image = 4 (Summary.Image)
 //   Summary.Image  height = 1, width = 2, colorspace = 3 (int32), encoded_image_string = 4 (bytes)

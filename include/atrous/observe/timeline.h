@@ -12,7 +12,7 @@
 //                           agreement, optimizer), checkpoint, evaluation; and inside them each
 //                           wait for a collective ("wait <label>").
 //   thread 1 "collectives"  every collective from its issue to its completion, as async events
-//                           ("ph": "b"/"e", id = communicator and sequence number): collectives
+//                           ("ph": "b"/"e", id = rank, communicator and sequence number): collectives
 //                           overlap each other and the training thread's phases — the gradient
 //                           buckets run while backward goes on — so they cannot nest on a thread.
 //                           Completion is when the communicator's thread finished it (MPI); for
@@ -20,8 +20,13 @@
 //                           saw it done.
 // Times are microseconds of the system clock (ts: since the Unix epoch), so ranks of several nodes
 // line up as far as their clocks agree (NTP: typically well under a millisecond).
+// On a GPU the spans are host time: forward and backward show the launching of kernels, and the
+// GPU's time appears in whatever waits for it next (a wait, the agreement's read of the loss).
 // Steps outside the recorded range (set_step) record nothing; with no timeline (a nullptr), the
-// training step only tests a pointer. Thread-safe.
+// training step only tests a pointer. Events may be added from any thread; set_step() is the
+// training thread's. A write that fails (a full disk) closes the part and throws once from flush();
+// recording stops, the part written so far stays readable. The observers hold a reference: the
+// timeline must outlive the communicators they are attached to.
 
 #include <atomic>
 #include <chrono>
@@ -83,6 +88,7 @@ class Timeline {
   int rank_;
   StepRange steps_;
   std::atomic<bool> recording_{false};
+  std::atomic<bool> open_{false};
   int64_t wall_offset_us_ = 0;  // system clock minus steady clock
   std::mutex mutex_;
   std::ofstream out_;

@@ -3,7 +3,8 @@
 // rank: each step's events are flushed to the rank's part at the step's end, so a run that dies
 // leaves a readable trace; at the end of the run (on_finish: also after a preemption checkpoint)
 // every rank closes its part, the ranks meet in a barrier, and rank 0 merges the parts into the
-// file (observe/timeline.h). Collective in on_finish.
+// file (observe/timeline.h). Collective in on_finish. A trace that cannot be written or merged is a
+// warning, never the end of the run.
 
 #include <string>
 

@@ -31,7 +31,7 @@ struct RunOptions {
   model::Precision precision = model::Precision::fp32;  // train.precision (model/precision.h)
   bool tf32 = true;                    // train.tf32: TensorFloat-32 in cuDNN convolutions and cuBLAS products
   bool cudnn_benchmark = true;         // train.cudnn_benchmark: cuDNN times its algorithms per shape
-  bool tensorboard = true;             // train.tensorboard: RUN_DIR/tensorboard (train/tensorboard_hook.h)
+  bool tensorboard = true;             // train.tensorboard: RUN_DIR/tensorboard (train/training_report.h)
   int tensorboard_images = 3;          // train.tensorboard_images: predictions shown at each evaluation
   std::string timeline;                // train.timeline: a Chrome trace file (observe/timeline.h); "" = none
   std::string timeline_steps = "all";  // train.timeline_steps: all, or FIRST:LAST

@@ -6,8 +6,10 @@
 // errors): rank 0 takes RUN_DIR (train/run_directory.h: a lock against a second job); every rank
 // validates its options, opens the training pack and its loader, builds the model (its weights
 // from model.init_weights, or from the checkpoint train.resume names or finds), the optimizer and
-// the LR schedule.
-// connect() (collective, once, on every rank, before run()): the communicator, synchronised batch
+// the LR schedule, and opens what watches the run: its part of train.timeline
+// (observe/timeline.h), RUN_DIR/stall, and on rank 0 the TensorBoard file (train.tensorboard).
+// connect() (collective, once, on every rank, before run()): the stall inspector
+// (distributed/stall_inspector.h, dist.stall_warning_s), the communicator, synchronised batch
 // norms (dist.sync_bn), the replicas' agreement and rank 0's weights everywhere
 // (distributed/model_replication.h), the GradReducer and the loss; rank 0 drops metrics after a
 // resumed step, writes RUN_DIR/config.ini and starts its TrainingReport (the first hook).

@@ -16,6 +16,15 @@
 // as a fraction of the step: exposed_comm is the sum of the four purposes a step waits for. Each evaluation
 // inside training (train/evaluation_hook.h) adds a log line and
 // {"step": N, "eval": <the metrics object of `atrous eval`>}.
+//
+// With an event file (train.tensorboard, observe/event_file_writer.h) the same figures go to
+// TensorBoard at the same steps, the file flushed (and fsynced) at each log step and at the end:
+//   loss/total, loss/<entry>                        the agreed losses
+//   train/lr, train/images_per_s, train/step_seconds
+//   time/data_wait, comm/exposed, comm/<purpose>    fractions of the step, as in the JSON
+//   precision/loss_scale, precision/skipped_steps   when the line shows them (fp16)
+//   eval/miou, eval/pixel_accuracy, eval_iou/<class>   (classes absent from both left out)
+//   eval/predictions                                an image: image | ground truth | prediction
 
 #include <string>
 
