@@ -6,6 +6,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "atrous/core/zip_integrity.h"
+
 namespace atrous {
 
 c10::IValue read_torch_zip(const std::vector<char>& bytes) {
@@ -21,6 +23,7 @@ c10::IValue read_torch_zip(const std::vector<char>& bytes) {
                                    std::begin(end_record), std::end(end_record));
   if (found == last)
     throw std::runtime_error("the zip archive is truncated (no end-of-central-directory record)");
+  check_zip_entries(bytes);
   return torch::jit::pickle_load(bytes);
 }
 

@@ -1,6 +1,5 @@
 #include "atrous/data/hdf5_check.h"
 
-#include <mutex>
 #include <vector>
 
 namespace atrous::data {
@@ -16,9 +15,13 @@ herr_t collect_description(unsigned, const H5E_error2_t* entry, void* data) {
 
 }  // namespace
 
+// Per thread: a thread-safe HDF5 build keeps the automatic printing setting for each thread (the
+// loader's reader threads print their own stacks otherwise).
 void quiet_hdf5_errors() {
-  static std::once_flag once;
-  std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+  thread_local bool quiet = false;
+  if (quiet) return;
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  quiet = true;
 }
 
 std::string hdf5_error_text() {

@@ -157,6 +157,9 @@ void PackOptions::declare(OptionTable& table, PackOptions& options) {
             "an integer >= 0");
   table.add("pack.compress", &options.compress, 0, "gzip level of the image and label data; 0: none",
             "an integer in 0..9");
+  table.add("pack.checksums", &options.checksums, true,
+            "a Fletcher32 checksum in every chunk, so that a sample changed on disk is refused when read",
+            "true or false");
   table.add("pack.limit", &options.limit, 0, "pack only the first N samples; 0: all", "an integer >= 0");
   table.add("pack.skip_bad", &options.skip_bad, false,
             "skip unreadable or invalid samples (and count them) instead of stopping", "true or false");
@@ -187,7 +190,8 @@ PackSummary build_pack(const PackOptions& options, const DatasetDescriptor& desc
   const auto [height, width] = pack_size(options, samples);
   summary.height = height;
   summary.width = width;
-  PackWriter writer(options.out, pack_metadata(options, descriptor, height, width), options.compress);
+  PackWriter writer(options.out, pack_metadata(options, descriptor, height, width), options.compress,
+                    options.checksums);
 
   const int64_t total = int64_t(samples.size());
   const int64_t chunk_size = std::max(1, threads) * 4;

@@ -123,8 +123,13 @@ PackRecord PackReader::read(int64_t index) const {
     record.name = name != nullptr ? name : "";
     H5free_memory(name);
   } catch (const LibraryError& error) {
-    throw UserError(to_text("pack '", path_, "': sample ", index,
-                            " cannot be read (damaged file?): ", error.library_message()),
+    const std::string& why = error.library_message();
+    if (why.find("checksum") != std::string::npos || why.find("Fletcher32") != std::string::npos)
+      throw UserError(to_text("pack '", path_, "': sample ", index,
+                              " is corrupted: its stored bytes no longer match their checksum (", why,
+                              "); restore the file or pack the dataset again"),
+                      ATROUS_HERE);
+    throw UserError(to_text("pack '", path_, "': sample ", index, " cannot be read (damaged file?): ", why),
                     ATROUS_HERE);
   }
   return record;

@@ -15,7 +15,7 @@ namespace {
 
 // An extendible [0, row...] dataset with one row per chunk.
 Hdf5Handle create_rows(hid_t file, const char* name, hid_t type, const std::vector<hsize_t>& row,
-                       int compress) {
+                       int compress, bool checksums) {
   std::vector<hsize_t> dims{0}, max_dims{H5S_UNLIMITED}, chunk{1};
   for (hsize_t d : row) dims.push_back(d), max_dims.push_back(d), chunk.push_back(d);
   Hdf5Handle space(
@@ -23,6 +23,7 @@ Hdf5Handle create_rows(hid_t file, const char* name, hid_t type, const std::vect
   Hdf5Handle properties(ATROUS_HDF5_CHECK(H5Pcreate(H5P_DATASET_CREATE)));
   ATROUS_HDF5_CHECK(H5Pset_chunk(properties.get(), static_cast<int>(chunk.size()), chunk.data()));
   if (compress > 0) ATROUS_HDF5_CHECK(H5Pset_deflate(properties.get(), static_cast<unsigned>(compress)));
+  if (checksums) ATROUS_HDF5_CHECK(H5Pset_fletcher32(properties.get()));  // of the stored bytes
   return Hdf5Handle(ATROUS_HDF5_CHECK(
       H5Dcreate2(file, name, type, space.get(), H5P_DEFAULT, properties.get(), H5P_DEFAULT)));
 }
@@ -35,7 +36,7 @@ void sync_file(const std::string& path) {
 
 }  // namespace
 
-PackWriter::PackWriter(std::string path, PackMetadata metadata, int compress)
+PackWriter::PackWriter(std::string path, PackMetadata metadata, int compress, bool checksums)
     : path_(std::move(path)), metadata_(std::move(metadata)) {
   ATROUS_ASSERT(metadata_.height > 0 && metadata_.width > 0, "pack size ", metadata_.height, "x",
                 metadata_.width);
@@ -45,12 +46,12 @@ PackWriter::PackWriter(std::string path, PackMetadata metadata, int compress)
   ATROUS_CHECK(file_.get() >= 0, "cannot create '", partial_path_, "' for the pack: ", hdf5_error_text(),
                "; check that the folder exists and is writable");
   const auto h = static_cast<hsize_t>(metadata_.height), w = static_cast<hsize_t>(metadata_.width);
-  images_ = create_rows(file_.get(), "images", H5T_NATIVE_UINT8, {h, w, 3}, compress);
-  labels_ = create_rows(file_.get(), "labels", H5T_NATIVE_UINT8, {h, w}, compress);
-  valid_hw_ = create_rows(file_.get(), "valid_hw", H5T_NATIVE_INT32, {2}, 0);
-  source_hw_ = create_rows(file_.get(), "source_hw", H5T_NATIVE_INT32, {2}, 0);
+  images_ = create_rows(file_.get(), "images", H5T_NATIVE_UINT8, {h, w, 3}, compress, checksums);
+  labels_ = create_rows(file_.get(), "labels", H5T_NATIVE_UINT8, {h, w}, compress, checksums);
+  valid_hw_ = create_rows(file_.get(), "valid_hw", H5T_NATIVE_INT32, {2}, 0, checksums);
+  source_hw_ = create_rows(file_.get(), "source_hw", H5T_NATIVE_INT32, {2}, 0, checksums);
   Hdf5Handle string_type(utf8_string_type());
-  names_ = create_rows(file_.get(), "names", string_type.get(), {}, 0);
+  names_ = create_rows(file_.get(), "names", string_type.get(), {}, 0, false);  // variable-length
 }
 
 PackWriter::~PackWriter() {

@@ -143,7 +143,7 @@ Checkpoint load_checkpoint(const std::string& path) {
     value = read_torch_zip(bytes);
   } catch (const std::exception& error) {
     const std::string what = error.what();
-    throw UserError(to_text("checkpoint '", path, "' is truncated or not a checkpoint (",
+    throw UserError(to_text("checkpoint '", path, "' is damaged, truncated or not a checkpoint (",
                             what.substr(0, what.find('\n')), "); resume from an earlier one"),
                     ATROUS_HERE);
   }

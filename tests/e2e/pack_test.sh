@@ -161,5 +161,23 @@ printf '[dataset]\nname = x\nnum_classes = 2\nclass_names = a,b\npalette = 1 2\n
 out=$("$atrous" pack list --root "$work/list" --split pairs.txt --out "$work/bad.h5" --descriptor "$work/bad.ini" 2>&1)
 grep -qF "palette = '1 2' is not 'r g b'" <<<"$out" || fail "bad palette: $out"
 
+# Checksums: 64 bytes changed inside sample 3's image chunk are named when training reads it.
+py "$work/train.h5" "$work/changed.h5" <<'PY' || fail "corrupting a copy of the pack"
+import shutil, sys, h5py
+shutil.copy(sys.argv[1], sys.argv[2])
+with h5py.File(sys.argv[2], "r") as f:
+    assert f["images"].fletcher32 and f["labels"].fletcher32, "pack.checksums is on by default"
+    chunk = f["images"].id.get_chunk_info_by_coord((3, 0, 0, 0))
+with open(sys.argv[2], "r+b") as f:
+    f.seek(chunk.byte_offset + chunk.size // 2)
+    data = bytearray(f.read(64))
+    f.seek(chunk.byte_offset + chunk.size // 2)
+    f.write(bytes(b ^ 0x33 for b in data))
+PY
+out=$("$atrous" train --data.train "$work/changed.h5" --data.batch_size 2 --data.crop_size 65 --train.steps 6 \
+  --train.run_dir "$work/changed-run" --model.backbone mobilenet_v2 --dist.threads 1 2>&1); status=$?
+[ "$status" -eq 1 ] && grep -qF "pack '$work/changed.h5': sample 3 is corrupted" <<<"$out" && ! grep -q "HDF5-DIAG" <<<"$out" ||
+  fail "a changed sample: $status $(tail -3 <<<"$out")"
+
 [ "$failures" -eq 0 ] && echo "pack: all checks passed"
 [ "$failures" -eq 0 ]

@@ -38,9 +38,9 @@ class PackTest : public ::testing::Test {
   }
   void TearDown() override { test_support::remove_tree(folder.string()); }
 
-  std::string write_pack(const std::string& name, int samples, int compress = 0) {
+  std::string write_pack(const std::string& name, int samples, int compress = 0, bool checksums = true) {
     const std::string path = (folder / name).string();
-    PackWriter writer(path, metadata, compress);
+    PackWriter writer(path, metadata, compress, checksums);
     for (int i = 0; i < samples; ++i) {
       at::manual_seed(i);
       at::Tensor image = at::randint(0, 256, {5, 7, 3}, at::kLong).to(at::kByte);
@@ -63,6 +63,49 @@ class PackTest : public ::testing::Test {
   fs::path folder;
   PackMetadata metadata;
 };
+
+// Flips `count` bytes in the middle of sample `index`'s stored chunk of /images.
+void corrupt_image_chunk(const std::string& path, int index, int count) {
+  haddr_t address = 0;
+  hsize_t size = 0;
+  {
+    Hdf5Handle file(ATROUS_HDF5_CHECK(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT)));
+    Hdf5Handle images(ATROUS_HDF5_CHECK(H5Dopen2(file.get(), "images", H5P_DEFAULT)));
+    const hsize_t at[4] = {hsize_t(index), 0, 0, 0};
+    unsigned filters = 0;
+    ATROUS_HDF5_CHECK(H5Dget_chunk_info_by_coord(images.get(), at, &filters, &address, &size));
+  }
+  ASSERT_GT(size, hsize_t(count) + 8);
+  std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+  for (int i = 0; i < count; ++i) {
+    file.seekg(std::streamoff(address + size / 2 - count / 2 + i));
+    const char byte = char(file.get() ^ 0x5a);
+    file.seekp(std::streamoff(address + size / 2 - count / 2 + i));
+    file.put(byte);
+  }
+}
+
+TEST_F(PackTest, AChangedSampleIsRefusedByItsChecksumAndNamed) {
+  const std::string path = write_pack("checked.h5", 4);
+  corrupt_image_chunk(path, 2, 16);
+  PackReader reader(path);
+  for (int index : {0, 1, 3}) EXPECT_NO_THROW(reader.read(index));
+  try {
+    reader.read(2);
+    FAIL() << "a corrupted sample was read";
+  } catch (const UserError& error) {
+    const std::string message = error.message();
+    EXPECT_NE(message.find("'" + path + "': sample 2 is corrupted"), std::string::npos) << message;
+    EXPECT_NE(message.find("checksum"), std::string::npos) << message;
+  }
+}
+
+TEST_F(PackTest, WithoutChecksumsTheSameChangeGoesUnnoticed) {
+  const std::string path = write_pack("unchecked.h5", 4, 0, /*checksums=*/false);
+  const at::Tensor before = PackReader(path).read(2).image.clone();
+  corrupt_image_chunk(path, 2, 16);
+  EXPECT_FALSE(PackReader(path).read(2).image.equal(before)) << "the bytes changed, silently";
+}
 
 TEST_F(PackTest, RoundTripKeepsEverySampleAndTheMetadata) {
   for (int compress : {0, 6}) {

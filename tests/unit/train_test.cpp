@@ -205,6 +205,39 @@ TEST(Checkpoint, RoundTripKeepsTheNewestAndRefusesTruncatedFiles) {
   test_support::remove_tree(dir.string());
 }
 
+// 4 KiB flipped in the middle of a checkpoint (a bad disk, a bad copy): refused when read, by the
+// CRC-32 its zip keeps for every entry, naming the file, never loaded as different weights.
+TEST(Checkpoint, ChangedBytesAreRefusedWhenReadNotTrainedOn) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "atrous_checkpoint_crc_test";
+  test_support::remove_tree(dir.string());
+  Checkpoint checkpoint;
+  checkpoint.step = 5;
+  checkpoint.model["a.weight"] = at::randn({64, 64, 3});
+  checkpoint.velocity["a.weight"] = at::randn({64, 64, 3});
+  const std::string path = save_checkpoint(dir.string(), checkpoint, 1);
+  EXPECT_NO_THROW(load_checkpoint(path));
+  std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+  file.seekg(0, std::ios::end);
+  const std::streamoff size = file.tellg();
+  ASSERT_GT(size, 3 * 4096);
+  std::string block(4096, '\0');
+  file.seekg(size / 2);
+  file.read(block.data(), std::streamsize(block.size()));
+  for (char& byte : block) byte = char(byte ^ 0x21);
+  file.seekp(size / 2);
+  file.write(block.data(), std::streamsize(block.size()));
+  file.close();
+  try {
+    load_checkpoint(path);
+    FAIL() << "a changed checkpoint loaded";
+  } catch (const UserError& error) {
+    EXPECT_NE(error.message().find("checkpoint '" + path + "' is damaged"), std::string::npos)
+        << error.message();
+    EXPECT_NE(error.message().find("fails its CRC-32 check"), std::string::npos) << error.message();
+  }
+  test_support::remove_tree(dir.string());
+}
+
 TEST(Checkpoint, ADirectoryIsRefusedByPathAndSaysWhatToGive) {
   const std::string dir = std::filesystem::temp_directory_path().string();
   try {

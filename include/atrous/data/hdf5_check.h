@@ -5,7 +5,8 @@
 // The message has the rank label, the call's text, file:line and HDF5's own error stack, outermost
 // first, e.g. "H5Fopen(...) failed: unable to open file <- unable to open file: name = 'x.h5',
 // errno = 2, error message = 'No such file or directory'".
-// HDF5's habit of printing its error stack to stderr is switched off the first time a check runs.
+// HDF5's habit of printing its error stack to stderr is switched off the first time a check runs
+// on each thread.
 
 #include <hdf5.h>
 
@@ -13,7 +14,7 @@
 
 namespace atrous::data {
 
-// Switches off HDF5's automatic error printing, once per process.
+// Switches off HDF5's automatic error printing, once per thread.
 void quiet_hdf5_errors();
 
 // HDF5's current error stack as text, outermost first.

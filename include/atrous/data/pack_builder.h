@@ -35,6 +35,7 @@ struct PackOptions {
   std::string descriptor;  // pack.descriptor: empty = datasets/<format>.ini
   int size = 0;            // pack.size
   int compress = 0;        // pack.compress: 0, or gzip 1..9
+  bool checksums = true;   // pack.checksums: Fletcher32 per chunk (data/pack_writer.h)
   int limit = 0;           // pack.limit: 0 = all
   bool skip_bad = false;   // pack.skip_bad
   int threads = 0;         // pack.threads: 0 = the rank's threads

@@ -5,6 +5,9 @@
 // says it is an atrous pack of a version this build reads, and that its datasets have the shapes
 // and types of the layout, with one row per sample everywhere. A truncated, foreign or damaged file
 // is a UserError naming the file and what is wrong, never a crash.
+// A sample whose chunk fails its Fletcher32 checksum (packs written with pack.checksums, the
+// default) is a UserError naming the file and the sample as corrupted, when it is read; packs
+// written without checksums are read as they are.
 // read() may be called from several threads, as Dataset promises: HDF5 as Debian builds it is not
 // thread-safe, so calls are serialised.
 

@@ -5,6 +5,9 @@
 // commit() makes it appear at `path` (fsync, then rename): a pack that fails or is interrupted
 // never leaves a file at `path`, and destroying the writer without commit() removes the partial
 // file.
+// With checksums (pack.checksums, the default) every chunk of /images, /labels, /valid_hw and
+// /source_hw carries HDF5's Fletcher32 checksum (after compression): a sample whose stored bytes
+// changed is refused when it is read (data/pack_reader.h), never trained on.
 
 #include <ATen/core/Tensor.h>
 
@@ -19,7 +22,7 @@ namespace atrous::data {
 class PackWriter {
  public:
   // compress: 0 for none, or a gzip level 1..9.
-  PackWriter(std::string path, PackMetadata metadata, int compress);
+  PackWriter(std::string path, PackMetadata metadata, int compress, bool checksums = true);
   ~PackWriter();
   PackWriter(const PackWriter&) = delete;
   PackWriter& operator=(const PackWriter&) = delete;

@@ -52,8 +52,9 @@ struct Checkpoint {
 // Returns its path.
 std::string save_checkpoint(const std::string& run_dir, const Checkpoint& checkpoint, int keep);
 
-// Reads a checkpoint file; UserError naming the file when it is missing, truncated or not an
-// atrous checkpoint of this version.
+// Reads a checkpoint file; UserError naming the file when it is missing, truncated, changed after it
+// was written (an entry fails the CRC-32 the zip stores for it: core/zip_integrity.h), or not an
+// atrous checkpoint of this version. A resume therefore never starts from damaged weights.
 Checkpoint load_checkpoint(const std::string& path);
 
 // The checkpoint `latest` names in run_dir, or "" when the run has none.
