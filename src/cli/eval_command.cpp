@@ -4,6 +4,7 @@
 #include <fstream>
 #include <memory>
 
+#include "atrous/core/atomic_file.h"
 #include "atrous/core/log.h"
 #include "atrous/core/options.h"
 #include "atrous/data/image_io.h"
@@ -51,9 +52,7 @@ int EvalCommand::run(const CommandContext& context) {
   const auto& names = pack->metadata().class_names;
   context.log.info("evaluated ", checkpoint_.checkpoint, " on ", data_, " (scales ", predict_.scales,
                    predict_.flip ? ", flipped too" : "", ")\n", eval::metrics_table(result, names));
-  std::ofstream out(out_, std::ios::trunc);
-  out << eval::metrics_json(result, names) << "\n";
-  if (!out) throw UserError(to_text("cannot write '", out_, "'; check eval.out"), ATROUS_HERE);
+  write_file_atomically(out_, eval::metrics_json(result, names) + "\n");
   if (visualize_ > 0) {
     data::write_rgb_png(visualize_out_,
                         eval::preview_predictions(*predictor, *pack, visualize_, context.world.device()));

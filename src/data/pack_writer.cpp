@@ -1,9 +1,12 @@
 #include "atrous/data/pack_writer.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "atrous/core/error.h"
@@ -28,6 +31,23 @@ Hdf5Handle create_rows(hid_t file, const char* name, hid_t type, const std::vect
       H5Dcreate2(file, name, type, space.get(), H5P_DEFAULT, properties.get(), H5P_DEFAULT)));
 }
 
+// Removes "<path>.partial-<pid>" files of packing processes that are gone (killed, crashed): their
+// pack can never be committed. A live process's partial file is left alone.
+void remove_abandoned_partials(const std::string& path) {
+  const std::filesystem::path target(path);
+  const std::string prefix = target.filename().string() + ".partial-";
+  std::error_code error;
+  const std::filesystem::path folder = target.parent_path().empty() ? "." : target.parent_path();
+  for (const auto& entry : std::filesystem::directory_iterator(folder, error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    char* end = nullptr;
+    const long pid = std::strtol(name.c_str() + prefix.size(), &end, 10);
+    if (pid <= 0 || *end != '\0') continue;
+    if (::kill(pid_t(pid), 0) != 0 && errno == ESRCH) std::filesystem::remove(entry.path(), error);
+  }
+}
+
 void sync_file(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY);
   ATROUS_CHECK(fd >= 0 && ::fsync(fd) == 0, "cannot sync '", path, "' to disk");
@@ -41,6 +61,7 @@ PackWriter::PackWriter(std::string path, PackMetadata metadata, int compress, bo
   ATROUS_ASSERT(metadata_.height > 0 && metadata_.width > 0, "pack size ", metadata_.height, "x",
                 metadata_.width);
   ATROUS_CHECK(compress >= 0 && compress <= 9, "gzip level ", compress, " is not in 0..9");
+  remove_abandoned_partials(path_);
   partial_path_ = path_ + ".partial-" + std::to_string(::getpid());
   file_.reset(H5Fcreate(partial_path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
   ATROUS_CHECK(file_.get() >= 0, "cannot create '", partial_path_, "' for the pack: ", hdf5_error_text(),

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "atrous/core/atomic_file.h"
 #include "atrous/core/error.h"
 #include "atrous/core/options.h"
 #include "atrous/core/torch_zip.h"
@@ -38,36 +39,6 @@ std::map<std::string, at::Tensor> tensor_map(const c10::IValue& value, const std
   for (const auto& entry : value.toGenericDict())
     tensors[entry.key().toStringRef()] = entry.value().toTensor();
   return tensors;
-}
-
-// Writes bytes to path durably: temporary file, fsync, rename, fsync of the folder.
-void write_atomically(const fs::path& path, const char* data, size_t size) {
-  const fs::path partial = path.string() + ".partial";
-  const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    throw UserError(to_text("cannot write '", partial.string(), "': ", std::strerror(errno)), ATROUS_HERE);
-  size_t written = 0;
-  while (written < size) {
-    const ssize_t n = ::write(fd, data + written, size - written);
-    if (n <= 0) {
-      const int error = errno;
-      ::close(fd);
-      ::unlink(partial.c_str());
-      throw UserError(to_text("writing '", partial.string(), "' failed: ", std::strerror(error)),
-                      ATROUS_HERE);
-    }
-    written += size_t(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    ::unlink(partial.c_str());
-    throw UserError(to_text("syncing '", partial.string(), "' failed: ", std::strerror(errno)), ATROUS_HERE);
-  }
-  fs::rename(partial, path);
-  const int dir = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
-  }
 }
 
 int64_t step_of(const fs::path& file) {
@@ -115,13 +86,14 @@ std::string save_checkpoint(const std::string& run_dir, const Checkpoint& checkp
   const fs::path folder = fs::path(run_dir) / "checkpoints";
   fs::create_directories(folder);
   const fs::path file = folder / ("step-" + std::to_string(checkpoint.step) + ".pt");
-  write_atomically(file, bytes.data(), bytes.size());
-  const std::string pointer = file.filename().string() + "\n";
-  write_atomically(folder / "latest", pointer.data(), pointer.size());
+  write_file_atomically(file.string(), std::string(bytes.begin(), bytes.end()));
+  write_file_atomically((folder / "latest").string(), file.filename().string() + "\n");
 
+  // Pruning: only checkpoints up to this one. Later steps belong to another run in this folder
+  // (train.resume none); they are not this run's to delete, and `latest` now names this one.
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(folder))
-    if (step_of(entry.path()) >= 0) files.push_back(entry.path());
+    if (step_of(entry.path()) >= 0 && step_of(entry.path()) <= checkpoint.step) files.push_back(entry.path());
   std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return step_of(a) > step_of(b); });
   for (size_t i = size_t(keep); i < files.size(); ++i) fs::remove(files[i]);
   return file.string();
@@ -180,12 +152,24 @@ Checkpoint load_checkpoint(const std::string& path) {
   return checkpoint;
 }
 
-std::string latest_checkpoint(const std::string& run_dir) {
+LatestCheckpoint latest_checkpoint(const std::string& run_dir) {
   const fs::path folder = fs::path(run_dir) / "checkpoints";
+  std::error_code error;
+  if (!fs::is_directory(folder, error)) return {};
   std::ifstream pointer(folder / "latest");
   std::string name;
-  if (!pointer || !std::getline(pointer, name) || name.empty()) return "";
-  return (folder / name).string();
+  if (pointer) std::getline(pointer, name);
+  if (!name.empty() && fs::is_regular_file(folder / name, error)) return {(folder / name).string(), ""};
+  fs::path newest;
+  for (const auto& entry : fs::directory_iterator(folder, error))
+    if (step_of(entry.path()) >= 0 && (newest.empty() || step_of(entry.path()) > step_of(newest)))
+      newest = entry.path();
+  if (newest.empty()) return {};
+  const std::string why = !fs::exists(folder / "latest", error) ? "is missing"
+                          : name.empty()                        ? "is empty"
+                                         : "names '" + name + "', which does not exist";
+  return {newest.string(), to_text((folder / "latest").string(), " ", why,
+                                   "; the newest checkpoint there is ", newest.filename().string())};
 }
 
 }  // namespace atrous::train

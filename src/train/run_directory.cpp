@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "atrous/core/atomic_file.h"
 #include "atrous/core/error.h"
 
 namespace atrous::train {
@@ -30,6 +31,8 @@ RunDirectory::RunDirectory(const std::string& path) : path_(path) {
                             " is locked); wait for it to end or choose another train.run_dir"),
                     ATROUS_HERE);
   }
+  remove_partial_files(path);  // what an interrupted write of an earlier job left; the lock is ours
+  remove_partial_files(path + "/checkpoints");
   metrics_.open(path + "/metrics.jsonl", std::ios::app);
   if (!metrics_) throw UserError(to_text("cannot write '", path, "/metrics.jsonl'"), ATROUS_HERE);
 }
@@ -39,13 +42,7 @@ RunDirectory::~RunDirectory() {
 }
 
 void RunDirectory::write_config(const std::string& ini) {
-  const std::string target = path_ + "/config.ini", partial = target + ".partial";
-  {
-    std::ofstream file(partial, std::ios::trunc);
-    file << ini;
-    if (!file) throw UserError(to_text("cannot write '", partial, "'"), ATROUS_HERE);
-  }
-  std::filesystem::rename(partial, target);
+  write_file_atomically(path_ + "/config.ini", ini);
 }
 
 void RunDirectory::append_metrics(const std::string& json_line) {
@@ -56,22 +53,22 @@ void RunDirectory::append_metrics(const std::string& json_line) {
 }
 
 void RunDirectory::truncate_metrics_after(int64_t step) {
-  const std::string target = path_ + "/metrics.jsonl", partial = target + ".partial";
-  metrics_.close();
+  const std::string target = path_ + "/metrics.jsonl";
+  std::string kept;
   {
     std::ifstream in(target);
-    std::ofstream out(partial, std::ios::trunc);
     std::string line;
     while (std::getline(in, line)) {
       const size_t at = line.find("\"step\": ");
       // Our own lines start with {"step": N; anything else (an edited line) is kept as it is.
       if (at != std::string::npos && std::strtoll(line.c_str() + at + 8, nullptr, 10) > step) continue;
-      out << line << '\n';
+      kept += line + '\n';
     }
-    if (!out) throw UserError(to_text("cannot rewrite '", target, "'"), ATROUS_HERE);
   }
-  std::filesystem::rename(partial, target);
+  metrics_.close();
+  write_file_atomically(target, kept);  // on failure the file keeps every line it had
   metrics_.open(target, std::ios::app);
+  if (!metrics_) throw UserError(to_text("cannot write '", target, "'"), ATROUS_HERE);
 }
 
 }  // namespace atrous::train

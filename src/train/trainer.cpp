@@ -210,10 +210,13 @@ void Trainer::State::connect() {
 void Trainer::State::resume_or_initialise() {
   const std::string& resume = options.run.resume;
   std::string path;
-  if (resume == "auto")
-    path = latest_checkpoint(options.run.run_dir);
-  else if (resume != "none")
+  if (resume == "auto") {
+    const LatestCheckpoint latest = latest_checkpoint(options.run.run_dir);
+    if (!latest.note.empty()) log.warn(latest.note, "; resuming from it");
+    path = latest.path;
+  } else if (resume != "none") {
     path = resume;
+  }
   if (!path.empty()) {
     adopt_checkpoint(load_checkpoint(path), path);
     return;

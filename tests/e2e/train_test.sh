@@ -7,7 +7,8 @@
 #     resumed with train.resume=auto, log the same losses step by step as an uninterrupted run;
 #     a bf16 run (train.precision) resumed from a checkpoint repeats its losses too; channels-last
 #     weights (model.memory_format) give the same first loss;
-#   - a half-written checkpoint (crash while writing) does not stop the resume;
+#   - a half-written checkpoint (crash while writing) does not stop the resume, and is removed;
+#   - an emptied `latest` pointer resumes from the newest checkpoint, with a warning;
 #   - a second job on a locked run directory, a NaN loss and a truncated checkpoint give clear errors.
 set -u
 atrous=$1
@@ -79,6 +80,13 @@ status=$?
 out=$("${mpi2[@]}" "$atrous" eval --config "$work/tiny.ini" --eval.checkpoint "$work/a/checkpoints/step-20.pt" \
   --eval.data "$work/val.h5" --eval.out "$work/eval.json" --eval.flip true 2>&1) || fail "eval: $out"
 [ "$(grep -c '  mIoU ' <<<"$out")" -eq 1 ] && grep -q '"samples": 8' "$work/eval.json" || fail "eval output: $out"
+
+# An emptied `latest` pointer: the run resumes from its newest checkpoint and says so.
+cp -r "$work/a" "$work/lp" && : >"$work/lp/checkpoints/latest" && : >"$work/lp/checkpoints/step-24.pt.partial"
+out=$(train --train.run_dir "$work/lp" --train.steps 22 2>&1) || fail "resume with an empty latest: $out"
+grep -qF "checkpoints/latest is empty; the newest checkpoint there is step-20.pt; resuming from it" <<<"$out" &&
+  grep -q "resuming from .*step-20.pt at step 20" <<<"$out" && [ ! -e "$work/lp/checkpoints/step-24.pt.partial" ] ||
+  fail "resume with an empty latest: $(grep -E 'WARN|resuming' <<<"$out")"
 
 # infer: masks and overlays at the original size, logits consistent with the masks.
 mkdir -p "$work/images" && cp "$work/source/VOC2012/JPEGImages/$(head -1 "$work/source/VOC2012/ImageSets/Segmentation/train.txt").jpg" "$work/images/"

@@ -178,8 +178,9 @@ TEST(Checkpoint, RoundTripKeepsTheNewestAndRefusesTruncatedFiles) {
   }
   EXPECT_FALSE(std::filesystem::exists(dir / "checkpoints" / "step-10.pt"));
   EXPECT_TRUE(std::filesystem::exists(dir / "checkpoints" / "step-20.pt"));
-  const std::string latest = latest_checkpoint(dir.string());
+  const std::string latest = latest_checkpoint(dir.string()).path;
   EXPECT_EQ(latest, (dir / "checkpoints" / "step-30.pt").string());
+  EXPECT_EQ(latest_checkpoint(dir.string()).note, "");
   const Checkpoint loaded = load_checkpoint(latest);
   EXPECT_EQ(loaded.step, 30);
   EXPECT_EQ(loaded.epoch, 2);
@@ -235,6 +236,58 @@ TEST(Checkpoint, ChangedBytesAreRefusedWhenReadNotTrainedOn) {
         << error.message();
     EXPECT_NE(error.message().find("fails its CRC-32 check"), std::string::npos) << error.message();
   }
+  test_support::remove_tree(dir.string());
+}
+
+// A run started afresh (train.resume none) in a folder holding a later run's checkpoints prunes only
+// its own older ones, and `latest` names what it wrote.
+TEST(Checkpoint, PruningNeverDeletesALaterStepOrWhatLatestNames) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "atrous_checkpoint_prune_test";
+  test_support::remove_tree(dir.string());
+  Checkpoint checkpoint;
+  checkpoint.model["a"] = at::zeros({2});
+  checkpoint.step = 1000;
+  save_checkpoint(dir.string(), checkpoint, 2);
+  for (int64_t step : {10, 20, 30}) {
+    checkpoint.step = step;
+    save_checkpoint(dir.string(), checkpoint, 2);
+  }
+  const std::filesystem::path folder = dir / "checkpoints";
+  EXPECT_TRUE(std::filesystem::exists(folder / "step-1000.pt")) << "another run's checkpoint";
+  EXPECT_FALSE(std::filesystem::exists(folder / "step-10.pt"));
+  EXPECT_TRUE(std::filesystem::exists(folder / "step-20.pt"));
+  EXPECT_TRUE(std::filesystem::exists(folder / "step-30.pt"));
+  EXPECT_EQ(latest_checkpoint(dir.string()).path, (folder / "step-30.pt").string());
+  test_support::remove_tree(dir.string());
+}
+
+// `latest` emptied, deleted or dangling: the run resumes from its newest checkpoint and says why,
+// instead of silently starting again from step 0.
+TEST(Checkpoint, ABrokenLatestPointerFallsBackToTheNewestCheckpointWithANote) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "atrous_checkpoint_latest_test";
+  test_support::remove_tree(dir.string());
+  EXPECT_EQ(latest_checkpoint(dir.string()).path, "") << "no run yet";
+  Checkpoint checkpoint;
+  checkpoint.model["a"] = at::zeros({2});
+  for (int64_t step : {5, 40, 7}) {
+    checkpoint.step = step;
+    save_checkpoint(dir.string(), checkpoint, 5);
+  }
+  const std::filesystem::path folder = dir / "checkpoints";
+  const std::string newest = (folder / "step-40.pt").string();
+  std::ofstream(folder / "latest", std::ios::trunc).flush();
+  LatestCheckpoint latest = latest_checkpoint(dir.string());
+  EXPECT_EQ(latest.path, newest);
+  EXPECT_NE(latest.note.find("latest is empty; the newest checkpoint there is step-40.pt"), std::string::npos)
+      << latest.note;
+  std::ofstream(folder / "latest", std::ios::trunc) << "step-99.pt\n";
+  latest = latest_checkpoint(dir.string());
+  EXPECT_EQ(latest.path, newest);
+  EXPECT_NE(latest.note.find("names 'step-99.pt', which does not exist"), std::string::npos) << latest.note;
+  std::filesystem::remove(folder / "latest");
+  latest = latest_checkpoint(dir.string());
+  EXPECT_EQ(latest.path, newest);
+  EXPECT_NE(latest.note.find("latest is missing"), std::string::npos) << latest.note;
   test_support::remove_tree(dir.string());
 }
 

@@ -4,7 +4,8 @@
 // The file is written under a temporary name next to the target ("<path>.partial-<pid>") and only
 // commit() makes it appear at `path` (fsync, then rename): a pack that fails or is interrupted
 // never leaves a file at `path`, and destroying the writer without commit() removes the partial
-// file.
+// file. A partial file of a packing process that no longer runs (killed) is removed when the next
+// writer for the same path starts.
 // With checksums (pack.checksums, the default) every chunk of /images, /labels, /valid_hw and
 // /source_hw carries HDF5's Fletcher32 checksum (after compression): a sample whose stored bytes
 // changed is refused when it is read (data/pack_reader.h), never trained on.

@@ -12,8 +12,9 @@
 // dropout is reseeded from (seed, step, rank) at every step.
 // Writing (rank 0 only): a temporary file in the same folder, fsync, rename, fsync of the folder;
 // then RUN_DIR/checkpoints/latest (the file name) is replaced the same way, and all but the newest
-// `keep` checkpoints are deleted. A crash at any moment leaves the previous checkpoint and a latest
-// pointer that names a complete file.
+// `keep` checkpoints up to this one are deleted (never a later step: that belongs to another run in
+// the folder, one started with train.resume none). A crash at any moment leaves the previous
+// checkpoint and a latest pointer that names a complete file (core/atomic_file.h).
 
 #include <ATen/core/Tensor.h>
 
@@ -57,7 +58,13 @@ std::string save_checkpoint(const std::string& run_dir, const Checkpoint& checkp
 // atrous checkpoint of this version. A resume therefore never starts from damaged weights.
 Checkpoint load_checkpoint(const std::string& path);
 
-// The checkpoint `latest` names in run_dir, or "" when the run has none.
-std::string latest_checkpoint(const std::string& run_dir);
+// The checkpoint to resume run_dir from: the one `latest` names; when `latest` is missing, empty or
+// names a file that is gone while step-<n>.pt files exist, the newest of them, with `note` saying
+// why (the caller warns); path "" when the run has no checkpoint.
+struct LatestCheckpoint {
+  std::string path;
+  std::string note;
+};
+LatestCheckpoint latest_checkpoint(const std::string& run_dir);
 
 }  // namespace atrous::train

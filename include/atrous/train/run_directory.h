@@ -3,8 +3,10 @@
 //
 // Creates the folder, takes an exclusive lock on RUN_DIR/.lock (flock: released by the kernel when
 // the process ends, even by kill -9), so a second job on the same folder stops with a clear error
-// instead of interleaving checkpoints. Writes RUN_DIR/config.ini (the effective configuration) and
-// appends one JSON object per line to RUN_DIR/metrics.jsonl, flushed at once.
+// instead of interleaving checkpoints. Then removes the "*.partial" files that an interrupted write
+// of an earlier job left in RUN_DIR and RUN_DIR/checkpoints. Writes RUN_DIR/config.ini (the
+// effective configuration) atomically (core/atomic_file.h) and appends one JSON object per line to
+// RUN_DIR/metrics.jsonl, flushed at once; a write that fails is a UserError naming the file.
 
 #include <cstdint>
 #include <fstream>
@@ -24,6 +26,7 @@ class RunDirectory {
   void write_config(const std::string& ini);
   void append_metrics(const std::string& json_line);
   // On resume: drops the metrics lines of steps after `step`, which the resumed run logs again.
+  // The file is rewritten atomically: when that fails (a full disk) it keeps every line.
   void truncate_metrics_after(int64_t step);
 
  private:
