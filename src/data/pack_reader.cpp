@@ -42,6 +42,13 @@ PackMetadata read_metadata(hid_t root) {
   metadata.num_classes = static_cast<int>(read_int_attribute(root, "num_classes"));
   metadata.ignore_label = static_cast<int>(read_int_attribute(root, "ignore_label"));
   metadata.class_names = read_strings_attribute(root, "class_names");
+  // Labels are uint8: at most 256 classes, and the ignore label is one of those byte values.
+  ATROUS_CHECK(metadata.num_classes >= 1 && metadata.num_classes <= 256, "attribute 'num_classes' is ",
+               metadata.num_classes, ", not a class count in 1..256");
+  ATROUS_CHECK(metadata.ignore_label >= 0 && metadata.ignore_label <= 255, "attribute 'ignore_label' is ",
+               metadata.ignore_label, ", not a label value in 0..255");
+  ATROUS_CHECK(metadata.class_names.size() == size_t(metadata.num_classes), "attribute 'class_names' has ",
+               metadata.class_names.size(), " names for num_classes = ", metadata.num_classes);
   const std::vector<uint8_t> palette = read_bytes_attribute(root, "palette");
   ATROUS_CHECK(palette.size() % 3 == 0, "attribute 'palette' is not a list of RGB colours");
   for (size_t i = 0; i < palette.size(); i += 3)

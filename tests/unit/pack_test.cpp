@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 
 #include "atrous/core/error.h"
 #include "atrous/data/dataset_descriptor.h"
@@ -178,6 +179,27 @@ TEST_F(PackTest, AnotherFormatVersionIsRefused) {
   EXPECT_NE(error_opening(path).find("pack format version 99, this atrous reads version 1"),
             std::string::npos)
       << error_opening(path);
+}
+
+// Attributes that no pack written by atrous pack has are refused when the pack is opened, naming
+// the attribute, rather than later as an option error or a crash.
+TEST_F(PackTest, ImpossibleClassAttributesAreRefusedByName) {
+  const std::vector<std::tuple<const char*, int64_t, const char*>> cases{
+      {"num_classes", 0, "attribute 'num_classes' is 0, not a class count in 1..256"},
+      {"num_classes", 300, "attribute 'num_classes' is 300"},
+      {"ignore_label", -1, "attribute 'ignore_label' is -1, not a label value in 0..255"},
+      {"num_classes", 2, "attribute 'class_names' has 3 names for num_classes = 2"}};
+  for (const auto& [name, value, expected] : cases) {
+    const std::string path = write_pack(std::string("bad_") + name + std::to_string(value) + ".h5", 1);
+    {
+      Hdf5Handle file(ATROUS_HDF5_CHECK(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT)));
+      ATROUS_HDF5_CHECK(H5Adelete(file.get(), name));
+      write_attribute(file.get(), name, value);
+    }
+    const std::string message = error_opening(path);
+    EXPECT_NE(message.find(expected), std::string::npos) << message;
+    EXPECT_NE(message.find("pack '" + path + "' cannot be used"), std::string::npos) << message;
+  }
 }
 
 TEST_F(PackTest, ReadableByTheHdf5CommandLineTools) {
