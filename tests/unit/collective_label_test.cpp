@@ -72,5 +72,18 @@ TEST(CommunicatorOptions, TheTimeoutMustBePositive) {
   EXPECT_NO_THROW(options.validate());
 }
 
+TEST(CommunicatorOptions, TheStallWarningIsOffAtZeroAndNeverNegative) {
+  CommunicatorOptions options;
+  options.stall_warning_s = 0;
+  EXPECT_NO_THROW(options.validate());
+  options.stall_warning_s = -1;
+  try {
+    options.validate();
+    FAIL() << "a negative dist.stall_warning_s was accepted";
+  } catch (const OptionError& error) {
+    EXPECT_NE(std::string(error.what()).find("dist.stall_warning_s"), std::string::npos) << error.what();
+  }
+}
+
 }  // namespace
 }  // namespace atrous::distributed
