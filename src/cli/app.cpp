@@ -1,5 +1,7 @@
 #include "atrous/cli/app.h"
 
+#include <algorithm>
+
 #include <cstdlib>
 #include <iostream>
 #include <set>
@@ -80,13 +82,17 @@ void report_start(const distributed::World& world, const OptionTable& table, con
     log.warn("LibTorch runs on the reference BLAS (", blas.path,
              "), several times slower than an "
              "optimised one; install libopenblas0-openmp (launch/install-deps does)");
+  // More threads than cpus time-slice every parallel region (1000 threads on 2 cpus: ~100x slower,
+  // and SIGTERM waits for the step); busy-waiting OpenMP threads make it worse.
   const bool oversubscribed = world.threads() * world.ranks_sharing_cpus() > world.cpus_available();
   const auto wait_policy = environment_variable("OMP_WAIT_POLICY");
-  if (oversubscribed && (!wait_policy || (*wait_policy != "PASSIVE" && *wait_policy != "passive")))
-    log.warn(world.ranks_sharing_cpus(), " rank(s) x ", world.threads(), " thread(s) exceed the ",
-             world.cpus_available(),
-             " cpu(s) they share; OpenMP's busy waiting then slows every rank "
-             "down many times: export OMP_WAIT_POLICY=PASSIVE");
+  const bool passive = wait_policy && (*wait_policy == "PASSIVE" || *wait_policy == "passive");
+  if (oversubscribed)
+    log.warn(world.ranks_sharing_cpus(), " rank(s) x ", world.threads(), " thread(s) (",
+             world.thread_budget().reason, ") exceed the ", world.cpus_available(),
+             " cpu(s) they share: every step runs many times slower; use dist.threads ",
+             std::max(1, world.cpus_available() / world.ranks_sharing_cpus()), " or less",
+             passive ? "" : " (and export OMP_WAIT_POLICY=PASSIVE when cpus are shared on purpose)");
 }
 
 int run_command(Command& command, const Commands& commands, std::vector<std::string> args, int argc,

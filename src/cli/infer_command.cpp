@@ -38,6 +38,7 @@ int InferCommand::run(const CommandContext& context) {
     ATROUS_CHECK_OPTION(logits_out_.empty() || context.world.size() == 1, "infer.logits_out", logits_out_,
                         "empty when running on several ranks (the logits file is written by one process)");
     inputs = data::resolve_image_inputs(input_);
+    eval::check_distinct_outputs(inputs, out_);
     palette = data::mask_palette(inputs, descriptor_);
     predictor = std::make_unique<eval::Predictor>(
         eval::load_predictor(model_, predict_, checkpoint_.checkpoint, device, /*expected_classes=*/0));

@@ -79,12 +79,47 @@ std::string unknown_option_message(const OptionTable& table, const std::string& 
   return message + "; --help lists the options of this command";
 }
 
+// The message of a boost error about an option, as its what() would write it. boost's what() (1.74)
+// replaces each %name% placeholder of the template until none is left, so a value or config line that
+// itself holds its placeholder (--train.steps %value%) never finishes; this fills the template in one
+// pass, and what the user wrote is copied, never expanded.
+class BoostErrorText : public po::error_with_option_name {
+ public:
+  explicit BoostErrorText(const po::error_with_option_name& error) : po::error_with_option_name(error) {}
+
+  std::string text() const {
+    std::map<std::string, std::string> values(m_substitutions);
+    values["canonical_option"] = get_canonical_option_name();
+    values["prefix"] = get_canonical_option_prefix();
+    std::string pattern = m_error_template;
+    for (const auto& [name, words] : m_substitution_defaults) {  // boost's wording for a missing value
+      const size_t at = values[name].empty() ? pattern.find(words.first) : std::string::npos;
+      if (at != std::string::npos) pattern.replace(at, words.first.size(), words.second);
+    }
+    std::string text;
+    for (size_t at = 0; at < pattern.size();) {
+      const size_t end = pattern[at] == '%' ? pattern.find('%', at + 1) : std::string::npos;
+      const auto value =
+          end == std::string::npos ? values.end() : values.find(pattern.substr(at + 1, end - at - 1));
+      if (value == values.end()) {
+        text += pattern[at++];
+      } else {
+        text += value->second;
+        at = end + 1;
+      }
+    }
+    return text;
+  }
+};
+
 // Boost's words, plus what the option allows and where the value came from.
 OptionError translate(const po::error& error, const OptionTable& table, const std::string& where) {
   if (auto* unknown = dynamic_cast<const po::unknown_option*>(&error))
     return OptionError(unknown_option_message(table, unknown->get_option_name(), where), ATROUS_HERE);
-  std::string message = to_text(error.what(), " (", where, ")");
-  if (auto* with_name = dynamic_cast<const po::error_with_option_name*>(&error)) {
+  auto* with_name = dynamic_cast<const po::error_with_option_name*>(&error);
+  std::string message =
+      to_text(with_name ? BoostErrorText(*with_name).text() : error.what(), " (", where, ")");
+  if (with_name != nullptr) {
     const OptionTable::Entry* entry = table.find(strip_dashes(with_name->get_option_name()));
     if (entry != nullptr && !entry->allowed.empty()) message += "; allowed: " + entry->allowed;
   }

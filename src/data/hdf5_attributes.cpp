@@ -3,6 +3,7 @@
 #include "atrous/core/error.h"
 #include "atrous/data/hdf5_check.h"
 #include "atrous/data/hdf5_handle.h"
+#include "atrous/data/hdf5_types.h"
 
 namespace atrous::data {
 namespace {
@@ -22,6 +23,12 @@ void write(hid_t object, const std::string& name, hid_t type, std::vector<hsize_
 Hdf5Handle open_attribute(hid_t object, const std::string& name) {
   ATROUS_CHECK(has_attribute(object, name), "attribute '", name, "' is missing");
   return Hdf5Handle(ATROUS_HDF5_CHECK(H5Aopen(object, name.c_str(), H5P_DEFAULT)));
+}
+
+// Throws unless attribute `name` stores `kind`.
+void expect_attribute_kind(hid_t attribute, StoredKind kind, const std::string& name) {
+  Hdf5Handle stored(ATROUS_HDF5_CHECK(H5Aget_type(attribute)));
+  expect_stored_kind(stored.get(), kind, "attribute '" + name + "'");
 }
 
 hssize_t element_count(hid_t attribute) {
@@ -72,6 +79,7 @@ bool has_attribute(hid_t object, const std::string& name) {
 
 int64_t read_int_attribute(hid_t object, const std::string& name) {
   Hdf5Handle attribute = open_attribute(object, name);
+  expect_attribute_kind(attribute.get(), StoredKind::integer, name);
   ATROUS_CHECK(element_count(attribute.get()) == 1, "attribute '", name, "' is not a single number");
   int64_t value = 0;
   ATROUS_HDF5_CHECK(H5Aread(attribute.get(), H5T_NATIVE_INT64, &value));
@@ -86,9 +94,7 @@ std::string read_string_attribute(hid_t object, const std::string& name) {
 
 std::vector<std::string> read_strings_attribute(hid_t object, const std::string& name) {
   Hdf5Handle attribute = open_attribute(object, name);
-  Hdf5Handle stored(ATROUS_HDF5_CHECK(H5Aget_type(attribute.get())));
-  ATROUS_CHECK(H5Tget_class(stored.get()) == H5T_STRING && H5Tis_variable_str(stored.get()) > 0,
-               "attribute '", name, "' is not a variable-length string");
+  expect_attribute_kind(attribute.get(), StoredKind::variable_string, name);
   std::vector<char*> texts(static_cast<size_t>(element_count(attribute.get())), nullptr);
   Hdf5Handle type(utf8_string_type());
   ATROUS_HDF5_CHECK(H5Aread(attribute.get(), type.get(), texts.data()));
@@ -101,6 +107,7 @@ std::vector<std::string> read_strings_attribute(hid_t object, const std::string&
 
 std::vector<float> read_floats_attribute(hid_t object, const std::string& name) {
   Hdf5Handle attribute = open_attribute(object, name);
+  expect_attribute_kind(attribute.get(), StoredKind::number, name);
   std::vector<float> values(static_cast<size_t>(element_count(attribute.get())));
   ATROUS_HDF5_CHECK(H5Aread(attribute.get(), H5T_NATIVE_FLOAT, values.data()));
   return values;
@@ -108,6 +115,7 @@ std::vector<float> read_floats_attribute(hid_t object, const std::string& name) 
 
 std::vector<uint8_t> read_bytes_attribute(hid_t object, const std::string& name) {
   Hdf5Handle attribute = open_attribute(object, name);
+  expect_attribute_kind(attribute.get(), StoredKind::uint8, name);
   std::vector<uint8_t> values(static_cast<size_t>(element_count(attribute.get())));
   ATROUS_HDF5_CHECK(H5Aread(attribute.get(), H5T_NATIVE_UINT8, values.data()));
   return values;

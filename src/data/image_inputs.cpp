@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <map>
+#include <set>
 #include <sstream>
 
 #include "atrous/core/error.h"
@@ -23,11 +23,15 @@ bool has_image_extension(const fs::path& path) {
   return extension == ".jpg" || extension == ".jpeg" || extension == ".png";
 }
 
-ImageInput file_input(const fs::path& file) {
-  return {file.string(), file.stem().string(), nullptr, 0};
+// The images already listed, by canonical path (packs and files), so that each is listed once.
+using Seen = std::set<fs::path>;
+
+void add_file(const fs::path& file, ImageInputs& inputs, Seen& seen) {
+  if (seen.insert(fs::weakly_canonical(file)).second)
+    inputs.items.push_back({file.string(), file.stem().string(), nullptr, 0});
 }
 
-void add_folder(const std::string& folder, ImageInputs& inputs) {
+void add_folder(const std::string& folder, ImageInputs& inputs, Seen& seen) {
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(folder))
     if (entry.is_regular_file() && has_image_extension(entry.path())) files.push_back(entry.path());
@@ -37,52 +41,43 @@ void add_folder(const std::string& folder, ImageInputs& inputs) {
                 "' holds no image (.jpg, .jpeg or .png); give a folder of images, images or packs"),
         ATROUS_HERE);
   std::sort(files.begin(), files.end());
-  for (const auto& file : files) inputs.items.push_back(file_input(file));
+  for (const auto& file : files) add_file(file, inputs, seen);
 }
 
-// Each image's outputs are named after its file's stem: two files of one stem would overwrite each
-// other's (one file given twice writes the same outputs twice).
-void check_distinct_names(const ImageInputs& inputs) {
-  std::map<std::string, std::string> file_of_name;
-  for (const ImageInput& item : inputs.items) {
-    if (item.dataset != nullptr) continue;
-    const auto [entry, added] = file_of_name.emplace(item.name, item.file);
-    if (!added && fs::weakly_canonical(entry->second) != fs::weakly_canonical(item.file))
-      throw UserError(
-          to_text("infer inputs '", entry->second, "' and '", item.file, "' would both write outputs named '",
-                  item.name, "'; rename one or infer them separately"),
-          ATROUS_HERE);
-  }
-}
-
-void add_pack(const std::string& path, ImageInputs& inputs) {
-  inputs.datasets.push_back(std::make_unique<PackReader>(path));
-  const Dataset* pack = inputs.datasets.back().get();
+void add_pack(const std::string& path, ImageInputs& inputs, Seen& seen) {
+  auto pack = std::make_unique<PackReader>(path);
   if (pack->size() == 0)
     throw UserError(
         to_text("infer input pack '", path, "' holds no samples; pack images into it (atrous pack)"),
         ATROUS_HERE);
-  for (int64_t i = 0; i < pack->size(); ++i) inputs.items.push_back({"", "", pack, i});
+  if (!seen.insert(fs::weakly_canonical(path)).second) return;
+  for (int64_t i = 0; i < pack->size(); ++i) inputs.items.push_back({"", pack->name(i), pack.get(), i});
+  inputs.datasets.push_back(std::move(pack));
 }
 
 }  // namespace
 
 ImageInputs resolve_image_inputs(const std::string& list) {
   ImageInputs inputs;
+  Seen seen;
   std::stringstream entries(list);
   std::string path;
   while (std::getline(entries, path, ',')) {
     if (fs::is_directory(path))
-      add_folder(path, inputs);
+      add_folder(path, inputs, seen);
     else if (fs::path(path).extension() == ".h5")
-      add_pack(path, inputs);
+      add_pack(path, inputs, seen);
     else if (fs::is_regular_file(path))
-      inputs.items.push_back(file_input(path));
+      add_file(path, inputs, seen);
     else
       throw UserError(to_text("infer input '", path, "' is not an image, a folder or a pack"), ATROUS_HERE);
   }
-  check_distinct_names(inputs);
   return inputs;
+}
+
+std::string describe_input(const ImageInput& input) {
+  if (input.dataset == nullptr) return "'" + input.file + "'";
+  return to_text("sample ", input.index, " ('", input.name, "') of ", input.dataset->description());
 }
 
 InputImage read_image_input(const ImageInput& input) {
@@ -91,7 +86,7 @@ InputImage read_image_input(const ImageInput& input) {
     return {input.name, image, {image.size(0), image.size(1)}};
   }
   const PackRecord record = input.dataset->read(input.index);
-  return {record.name,
+  return {input.name,
           record.image.slice(0, 0, record.valid_hw[0]).slice(1, 0, record.valid_hw[1]),
           {record.source_hw[0], record.source_hw[1]}};
 }

@@ -1,7 +1,6 @@
 #include "atrous/data/image_io.h"
 
 #include <ATen/ATen.h>
-#include <jpeglib.h>
 #include <png.h>
 
 #include <csetjmp>
@@ -15,6 +14,8 @@
 #include <unordered_map>
 
 #include "atrous/core/error.h"
+#include "atrous/data/jpeg_decoder.h"
+#include "atrous/data/png_decoder.h"
 
 namespace atrous::data {
 namespace {
@@ -26,161 +27,29 @@ std::vector<unsigned char> read_file(const std::string& path) {
   return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
 }
 
-bool is_jpeg(const std::vector<unsigned char>& bytes) {
-  return bytes.size() > 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
-}
-bool is_png(const std::vector<unsigned char>& bytes) {
-  return bytes.size() > 8 && png_sig_cmp(bytes.data(), 0, 8) == 0;
+UserError not_an_image(const std::string& path) {
+  return UserError(to_text("file '", path, "' is neither a JPEG nor a PNG image"), ATROUS_HERE);
 }
 
-// --- JPEG: libjpeg reports errors through error_exit, which must not return; we longjmp back.
-struct JpegError {
-  jpeg_error_mgr manager;
-  std::jmp_buf jump;
-  char message[JMSG_LENGTH_MAX];
-};
-
-void jpeg_error_exit(j_common_ptr info) {
-  auto* error = reinterpret_cast<JpegError*>(info->err);
-  (*info->err->format_message)(info, error->message);
-  std::longjmp(error->jump, 1);
-}
-
-// Reads the header and, when `pixels` is given, decodes into it (RGB). Returns false with
-// `error.message` set on failure. No C++ object with a destructor lives across the setjmp.
-bool decode_jpeg(const std::vector<unsigned char>& bytes, std::vector<unsigned char>* pixels, int& height,
-                 int& width, JpegError& error) {
-  jpeg_decompress_struct info;
-  info.err = jpeg_std_error(&error.manager);
-  error.manager.error_exit = jpeg_error_exit;
-  if (setjmp(error.jump)) {
-    jpeg_destroy_decompress(&info);
-    return false;
-  }
-  jpeg_create_decompress(&info);
-  jpeg_mem_src(&info, bytes.data(), bytes.size());
-  jpeg_read_header(&info, TRUE);
-  height = static_cast<int>(info.image_height);
-  width = static_cast<int>(info.image_width);
-  if (pixels != nullptr) {
-    info.out_color_space = JCS_RGB;
-    jpeg_start_decompress(&info);
-    pixels->resize(size_t(height) * width * 3);
-    while (info.output_scanline < info.output_height) {
-      JSAMPROW row = pixels->data() + size_t(info.output_scanline) * width * 3;
-      jpeg_read_scanlines(&info, &row, 1);
-    }
-    jpeg_finish_decompress(&info);
-  }
-  jpeg_destroy_decompress(&info);
-  return true;
-}
-
-// --- PNG: libpng longjmps to png_jmpbuf on errors.
-struct PngReadState {
-  const std::vector<unsigned char>* bytes;
-  size_t offset = 8;
+// --- PNG writing: libpng longjmps to png_jmpbuf on errors; its warnings are of no use here.
+struct PngWriteState {
   char message[256] = {};
 };
 
-void png_read_bytes(png_structp png, png_bytep out, png_size_t length) {
-  auto* state = static_cast<PngReadState*>(png_get_io_ptr(png));
-  if (state->offset + length > state->bytes->size()) png_error(png, "the file is truncated");
-  std::memcpy(out, state->bytes->data() + state->offset, length);
-  state->offset += length;
-}
-
-void png_error_handler(png_structp png, png_const_charp message) {
-  auto* state = static_cast<PngReadState*>(png_get_error_ptr(png));
+void png_write_error(png_structp png, png_const_charp message) {
+  auto* state = static_cast<PngWriteState*>(png_get_error_ptr(png));
   std::snprintf(state->message, sizeof state->message, "%s", message);
   png_longjmp(png, 1);
 }
 
-void png_warning_handler(png_structp, png_const_charp) {}
-
-enum class PngMode { rgb, raw };  // rgb: expand everything to RGB; raw: palette indices and grey as is
-
-// Decodes into `pixels`; channels is 1 (raw indices/grey) or 3 (RGB).
-bool decode_png(PngMode mode, std::vector<unsigned char>& pixels, int& height, int& width, int& channels,
-                PngReadState& state) {
-  png_structp png =
-      png_create_read_struct(PNG_LIBPNG_VER_STRING, &state, png_error_handler, png_warning_handler);
-  png_infop info = png ? png_create_info_struct(png) : nullptr;
-  if (png == nullptr || info == nullptr) {
-    std::snprintf(state.message, sizeof state.message, "libpng could not start");
-    png_destroy_read_struct(&png, &info, nullptr);
-    return false;
-  }
-  std::vector<png_bytep> rows;
-  if (setjmp(png_jmpbuf(png))) {
-    png_destroy_read_struct(&png, &info, nullptr);
-    return false;
-  }
-  png_set_read_fn(png, &state, png_read_bytes);
-  png_set_sig_bytes(png, 8);
-  png_read_info(png, info);
-  const int colour_type = png_get_color_type(png, info);
-  if (png_get_bit_depth(png, info) == 16) png_set_strip_16(png);
-  if (png_get_bit_depth(png, info) < 8) png_set_packing(png);
-  png_set_strip_alpha(png);
-  const bool raw =
-      mode == PngMode::raw && (colour_type == PNG_COLOR_TYPE_PALETTE || colour_type == PNG_COLOR_TYPE_GRAY);
-  if (!raw) {
-    if (colour_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
-    if (colour_type == PNG_COLOR_TYPE_GRAY || colour_type == PNG_COLOR_TYPE_GRAY_ALPHA)
-      png_set_gray_to_rgb(png);
-  } else if (colour_type == PNG_COLOR_TYPE_GRAY && png_get_bit_depth(png, info) < 8) {
-    png_set_expand_gray_1_2_4_to_8(png);
-  }
-  png_read_update_info(png, info);
-  height = static_cast<int>(png_get_image_height(png, info));
-  width = static_cast<int>(png_get_image_width(png, info));
-  channels = png_get_channels(png, info);
-  if (channels != 1 && channels != 3) png_error(png, "unsupported channel layout");
-  pixels.resize(size_t(height) * width * channels);
-  rows.resize(height);
-  for (int y = 0; y < height; ++y) rows[y] = pixels.data() + size_t(y) * width * channels;
-  png_read_image(png, rows.data());
-  png_read_end(png, nullptr);
-  png_destroy_read_struct(&png, &info, nullptr);
-  return true;
-}
-
-at::Tensor to_tensor(const std::vector<unsigned char>& pixels, int height, int width, int channels) {
-  at::Tensor tensor =
-      channels == 1 ? at::empty({height, width}, at::kByte) : at::empty({height, width, 3}, at::kByte);
-  std::memcpy(tensor.data_ptr<uint8_t>(), pixels.data(), pixels.size());
-  return tensor;
-}
-
-at::Tensor decode(const std::string& path, PngMode mode, bool& is_colour) {
-  const std::vector<unsigned char> bytes = read_file(path);
-  std::vector<unsigned char> pixels;
-  int height = 0, width = 0, channels = 3;
-  if (is_jpeg(bytes)) {
-    JpegError error;
-    if (!decode_jpeg(bytes, &pixels, height, width, error))
-      throw UserError(to_text("image file '", path, "' is not a readable JPEG: ", error.message),
-                      ATROUS_HERE);
-  } else if (is_png(bytes)) {
-    PngReadState state;
-    state.bytes = &bytes;
-    if (!decode_png(mode, pixels, height, width, channels, state))
-      throw UserError(to_text("image file '", path, "' is not a readable PNG: ", state.message), ATROUS_HERE);
-  } else {
-    throw UserError(to_text("file '", path, "' is neither a JPEG nor a PNG image"), ATROUS_HERE);
-  }
-  if (height == 0 || width == 0) throw UserError(to_text("image file '", path, "' is empty"), ATROUS_HERE);
-  is_colour = channels == 3;
-  return to_tensor(pixels, height, width, channels);
-}
+void png_write_warning(png_structp, png_const_charp) {}
 
 // Encodes rows into `file`; false with state.message set on failure. Nothing that lives across the
 // setjmp is modified after it.
 bool encode_png(FILE* file, png_bytep* rows, int height, int width, const png_color* colours,
-                int colour_count, PngReadState& state) {
+                int colour_count, PngWriteState& state) {
   png_structp png =
-      png_create_write_struct(PNG_LIBPNG_VER_STRING, &state, png_error_handler, png_warning_handler);
+      png_create_write_struct(PNG_LIBPNG_VER_STRING, &state, png_write_error, png_write_warning);
   png_infop info = png ? png_create_info_struct(png) : nullptr;
   if (png == nullptr || info == nullptr) {
     std::snprintf(state.message, sizeof state.message, "libpng could not start");
@@ -221,7 +90,7 @@ void write_png(const std::string& path, const at::Tensor& pixels,
     throw UserError(
         to_text("cannot write '", partial, "': ", std::strerror(errno), "; check the output folder"),
         ATROUS_HERE);
-  PngReadState state;
+  PngWriteState state;
   const bool encoded = encode_png(file, rows.data(), height, width, palette ? colours.data() : nullptr,
                                   static_cast<int>(colours.size()), state);
   const bool closed = std::fclose(file) == 0;
@@ -235,33 +104,37 @@ void write_png(const std::string& path, const at::Tensor& pixels,
 
 }  // namespace
 
-at::Tensor read_rgb_image(const std::string& path) {
-  bool is_colour = false;
-  return decode(path, PngMode::rgb, is_colour);
+void check_image_pixels(const std::string& path, int64_t height, int64_t width, const ImageLimits& limits) {
+  if (limits.allows(height, width)) return;
+  throw UserError(
+      to_text("image file '", path, "' is ", height, " x ", width, " = ", uint64_t(height) * uint64_t(width),
+              " pixels, more than the limit of ", limits.max_pixels,
+              " (a guard against decompression bombs: a small file that takes gigabytes to "
+              "decode); ",
+              limits.option.empty() ? std::string("downscale the image")
+                                    : "raise " + limits.option + " (0: no limit) if the image is genuine"),
+      ATROUS_HERE);
 }
 
-std::array<int64_t, 2> read_image_size(const std::string& path) {
+at::Tensor read_rgb_image(const std::string& path, const ImageLimits& limits) {
   const std::vector<unsigned char> bytes = read_file(path);
-  if (is_png(bytes) && bytes.size() >= 24) {  // the IHDR chunk: width, height, big-endian
-    auto be32 = [&](size_t at) {
-      return int64_t(bytes[at]) << 24 | int64_t(bytes[at + 1]) << 16 | int64_t(bytes[at + 2]) << 8 |
-             bytes[at + 3];
-    };
-    return {be32(20), be32(16)};
-  }
-  if (is_jpeg(bytes)) {
-    JpegError error;
-    int height = 0, width = 0;
-    if (decode_jpeg(bytes, nullptr, height, width, error)) return {height, width};
-    throw UserError(to_text("image file '", path, "' is not a readable JPEG: ", error.message), ATROUS_HERE);
-  }
-  throw UserError(to_text("file '", path, "' is neither a JPEG nor a PNG image"), ATROUS_HERE);
+  if (is_jpeg(bytes)) return decode_jpeg(path, bytes, limits);
+  if (is_png(bytes)) return decode_png(path, bytes, PngMode::rgb, limits).values;
+  throw not_an_image(path);
 }
 
-LabelImage read_label_image(const std::string& path) {
-  LabelImage label;
-  label.values = decode(path, PngMode::raw, label.is_colour);
-  return label;
+std::array<int64_t, 2> read_image_size(const std::string& path, const ImageLimits& limits) {
+  const std::vector<unsigned char> bytes = read_file(path);
+  if (is_jpeg(bytes)) return jpeg_size(path, bytes, limits);
+  if (is_png(bytes)) return png_size(path, bytes, limits);
+  throw not_an_image(path);
+}
+
+LabelImage read_label_image(const std::string& path, const ImageLimits& limits) {
+  const std::vector<unsigned char> bytes = read_file(path);
+  if (is_jpeg(bytes)) return {decode_jpeg(path, bytes, limits), true};
+  if (is_png(bytes)) return decode_png(path, bytes, PngMode::label, limits);
+  throw not_an_image(path);
 }
 
 at::Tensor colour_to_index(const at::Tensor& colours, const std::vector<std::array<uint8_t, 3>>& palette,
@@ -314,7 +187,7 @@ std::string encode_rgb_png(const at::Tensor& rgb) {
   size_t size = 0;
   FILE* memory = open_memstream(&buffer, &size);
   ATROUS_ASSERT(memory != nullptr, "open_memstream: ", std::strerror(errno));
-  PngReadState state;
+  PngWriteState state;
   const bool encoded = encode_png(memory, rows.data(), height, width, nullptr, 0, state);
   std::fclose(memory);
   std::string png(buffer, size);

@@ -59,4 +59,10 @@ PackRecord InMemoryDataset::read(int64_t index) const {
   return record;
 }
 
+std::string InMemoryDataset::name(int64_t index) const {
+  ATROUS_ASSERT(index >= 0 && index < size(), "sample ", index, " of ", description_, " with ", size(),
+                " samples");
+  return records_[static_cast<size_t>(index)].name;
+}
+
 }  // namespace atrous::data

@@ -23,8 +23,9 @@ struct PreparedSample {
   std::array<int32_t, 2> valid_hw{}, source_hw{};
 };
 
-at::Tensor mapped_label(const SampleSource& source, const DatasetDescriptor& descriptor) {
-  LabelImage raw = read_label_image(source.label_path);
+at::Tensor mapped_label(const SampleSource& source, const DatasetDescriptor& descriptor,
+                        const ImageLimits& limits) {
+  LabelImage raw = read_label_image(source.label_path, limits);
   at::Tensor label =
       raw.is_colour ? colour_to_index(raw.values, descriptor.palette, source.label_path) : raw.values;
   label = label.contiguous();
@@ -44,10 +45,10 @@ at::Tensor mapped_label(const SampleSource& source, const DatasetDescriptor& des
   return label;
 }
 
-PreparedSample prepare(const SampleSource& source, const DatasetDescriptor& descriptor, int64_t size,
-                       int64_t height, int64_t width) {
-  at::Tensor image = read_rgb_image(source.image_path);
-  at::Tensor label = mapped_label(source, descriptor);
+PreparedSample prepare(const SampleSource& source, const DatasetDescriptor& descriptor,
+                       const ImageLimits& limits, int64_t size, int64_t height, int64_t width) {
+  at::Tensor image = read_rgb_image(source.image_path, limits);
+  at::Tensor label = mapped_label(source, descriptor, limits);
   if (image.size(0) != label.size(0) || image.size(1) != label.size(1))
     throw UserError(to_text("image '", source.image_path, "' is ", image.size(0), " x ", image.size(1),
                             " but label '", source.label_path, "' is ", label.size(0), " x ", label.size(1),
@@ -75,12 +76,13 @@ PreparedSample prepare(const SampleSource& source, const DatasetDescriptor& desc
 }
 
 // The pack's common size: S x S, or the largest image of the split.
-std::array<int64_t, 2> pack_size(const PackOptions& options, const std::vector<SampleSource>& samples) {
+std::array<int64_t, 2> pack_size(const PackOptions& options, const ImageLimits& limits,
+                                 const std::vector<SampleSource>& samples) {
   if (options.size > 0) return {options.size, options.size};
   int64_t height = 0, width = 0;
   for (const auto& sample : samples) {
     try {
-      const auto hw = read_image_size(sample.image_path);
+      const auto hw = read_image_size(sample.image_path, limits);
       height = std::max(height, hw[0]);
       width = std::max(width, hw[1]);
     } catch (const UserError&) {
@@ -118,14 +120,14 @@ struct ChunkSample {
 
 // Prepares `samples` on `threads` threads (the calling one included).
 std::vector<ChunkSample> prepare_chunk(const std::vector<SampleSource>& samples,
-                                       const DatasetDescriptor& descriptor, int64_t size, int64_t height,
-                                       int64_t width, int threads) {
+                                       const DatasetDescriptor& descriptor, const ImageLimits& limits,
+                                       int64_t size, int64_t height, int64_t width, int threads) {
   std::vector<ChunkSample> chunk(samples.size());
   const int workers = std::max(1, threads);
   auto work = [&](int worker) {
     for (size_t i = size_t(worker); i < samples.size(); i += size_t(workers)) {
       try {
-        chunk[i].prepared = prepare(samples[i], descriptor, size, height, width);
+        chunk[i].prepared = prepare(samples[i], descriptor, limits, size, height, width);
       } catch (const UserError& error) {
         chunk[i].error = error.what();
         chunk[i].failure = std::current_exception();
@@ -165,6 +167,10 @@ void PackOptions::declare(OptionTable& table, PackOptions& options) {
             "skip unreadable or invalid samples (and count them) instead of stopping", "true or false");
   table.add("pack.threads", &options.threads, 0, "decoding threads; 0: the rank's threads",
             "an integer >= 0");
+  table.add("pack.max_pixels", &options.max_pixels, default_max_pixels,
+            "refuse a source image or label of more pixels (height x width, read from its header before "
+            "decoding) as a decompression bomb; 0: no limit",
+            "an integer >= 0");
 }
 
 void PackOptions::validate() const {
@@ -178,6 +184,7 @@ void PackOptions::validate() const {
   ATROUS_CHECK_OPTION(compress >= 0 && compress <= 9, "pack.compress", compress, "an integer in 0..9");
   ATROUS_CHECK_OPTION(limit >= 0, "pack.limit", limit, "an integer >= 0");
   ATROUS_CHECK_OPTION(threads >= 0, "pack.threads", threads, "an integer >= 0");
+  ATROUS_CHECK_OPTION(max_pixels >= 0, "pack.max_pixels", max_pixels, "an integer >= 0 (0: no limit)");
 }
 
 PackSummary build_pack(const PackOptions& options, const DatasetDescriptor& descriptor,
@@ -187,7 +194,8 @@ PackSummary build_pack(const PackOptions& options, const DatasetDescriptor& desc
   std::vector<SampleSource> samples = all_samples;
   if (options.limit > 0 && int64_t(samples.size()) > options.limit) samples.resize(options.limit);
   PackSummary summary;
-  const auto [height, width] = pack_size(options, samples);
+  const ImageLimits limits{options.max_pixels, "pack.max_pixels"};
+  const auto [height, width] = pack_size(options, limits, samples);
   summary.height = height;
   summary.width = width;
   PackWriter writer(options.out, pack_metadata(options, descriptor, height, width), options.compress,
@@ -199,7 +207,7 @@ PackSummary build_pack(const PackOptions& options, const DatasetDescriptor& desc
     const std::vector<SampleSource> sources(samples.begin() + first,
                                             samples.begin() + std::min(first + chunk_size, total));
     const std::vector<ChunkSample> chunk =
-        prepare_chunk(sources, descriptor, options.size, height, width, threads);
+        prepare_chunk(sources, descriptor, limits, options.size, height, width, threads);
     for (size_t i = 0; i < chunk.size(); ++i) {
       if (chunk[i].failure) {
         if (!options.skip_bad || chunk[i].error.empty()) std::rethrow_exception(chunk[i].failure);

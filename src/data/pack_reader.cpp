@@ -2,21 +2,23 @@
 
 #include <ATen/ATen.h>
 
+#include <climits>
+#include <cstdint>
 #include <filesystem>
+#include <tuple>
 
 #include "atrous/core/error.h"
 #include "atrous/data/hdf5_attributes.h"
 #include "atrous/data/hdf5_check.h"
+#include "atrous/data/hdf5_types.h"
 
 namespace atrous::data {
 namespace {
 
-std::vector<hsize_t> dims_of(hid_t dataset) {
-  Hdf5Handle space(ATROUS_HDF5_CHECK(H5Dget_space(dataset)));
-  const int rank = ATROUS_HDF5_CHECK(H5Sget_simple_extent_ndims(space.get()));
-  std::vector<hsize_t> dims(static_cast<size_t>(rank));
-  ATROUS_HDF5_CHECK(H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr));
-  return dims;
+std::string shape_text(const std::vector<hsize_t>& dims) {
+  std::string text = "[";
+  for (size_t i = 0; i < dims.size(); ++i) text += (i > 0 ? ", " : "") + std::to_string(dims[i]);
+  return text + "]";
 }
 
 Hdf5Handle open_dataset(hid_t file, const char* name) {
@@ -26,7 +28,7 @@ Hdf5Handle open_dataset(hid_t file, const char* name) {
 
 // Reads row `index` of a [N, ...] dataset into `data`.
 void read_row(hid_t dataset, hid_t type, int64_t index, void* data) {
-  std::vector<hsize_t> dims = dims_of(dataset), start(dims.size(), 0), count = dims;
+  std::vector<hsize_t> dims = dataset_dims(dataset), start(dims.size(), 0), count = dims;
   start[0] = static_cast<hsize_t>(index);
   count[0] = 1;
   Hdf5Handle file_space(ATROUS_HDF5_CHECK(H5Dget_space(dataset)));
@@ -88,29 +90,94 @@ PackReader::PackReader(const std::string& path) : path_(path) {
   }
 }
 
+// The layout of pack_format.h: element types first (HDF5 would convert any numeric type on read),
+// then shapes, with one row per sample in every dataset, then the per-sample sizes' values.
 void PackReader::check_layout() {
   images_ = open_dataset(file_.get(), "images");
   labels_ = open_dataset(file_.get(), "labels");
   valid_hw_ = open_dataset(file_.get(), "valid_hw");
   source_hw_ = open_dataset(file_.get(), "source_hw");
   names_ = open_dataset(file_.get(), "names");
-  const auto images = dims_of(images_.get()), labels = dims_of(labels_.get());
-  ATROUS_CHECK(images.size() == 4 && images[3] == 3, "/images is not [N, H, W, 3]");
-  ATROUS_CHECK(labels.size() == 3 && labels[1] == images[1] && labels[2] == images[2],
-               "/labels is not [N, H, W] of the images' size");
+  expect_dataset_kind(images_.get(), StoredKind::uint8, "images");
+  expect_dataset_kind(labels_.get(), StoredKind::uint8, "labels");
+  expect_dataset_kind(valid_hw_.get(), StoredKind::integer, "valid_hw");
+  expect_dataset_kind(source_hw_.get(), StoredKind::integer, "source_hw");
+  expect_dataset_kind(names_.get(), StoredKind::string, "names");
+  const auto images = dataset_dims(images_.get());
+  ATROUS_CHECK(images.size() == 4 && images[1] >= 1 && images[2] >= 1 && images[3] == 3,
+               "/images has the shape ", shape_text(images), "; expected [N, H, W, 3]");
   size_ = static_cast<int64_t>(images[0]);
   metadata_.height = static_cast<int64_t>(images[1]);
   metadata_.width = static_cast<int64_t>(images[2]);
-  for (const auto& [name, dataset] : {std::pair<const char*, hid_t>{"labels", labels_.get()},
-                                      {"valid_hw", valid_hw_.get()},
-                                      {"source_hw", source_hw_.get()},
-                                      {"names", names_.get()}})
-    ATROUS_CHECK(static_cast<int64_t>(dims_of(dataset)[0]) == size_, "/", name,
-                 " does not have one row per image (", dims_of(dataset)[0], " rows for ", size_, " images)");
+  const std::vector<hsize_t> label_shape{images[0], images[1], images[2]}, pair_shape{images[0], 2},
+      name_shape{images[0]};
+  for (const auto& [name, dataset, expected] :
+       {std::tuple<const char*, hid_t, const std::vector<hsize_t>&>{"labels", labels_.get(), label_shape},
+        {"valid_hw", valid_hw_.get(), pair_shape},
+        {"source_hw", source_hw_.get(), pair_shape},
+        {"names", names_.get(), name_shape}})
+    ATROUS_CHECK(dataset_dims(dataset) == expected, "/", name, " has the shape ",
+                 shape_text(dataset_dims(dataset)), "; expected ", shape_text(expected),
+                 " (one row per image of ", shape_text(images), ")");
+  check_sizes();
+  Hdf5Handle names_type(ATROUS_HDF5_CHECK(H5Dget_type(names_.get())));
+  if (H5Tis_variable_str(names_type.get()) <= 0) names_fixed_bytes_ = H5Tget_size(names_type.get());
+}
+
+// Every sample's valid region lies inside the stored H x W and its source size is positive.
+void PackReader::check_sizes() {
+  if (size_ == 0) return;
+  const auto read_all = [&](hid_t dataset) {
+    std::vector<int64_t> values(static_cast<size_t>(size_) * 2);
+    ATROUS_HDF5_CHECK(H5Dread(dataset, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()));
+    return values;
+  };
+  const std::vector<int64_t> valid = read_all(valid_hw_.get()), source = read_all(source_hw_.get());
+  for (int64_t i = 0; i < size_; ++i) {
+    const int64_t h = valid[2 * i], w = valid[2 * i + 1];
+    ATROUS_CHECK(h >= 1 && h <= metadata_.height && w >= 1 && w <= metadata_.width, "/valid_hw of sample ", i,
+                 " is ", h, " x ", w, ", outside the stored ", metadata_.height, " x ", metadata_.width);
+    const int64_t source_h = source[2 * i], source_w = source[2 * i + 1];
+    ATROUS_CHECK(source_h >= 1 && source_w >= 1 && source_h <= INT32_MAX && source_w <= INT32_MAX,
+                 "/source_hw of sample ", i, " is ", source_h, " x ", source_w, "; expected positive sizes");
+  }
 }
 
 std::string PackReader::description() const {
   return "pack '" + path_ + "'";
+}
+
+// /names holds variable-length strings (atrous pack, h5py's str) or fixed-length ones (numpy's
+// bytes_), read as they are stored; fixed-length padding is dropped.
+std::string PackReader::read_name(int64_t index) const {
+  if (names_fixed_bytes_ == 0) {
+    Hdf5Handle string_type(utf8_string_type());
+    char* name = nullptr;
+    read_row(names_.get(), string_type.get(), index, &name);
+    std::string text = name != nullptr ? name : "";
+    H5free_memory(name);
+    return text;
+  }
+  Hdf5Handle stored(ATROUS_HDF5_CHECK(H5Dget_type(names_.get())));
+  Hdf5Handle fixed(ATROUS_HDF5_CHECK(H5Tcopy(stored.get())));
+  ATROUS_HDF5_CHECK(H5Tset_strpad(fixed.get(), H5T_STR_NULLPAD));
+  std::string text(names_fixed_bytes_, '\0');
+  read_row(names_.get(), fixed.get(), index, text.data());
+  text.resize(text.find('\0') == std::string::npos ? text.size() : text.find('\0'));
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  return text;
+}
+
+std::string PackReader::name(int64_t index) const {
+  ATROUS_ASSERT(index >= 0 && index < size_, "sample ", index, " of a pack of ", size_);
+  std::lock_guard<std::mutex> lock(mutex_);
+  try {
+    return read_name(index);
+  } catch (const LibraryError& error) {
+    throw UserError(to_text("pack '", path_, "': the name of sample ", index,
+                            " cannot be read (damaged file?): ", error.library_message()),
+                    ATROUS_HERE);
+  }
 }
 
 PackRecord PackReader::read(int64_t index) const {
@@ -124,11 +191,7 @@ PackRecord PackReader::read(int64_t index) const {
     read_row(labels_.get(), H5T_NATIVE_UINT8, index, record.label.data_ptr());
     read_row(valid_hw_.get(), H5T_NATIVE_INT32, index, record.valid_hw.data());
     read_row(source_hw_.get(), H5T_NATIVE_INT32, index, record.source_hw.data());
-    Hdf5Handle string_type(utf8_string_type());
-    char* name = nullptr;
-    read_row(names_.get(), string_type.get(), index, &name);
-    record.name = name != nullptr ? name : "";
-    H5free_memory(name);
+    record.name = read_name(index);
   } catch (const LibraryError& error) {
     const std::string& why = error.library_message();
     if (why.find("checksum") != std::string::npos || why.find("Fletcher32") != std::string::npos)

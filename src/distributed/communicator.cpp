@@ -10,9 +10,6 @@
 namespace atrous::distributed {
 
 void CommunicatorOptions::declare(OptionTable& table, CommunicatorOptions& options) {
-  table.add("dist.timeout_s", &options.timeout_s, 600.0,
-            "seconds a collective may take before the job is stopped with an error naming it",
-            "a number > 0");
   table.add("dist.stall_warning_s", &options.stall_warning_s, 60.0,
             "seconds a collective may wait before each waiting rank names the ranks that have not reached it "
             "(repeated at that interval until dist.timeout_s); 0 = never",

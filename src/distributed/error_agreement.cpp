@@ -5,6 +5,8 @@
 
 #include "atrous/core/error.h"
 #include "atrous/core/rank_label.h"
+#include "atrous/distributed/arrival_check.h"
+#include "atrous/distributed/blocking_deadline.h"
 #include "atrous/distributed/mpi_check.h"
 
 namespace atrous::distributed {
@@ -37,6 +39,9 @@ void agree_on_errors(MPI_Comm comm, std::exception_ptr local_error) {
   ATROUS_MPI_CHECK(MPI_Comm_rank(comm, &rank));
   ATROUS_MPI_CHECK(MPI_Comm_size(comm, &size));
 
+  // A rank that never comes (stopped, hung) is named by rank 0 at dist.timeout_s.
+  wait_for_every_rank(comm, blocking_timeout(), "the agreement on errors (start-up or a step's outcome)");
+  const ScopedBlockingCall deadline("the agreement on errors");
   int failed = local.status != 0 ? 1 : 0, failures = 0;
   ATROUS_MPI_CHECK(MPI_Allreduce(&failed, &failures, 1, MPI_INT, MPI_SUM, comm));
   if (failures == 0) return;

@@ -5,7 +5,8 @@
 
 namespace atrous::distributed {
 
-std::unique_ptr<Communicator> make_communicator(const World& world, const CommunicatorOptions& options) {
+std::unique_ptr<Communicator> make_communicator(const World& world, CommunicatorOptions options) {
+  options.timeout_s = world.timeout_s();
 #if ATROUS_HAS_NCCL
   if (world.device().is_cuda())
     return std::make_unique<NcclCommunicator>(world.comm(), world.device().index(), options);

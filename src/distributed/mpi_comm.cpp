@@ -3,6 +3,7 @@
 #include <exception>
 #include <utility>
 
+#include "atrous/distributed/blocking_deadline.h"
 #include "atrous/distributed/mpi_check.h"
 
 namespace atrous::distributed {
@@ -36,6 +37,7 @@ void MpiComm::release() {
 
 MpiComm MpiComm::duplicate(MPI_Comm comm) {
   MPI_Comm copy = MPI_COMM_NULL;
+  const ScopedBlockingCall deadline("duplicating an MPI communicator (MPI_Comm_dup)");
   ATROUS_MPI_CHECK(MPI_Comm_dup(comm, &copy));
   return MpiComm(copy);
 }
@@ -44,6 +46,7 @@ MpiComm MpiComm::split_by_node(MPI_Comm comm) {
   int rank = 0;
   ATROUS_MPI_CHECK(MPI_Comm_rank(comm, &rank));
   MPI_Comm node = MPI_COMM_NULL;
+  const ScopedBlockingCall deadline("grouping the ranks by node (MPI_Comm_split_type)");
   ATROUS_MPI_CHECK(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node));
   return MpiComm(node);
 }

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "atrous/core/error.h"
+#include "atrous/distributed/blocking_deadline.h"
 #include "atrous/distributed/collective_types.h"
 #include "atrous/distributed/cuda_check.h"
 #include "atrous/distributed/mpi_check.h"
@@ -98,6 +99,7 @@ NcclCommunicator::NcclCommunicator(MPI_Comm mpi_comm, int device, const Communic
   ATROUS_MPI_CHECK(MPI_Comm_rank(mpi_comm, &rank_));
   ATROUS_MPI_CHECK(MPI_Comm_size(mpi_comm, &size_));
   ATROUS_CUDA_CHECK(cudaSetDevice(device));
+  const ScopedBlockingCall deadline("setting up NCCL (MPI_Bcast of its id, ncclCommInitRank)");
   ncclUniqueId id;
   if (rank_ == 0) ATROUS_NCCL_CHECK(ncclGetUniqueId(&id));
   ATROUS_MPI_CHECK(MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, mpi_comm));

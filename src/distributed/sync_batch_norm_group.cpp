@@ -6,6 +6,7 @@
 #include "atrous/build_info.h"
 #include "atrous/core/error.h"
 #include "atrous/core/options.h"
+#include "atrous/distributed/blocking_deadline.h"
 #include "atrous/distributed/mpi_check.h"
 #include "atrous/distributed/mpi_comm.h"
 #include "atrous/distributed/mpi_communicator.h"
@@ -77,11 +78,13 @@ int sync_batch_norm_group_leader(const SyncBatchNormGroup& group, int rank, int 
 
 std::unique_ptr<Communicator> make_batch_norm_communicator(const World& world,
                                                            const SyncBatchNormOptions& sync_bn,
-                                                           const CommunicatorOptions& options) {
+                                                           CommunicatorOptions options) {
+  options.timeout_s = world.timeout_s();
   const SyncBatchNormGroup group = sync_bn.parsed_group();
   if (!sync_bn.enabled || world.size() == 1) return nullptr;
   int first_rank_on_node = 0;
   const int rank = world.rank();
+  const ScopedBlockingCall deadline("forming the batch-norm groups (MPI_Allreduce, MPI_Comm_split)");
   ATROUS_MPI_CHECK(MPI_Allreduce(&rank, &first_rank_on_node, 1, MPI_INT, MPI_MIN, world.node_comm()));
   const int leader = sync_batch_norm_group_leader(group, rank, world.size(), first_rank_on_node);
   MPI_Comm split = MPI_COMM_NULL;

@@ -7,11 +7,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <optional>
 
 #include "atrous/build_info.h"
 #include "atrous/core/environment.h"
 #include "atrous/core/options.h"
 #include "atrous/core/rank_label.h"
+#include "atrous/distributed/blocking_deadline.h"
 #include "atrous/distributed/cuda_check.h"
 #include "atrous/distributed/error_agreement.h"
 #include "atrous/distributed/gpu_assignment.h"
@@ -38,10 +40,15 @@ void WorldOptions::declare(OptionTable& table, WorldOptions& options) {
             "GPUs than ranks; for checking multi-rank runs on one GPU, never faster; NCCL needs NCCL_HOSTID "
             "set differently on each rank",
             "true or false");
+  table.add("dist.timeout_s", &options.timeout_s, 600.0,
+            "seconds any collective may take, start-up included, before the job is stopped with an error "
+            "naming it (and, where it can be known, the ranks that did not reach it)",
+            "a number > 0");
 }
 
 void WorldOptions::validate() const {
   ATROUS_CHECK_OPTION(threads >= 0, "dist.threads", threads, "an integer >= 0");
+  ATROUS_CHECK_OPTION(timeout_s > 0 && timeout_s <= 1e9, "dist.timeout_s", timeout_s, "a number > 0");
 }
 
 const char* thread_level_name(int level) {
@@ -60,6 +67,11 @@ const char* thread_level_name(int level) {
 }
 
 World::World(int* argc, char*** argv, const WorldOptions& options) {
+  // An invalid timeout is reported by validate() below, after the start-up it cannot time.
+  if (options.timeout_s > 0 && options.timeout_s <= 1e9) timeout_s_ = options.timeout_s;
+  set_blocking_timeout(timeout_s_);
+  std::optional<ScopedBlockingCall> start_up(std::in_place,
+                                             "MPI start-up (MPI_Init_thread and the world's layout)");
   init_mpi(argc, argv);
   comm_ = MpiComm::duplicate(MPI_COMM_WORLD);
   rank_ = comm_.rank();
@@ -72,6 +84,7 @@ World::World(int* argc, char*** argv, const WorldOptions& options) {
   int node_leader = local_rank_ == 0 ? 1 : 0;
   ATROUS_MPI_CHECK(MPI_Allreduce(&node_leader, &node_count_, 1, MPI_INT, MPI_SUM, comm_.get()));
   measure_cpus();
+  start_up.reset();
 
   std::exception_ptr error;
   try {
@@ -159,6 +172,7 @@ c10::Device World::choose_device(DeviceChoice choice, bool share_gpus) const {
 }
 
 std::vector<std::string> World::gather_to_root(const std::string& text) const {
+  const ScopedBlockingCall deadline("gathering every rank's text on rank 0 (MPI_Gather)");
   int length = static_cast<int>(text.size());
   std::vector<int> lengths(is_root() ? size_ : 0);
   ATROUS_MPI_CHECK(MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, comm_.get()));

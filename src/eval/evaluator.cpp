@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <iomanip>
+#include <set>
 #include <sstream>
 
 #include "atrous/core/error.h"
@@ -77,14 +78,18 @@ std::string metrics_table(const EvalResult& result, const std::vector<std::strin
 }
 
 std::string metrics_json(const EvalResult& result, const std::vector<std::string>& class_names) {
+  std::set<std::string> taken;  // JSON readers keep one value of a repeated key: every key is distinct
   std::ostringstream json;
   json << "{\"miou\": " << json_number(result.metrics.mean_iou)
        << ", \"pixel_accuracy\": " << json_number(result.metrics.pixel_accuracy)
        << ", \"classes_counted\": " << result.metrics.classes_counted << ", \"samples\": " << result.samples
        << ", \"iou\": {";
-  for (size_t c = 0; c < result.metrics.iou.size(); ++c)
-    json << (c ? ", " : "") << json_string(c < class_names.size() ? class_names[c] : std::to_string(c))
-         << ": " << json_number(result.metrics.iou[c]);
+  for (size_t c = 0; c < result.metrics.iou.size(); ++c) {
+    // Compared as written: names that differ only in bytes that are not UTF-8 may write the same.
+    std::string key = valid_utf8(c < class_names.size() ? class_names[c] : "class " + std::to_string(c));
+    while (!taken.insert(key).second) key += " (class " + std::to_string(c) + ")";
+    json << (c ? ", " : "") << json_string(key) << ": " << json_number(result.metrics.iou[c]);
+  }
   json << "}, \"confusion_matrix\": [";
   const int64_t classes = result.matrix.size(0);
   for (int64_t g = 0; g < classes; ++g) {

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 
+#include "atrous/core/error.h"
 #include "atrous/data/image_io.h"
 #include "atrous/eval/colour_masks.h"
 #include "atrous/model/multi_scale.h"
@@ -25,13 +27,49 @@ ImagePrediction predict_image(Predictor& predictor, const data::InputImage& inpu
   return prediction;
 }
 
+std::array<std::string, 2> mask_file_names(const std::string& name) {
+  std::string stem = name;
+  std::replace(stem.begin(), stem.end(), '/', '_');
+  return {stem + ".png", stem + "_overlay.png"};
+}
+
+void check_distinct_outputs(const data::ImageInputs& inputs, const std::string& folder) {
+  namespace fs = std::filesystem;
+  // A file by its folder's canonical path and its own name (a link is the file it names here).
+  const auto canonical = [](const fs::path& path) {
+    return fs::weakly_canonical(fs::absolute(path.empty() ? fs::path(".") : path));
+  };
+  const auto where = [&](const fs::path& file) { return canonical(file.parent_path()) / file.filename(); };
+  std::map<fs::path, const data::ImageInput*> input_at;
+  for (const data::ImageInput& input : inputs.items)
+    if (input.dataset == nullptr) input_at.emplace(where(input.file), &input);
+  const fs::path out = canonical(folder);
+  std::map<std::string, const data::ImageInput*> writer_of;  // output file -> the input that writes it
+  for (const data::ImageInput& input : inputs.items)
+    for (const std::string& file : mask_file_names(input.name)) {
+      const auto [entry, added] = writer_of.emplace(file, &input);
+      if (!added)
+        throw UserError(to_text("infer inputs ", data::describe_input(*entry->second), " and ",
+                                data::describe_input(input), " would both write '", file,
+                                "' in infer.out; rename one, or infer them separately into different "
+                                "infer.out folders"),
+                        ATROUS_HERE);
+      const auto replaced = input_at.find(out / file);
+      if (replaced != input_at.end())
+        throw UserError(
+            to_text("infer input ", data::describe_input(*replaced->second), " would be replaced by '", file,
+                    "', written for ", data::describe_input(input), " into infer.out '", folder,
+                    "'; give infer.out a folder of its own"),
+            ATROUS_HERE);
+    }
+}
+
 void write_mask_images(const std::string& folder, const std::string& name, const ImagePrediction& prediction,
                        const std::vector<std::array<uint8_t, 3>>& palette) {
-  std::string file_name = name;
-  std::replace(file_name.begin(), file_name.end(), '/', '_');
-  const std::filesystem::path stem = std::filesystem::path(folder) / file_name;
-  data::write_palette_png(stem.string() + ".png", prediction.mask, palette);
-  data::write_rgb_png(stem.string() + "_overlay.png",
+  const auto [mask_file, overlay_file] = mask_file_names(name);
+  const std::filesystem::path out(folder);
+  data::write_palette_png((out / mask_file).string(), prediction.mask, palette);
+  data::write_rgb_png((out / overlay_file).string(),
                       overlay(prediction.image, colourise(prediction.mask, palette)));
 }
 

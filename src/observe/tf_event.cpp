@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "atrous/core/json.h"
 #include "atrous/observe/crc32c.h"
 
 namespace atrous::observe {
@@ -54,7 +55,7 @@ void put_bytes_field(std::string& out, uint32_t field, const std::string& bytes)
 
 std::string encode_scalar_value(const ScalarValue& scalar) {
   std::string value;
-  put_bytes_field(value, 1, scalar.tag);
+  put_bytes_field(value, 1, valid_utf8(scalar.tag));
   put_float_field(value, 2, static_cast<float>(scalar.value));
   return value;
 }
@@ -66,7 +67,7 @@ std::string encode_image_value(const ImageValue& image) {
   put_int_field(encoded, 3, image.colorspace);
   put_bytes_field(encoded, 4, image.png);
   std::string value;
-  put_bytes_field(value, 1, image.tag);
+  put_bytes_field(value, 1, valid_utf8(image.tag));
   put_bytes_field(value, 4, encoded);
   return value;
 }

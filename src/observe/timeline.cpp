@@ -83,13 +83,11 @@ int64_t Timeline::microseconds(Clock::time_point when) const {
          wall_offset_us_;
 }
 
-void Timeline::span(const std::string& name, Clock::time_point begin, Clock::time_point end,
-                    const std::string& args) {
+void Timeline::span(const std::string& name, Clock::time_point begin, Clock::time_point end) {
   const int64_t start = microseconds(begin);
   const int64_t duration = std::max<int64_t>(0, microseconds(end) - start);
   write_event(to_text("{\"ph\": \"X\", \"pid\": ", rank_, ", \"tid\": ", training_thread,
-                      ", \"name\": ", json_string(name), ", \"ts\": ", start, ", \"dur\": ", duration,
-                      args.empty() ? std::string() : ", \"args\": {" + args + "}", "}"));
+                      ", \"name\": ", json_string(name), ", \"ts\": ", start, ", \"dur\": ", duration, "}"));
 }
 
 void Timeline::write_event(const std::string& json) {
@@ -174,8 +172,10 @@ std::vector<std::string> merge_timeline_parts(const std::string& file, int world
       }
       std::string line;
       while (std::getline(part, line)) {
-        if (line.empty() || line == "[") continue;
-        if (line.back() == ',') line.pop_back();
+        // Every event is one line ending in a comma (write_event; json_string escapes newlines): a
+        // line without it was cut short by a failed write.
+        if (line.empty() || line.back() != ',') continue;
+        line.pop_back();
         out << (first ? "" : ",\n") << line;
         first = false;
       }

@@ -177,7 +177,7 @@ void Trainer::State::connect() {
     distributed::StallSettings settings;
     settings.directory = options.run.run_dir + "/stall";
     settings.stall_warning_s = options.comm.stall_warning_s;
-    settings.timeout_s = options.comm.timeout_s;
+    settings.timeout_s = world.timeout_s();
     settings.publish_after_s = std::min(0.5, settings.stall_warning_s / 4);
     settings.heartbeat_s = std::min(5.0, settings.stall_warning_s);
     settings.silent_after_s = 3 * settings.heartbeat_s;

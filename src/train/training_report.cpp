@@ -116,8 +116,8 @@ void TrainingReport::log_interval(const StepOutcome& outcome) {
        << ", \"data_wait\": " << json_number(data) << ", \"exposed_comm\": " << json_number(comm)
        << ", \"comm\": {";
   for (size_t p = 0; p < step_purposes.size(); ++p)
-    json << (p ? ", " : "") << "\"" << distributed::collective_purpose_name(step_purposes[p].purpose)
-         << "\": " << json_number(interval_.comm[step_purposes[p].purpose] / seconds);
+    json << (p ? ", " : "") << json_string(distributed::collective_purpose_name(step_purposes[p].purpose))
+         << ": " << json_number(interval_.comm[step_purposes[p].purpose] / seconds);
   json << "}, \"loss_scale\": " << json_number(outcome.loss_scale)
        << ", \"skipped_steps\": " << skipped_steps_ << "}";
   run_dir_.append_metrics(json.str());
@@ -128,8 +128,8 @@ void TrainingReport::log_interval(const StepOutcome& outcome) {
 
 void TrainingReport::record_evaluation(int64_t step, const EvaluationSummary& summary) {
   std::ostringstream line;  // the headline figures of the record, in its own JSON form
-  line << std::setprecision(8) << "evaluation at step " << step << ": {\"miou\": " << summary.mean_iou
-       << ", \"pixel_accuracy\": " << summary.pixel_accuracy
+  line << "evaluation at step " << step << ": {\"miou\": " << json_number(summary.mean_iou)
+       << ", \"pixel_accuracy\": " << json_number(summary.pixel_accuracy)
        << ", \"classes_counted\": " << summary.classes_counted << ", \"samples\": " << summary.samples << "}";
   log_.info(line.str());
   run_dir_.append_metrics(to_text("{\"step\": ", step, ", \"eval\": ", summary.metrics, "}"));

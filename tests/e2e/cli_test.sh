@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# cli_test.sh ATROUS "LAUNCHER-2-RANKS" "LAUNCHER-4-RANKS"
+# cli_test.sh ATROUS "LAUNCHER-2-RANKS" "LAUNCHER-4-RANKS" DATASETS_DIR
 # The `atrous` command end to end: help, exit statuses, option errors printed once per job, config
-# file precedence, `atrous info` on 2 and 4 ranks, describe, and the options and early errors of eval
-# and infer. Launchers are CMake lists (';'-separated).
+# file precedence, `atrous info` on 2 and 4 ranks, describe, the options and early errors of eval
+# and infer (inputs that would write one file, an empty folder, an empty pack), and JSON outputs
+# that stay valid whatever the class names hold. Launchers are CMake lists (';'-separated).
 set -u
 atrous=$1
 IFS=';' read -ra mpi2 <<<"$2"
 IFS=';' read -ra mpi4 <<<"$3"
+datasets=$4
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failures=0 passes=0
@@ -110,6 +112,83 @@ run infer-no-checkpoint 2 "${mpi2[@]}" "$atrous" infer --infer.input "$work/a.pn
   expect infer-no-checkpoint "option --eval.checkpoint" 1
 run infer-missing-input 1 "$atrous" infer --eval.checkpoint "$work/none.pt" --infer.input "$work/nowhere.png" \
   --infer.out "$work/masks" && expect infer-missing-input "infer input '$work/nowhere.png' is not an image, a folder or a pack" 1
+
+# Two inputs that would write one file are refused before any work, naming both; so are outputs that
+# would replace an input, and a folder without images. No file is read (nor the checkpoint loaded)
+# before the refusal.
+mkdir -p "$work/photos" "$work/nothing"
+touch "$work/photos/x.jpg" "$work/photos/x.png"
+run infer-same-output 1 "$atrous" infer --eval.checkpoint "$work/none.pt" --infer.input "$work/photos" \
+  --infer.out "$work/masks" &&
+  expect infer-same-output "infer inputs '$work/photos/x.jpg' and '$work/photos/x.png' would both write 'x.png' in infer.out" 1
+[ ! -e "$work/masks" ] || { echo "FAIL infer-same-output: infer.out was made"; failures=$((failures + 1)); }
+rm "$work/photos/x.jpg"
+run infer-over-input 1 "$atrous" infer --eval.checkpoint "$work/none.pt" --infer.input "$work/photos" \
+  --infer.out "$work/photos" &&
+  expect infer-over-input "infer input '$work/photos/x.png' would be replaced by 'x.png'" 1
+run infer-empty-folder 1 "$atrous" infer --eval.checkpoint "$work/none.pt" --infer.input "$work/nothing" \
+  --infer.out "$work/masks" && expect infer-empty-folder "infer input folder '$work/nothing' holds no image" 1
+
+# A tiny pack whose class names hold a quote, a backslash, a newline, a tab and non-ASCII text; a copy
+# emptied of samples; one training step on it.
+/usr/bin/python3 "$datasets/make_demo_data.py" --out "$work/demo" --train 2 --val 2 --seed 1 >/dev/null
+"$atrous" pack voc --root "$work/demo" --split val --out "$work/val.h5" --size 33 \
+  --descriptor "$datasets/demo.ini" >/dev/null 2>&1 || { echo "FAIL pack"; failures=$((failures + 1)); }
+cp "$work/val.h5" "$work/empty.h5"
+/usr/bin/python3 - "$work" <<'PY'
+import sys, h5py
+work = sys.argv[1]
+with h5py.File(f"{work}/val.h5", "r+") as f:
+    f.attrs.modify("class_names", ['back"ground', "C:\\disc", "new\nline", "tab\tend", "caf\u00e9 \u8eca"])
+with h5py.File(f"{work}/empty.h5", "r+") as f:
+    for name in f:
+        f[name].resize(0, axis=0)
+PY
+[ $? -eq 0 ] || { echo "FAIL h5py could not rename the classes or empty the copy"; failures=$((failures + 1)); }
+cat >"$work/tiny.ini" <<INI
+[data]
+train = $work/val.h5
+val = $work/val.h5
+batch_size = 2
+crop_size = 33
+reader_threads = 1
+[model]
+backbone = mobilenet_v2
+atrous_rates = 2,4
+[dist]
+threads = 1
+INI
+run eval-empty-pack 1 "$atrous" eval --eval.checkpoint "$work/none.pt" --eval.data "$work/empty.h5" \
+  --eval.out "$work/empty.json" &&
+  expect eval-empty-pack "pack '$work/empty.h5' holds no samples, so there is nothing to evaluate" 1 &&
+  expect eval-empty-pack "mIoU" 0
+[ ! -e "$work/empty.json" ] || { echo "FAIL eval-empty-pack: eval.out was written"; failures=$((failures + 1)); }
+run train-named 0 "$atrous" train --config "$work/tiny.ini" --train.run_dir "$work/run" --train.steps 1 \
+  --train.eval_every 1 --train.timeline "$work/run/trace.json"
+run eval-named 0 "$atrous" eval --config "$work/tiny.ini" --eval.checkpoint "$work/run/checkpoints/step-1.pt" \
+  --eval.data "$work/val.h5" --eval.out "$work/eval.json"
+# Every JSON output parses, and names come back as they were.
+run json-valid 0 /usr/bin/python3 - "$work" <<'PY' && expect json-valid "json ok" 1
+import json, sys
+work = sys.argv[1]
+names = ['back"ground', "C:\\disc", "new\nline", "tab\tend", "caf\u00e9 \u8eca"]
+lines = [json.loads(line) for line in open(f"{work}/run/metrics.jsonl", encoding="utf-8")]
+evaluations = [line["eval"] for line in lines if "eval" in line]
+assert len(evaluations) == 1 and list(evaluations[0]["iou"]) == names, evaluations
+with open(f"{work}/eval.json", encoding="utf-8") as file:
+    result = json.load(file)
+assert list(result["iou"]) == names and result["samples"] == 2, result
+with open(f"{work}/run/trace.json", encoding="utf-8") as file:
+    assert json.load(file)["traceEvents"], "an empty trace"
+print("json ok")
+PY
+# Inference names outputs after the samples; a pack listed twice is predicted once.
+run infer-pack 0 "$atrous" infer --config "$work/tiny.ini" --eval.checkpoint "$work/run/checkpoints/step-1.pt" \
+  --infer.input "$work/val.h5,$work/val.h5" --infer.out "$work/masks" &&
+  expect infer-pack "predicted 2 image(s) into $work/masks" 1
+masks=$(ls "$work/masks" 2>&1 | tr '\n' ' ')
+[ "$masks" = "demo_00002.png demo_00002_overlay.png demo_00003.png demo_00003_overlay.png " ] ||
+  { echo "FAIL infer-pack: infer.out holds $masks"; failures=$((failures + 1)); }
 
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]

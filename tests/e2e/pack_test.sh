@@ -4,8 +4,9 @@
 #   voc (demo data) unresized: pixels and labels identical in the valid region, mean/255 padding;
 #   voc --size: the longer side becomes S, labels keep only source values;
 #   list with RGB colour masks, cityscapes label ids -> train ids, ade20k 0 -> ignore, k -> k - 1;
-#   errors (bad label value, size mismatch, missing root) name the file, leave no pack behind, and
-#   --skip-bad skips and counts.
+#   labels of every PNG bit depth PIL writes, decoded exactly;
+#   errors (bad label value, size mismatch, missing root, truncated JPEG, an image over
+#   pack.max_pixels) name the file, leave no pack behind, and --skip-bad skips and counts.
 set -u
 atrous=$1
 datasets=$2
@@ -114,6 +115,76 @@ with h5py.File(f"{work}/ade.h5", "r") as f:
     assert f.attrs["num_classes"] == 150
     assert f["labels"][0, 0, :4].tolist() == [255, 0, 1, 149], f["labels"][0, 0, :4]
 PY
+
+# Labels of every bit depth PIL writes (1-bit grey, 2- and 4-bit palettes, 16-bit grey, grey with
+# alpha) are packed exactly. A truncated JPEG and an image over --pack.max_pixels stop the pack, named;
+# --skip-bad skips and counts them (the oversized one is not part of the pack's size).
+py "$work" <<'PY' || fail "writing the label depth and broken source datasets"
+import io, os, struct, sys
+import numpy as np
+from PIL import Image
+work = sys.argv[1]
+rng = np.random.default_rng(2)
+os.makedirs(f"{work}/depths", exist_ok=True)
+voc = [0, 0, 0, 128, 0, 0, 0, 128, 0, 128, 128, 0, 0, 0, 128]
+def palette(values, colours):
+    image = Image.fromarray(values, mode="P")
+    image.putpalette(voc[:3 * colours])
+    return image
+labels = {  # name: (values, PIL image, PNG bit depth, PNG colour type)
+    "one_bit": lambda v: (Image.fromarray(v.astype(bool)), 1, 0),
+    "palette2": lambda v: (palette(v % 4, 4), 2, 3),
+    "palette4": lambda v: (palette(v, 5), 4, 3),
+    "grey16": lambda v: (Image.fromarray(np.where(v == 4, 255, v).astype(np.uint16)), 16, 0),
+    "grey_alpha": lambda v: (Image.fromarray(np.stack([v, np.full_like(v, 9)], 2), mode="LA"), 8, 4),
+}
+with open(f"{work}/depths/pairs.txt", "w") as pairs:
+    for name, make in labels.items():
+        values = rng.integers(0, 2 if name == "one_bit" else 5, (12, 16)).astype(np.uint8)
+        image, depth, colour_type = make(values)
+        image.save(f"{work}/depths/{name}.png")
+        header = open(f"{work}/depths/{name}.png", "rb").read()[24:26]
+        assert struct.unpack(">BB", header) == (depth, colour_type), (name, header)
+        stored = np.array(image.convert("L") if name == "grey_alpha" else image).astype(np.uint8)
+        np.save(f"{work}/depths/{name}.npy", stored)
+        Image.fromarray(rng.integers(0, 255, (12, 16, 3), dtype=np.uint8)).save(f"{work}/depths/{name}.jpg")
+        pairs.write(f"{name}.jpg {name}.png\n")
+os.makedirs(f"{work}/broken", exist_ok=True)
+label = Image.fromarray(np.zeros((12, 16), np.uint8), mode="L")
+for name, size in (("good", (32, 24)), ("big", (50, 40)), ("cut", (32, 24))):
+    Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)).save(f"{work}/broken/{name}.png")
+    label.resize(size).save(f"{work}/broken/{name}_label.png")
+# Cut inside the entropy-coded data, after the header: libjpeg would fill the rest with grey.
+photo = io.BytesIO()
+Image.open(f"{work}/broken/cut.png").save(photo, "JPEG", quality=95)
+open(f"{work}/broken/cut.jpg", "wb").write(photo.getvalue()[:len(photo.getvalue()) * 7 // 10])
+assert Image.open(f"{work}/broken/cut.jpg").size == (32, 24)
+for split, names in (("cut", ["good", "cut"]), ("big", ["good", "big"]), ("all", ["good", "cut", "big"])):
+    with open(f"{work}/broken/{split}.txt", "w") as pairs:
+        pairs.writelines(f"{n}.{'jpg' if n == 'cut' else 'png'} {n}_label.png\n" for n in names)
+PY
+"$atrous" pack list --root "$work/depths" --split pairs.txt --out "$work/depths.h5" "${demo[@]}" >"$work/log" 2>&1 ||
+  { fail "pack labels of every bit depth"; cat "$work/log"; }
+py "$work" <<'PY' || fail "labels of every bit depth differ from PIL's reading"
+import sys
+import h5py, numpy as np
+work = sys.argv[1]
+with h5py.File(f"{work}/depths.h5", "r") as f:
+    for i, name in enumerate(n.decode() if isinstance(n, bytes) else n for n in f["names"][:]):
+        expected = np.load(f"{work}/depths/{name}.npy")
+        assert np.array_equal(f["labels"][i], expected), (name, f["labels"][i], expected)
+PY
+out=$("$atrous" pack list --root "$work/broken" --split cut.txt --out "$work/bad.h5" "${demo[@]}" 2>&1); status=$?
+[ "$status" -eq 1 ] && grep -qF "image file '$work/broken/cut.jpg' is not a readable JPEG: Premature end of JPEG file" <<<"$out" ||
+  fail "truncated JPEG: $status $out"
+out=$("$atrous" pack list --root "$work/broken" --split big.txt --out "$work/bad.h5" --pack.max_pixels 1000 "${demo[@]}" 2>&1)
+status=$?
+[ "$status" -eq 1 ] && grep -qF "image file '$work/broken/big.png' is 40 x 50 = 2000 pixels, more than the limit of 1000" <<<"$out" &&
+  grep -qF "raise pack.max_pixels" <<<"$out" || fail "image over pack.max_pixels: $status $out"
+[ ! -e "$work/bad.h5" ] || fail "a refused source left a pack"
+out=$("$atrous" pack list --root "$work/broken" --split all.txt --out "$work/skipped.h5" --pack.max_pixels 1000 --skip-bad \
+  "${demo[@]}" 2>&1) || fail "skip-bad with broken sources: $out"
+grep -qF "1 samples of 24 x 32, 2 skipped" <<<"$out" || fail "skip-bad with broken sources, summary: $out"
 
 # Errors: a label value outside the classes, a size mismatch, a missing root.
 cp "$work/demo/VOC2012/SegmentationClass/$(head -1 "$work/demo/VOC2012/ImageSets/Segmentation/val.txt").png" "$work/keep.png"

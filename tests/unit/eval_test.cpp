@@ -1,6 +1,6 @@
 // Evaluation metrics against an independent count, the absent-class convention, evaluation of a
-// dataset in memory, and multi-scale + flip inference against the averaging written out by hand, by
-// either logits upsampling convention.
+// dataset in memory, multi-scale + flip inference against the averaging written out by hand, by
+// either logits upsampling convention, and the names of inference's outputs.
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
@@ -15,6 +15,7 @@
 #include "atrous/distributed/local_communicator.h"
 #include "atrous/eval/confusion_matrix.h"
 #include "atrous/eval/evaluator.h"
+#include "atrous/eval/image_prediction.h"
 #include "atrous/eval/predictor.h"
 #include "atrous/model/multi_scale.h"
 
@@ -209,6 +210,47 @@ TEST(Evaluate, RefusesADatasetWithoutSamplesRatherThanScoringZero) {
           << error.message();
     }
   }
+}
+
+std::string outputs_error(const data::ImageInputs& inputs) {
+  try {
+    check_distinct_outputs(inputs, "masks");
+  } catch (const UserError& error) {
+    return error.message();
+  }
+  return "";
+}
+
+TEST(InferOutputs, TwoInputsThatWouldWriteOneFileAreRefusedNamingBoth) {
+  EXPECT_EQ(mask_file_names("city/a"), (std::array<std::string, 2>{"city_a.png", "city_a_overlay.png"}));
+  NoSamples pack;  // only its description is used
+  const auto file = [](const char* path, const char* name) { return data::ImageInput{path, name}; };
+  const auto sample = [&](int64_t index, const char* name) {
+    return data::ImageInput{"", name, &pack, index};
+  };
+  data::ImageInputs inputs;
+  inputs.items = {file("p/x.jpg", "x"), file("p/x.jpg.png", "x.jpg"), sample(0, "y")};
+  EXPECT_EQ(outputs_error(inputs), "");
+  inputs.items = {file("p/x.jpg", "x"), file("q/x.png", "x")};
+  EXPECT_EQ(outputs_error(inputs),
+            "infer inputs 'p/x.jpg' and 'q/x.png' would both write 'x.png' in infer.out; rename one, or "
+            "infer them separately into different infer.out folders");
+  inputs.items = {file("a.png", "a"), file("a_overlay.png", "a_overlay")};  // a's overlay is a_overlay.png
+  EXPECT_NE(outputs_error(inputs).find("'a.png' and 'a_overlay.png' would both write 'a_overlay.png'"),
+            std::string::npos);
+  inputs.items = {sample(3, "x"), file("p/x.jpg", "x")};
+  EXPECT_NE(
+      outputs_error(inputs).find("sample 3 ('x') of pack 'val.h5' and 'p/x.jpg' would both write 'x.png'"),
+      std::string::npos);
+  inputs.items = {sample(0, "a/b"), sample(1, "a_b")};
+  EXPECT_NE(outputs_error(inputs).find("would both write 'a_b.png'"), std::string::npos);
+  // Outputs into the inputs' own folder: x.png's mask would replace it (the path is spelled otherwise).
+  inputs.items = {file("masks/w.jpg", "w"), file("./masks/../masks/x.png", "x")};
+  EXPECT_EQ(outputs_error(inputs),
+            "infer input './masks/../masks/x.png' would be replaced by 'x.png', written for "
+            "'./masks/../masks/x.png' into infer.out 'masks'; give infer.out a folder of its own");
+  inputs.items = {file("masks/w.jpg", "w"), file("masks/x.jpg", "x")};  // beside the inputs, replacing none
+  EXPECT_EQ(outputs_error(inputs), "");
 }
 
 }  // namespace

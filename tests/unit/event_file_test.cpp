@@ -201,6 +201,19 @@ TEST(EventFile, EncodesEventFields) {
   EXPECT_EQ(encoded[3].bytes, png_like);
 }
 
+TEST(EventFile, TagsAreWrittenAsUtf8) {
+  // A tag is a protobuf string: readers refuse one that is not UTF-8, so a Latin-1 class name in a
+  // tag would make the whole file unreadable.
+  const ImageValue image{"eval/caf\xE9", 1, 1, colorspace_rgb, png_like};
+  const std::vector<Field> event = read_fields(
+      encode_summary_event(0, 1, {{"eval_iou/caf\xE9", 0.5}, {"eval_iou/caf\xC3\xA9", 1}}, {image}));
+  const std::vector<Field> values = read_fields(event.at(2).bytes);
+  ASSERT_EQ(values.size(), 3u);
+  EXPECT_EQ(read_fields(values[0].bytes).at(0).bytes, "eval_iou/caf\xEF\xBF\xBD");  // U+FFFD
+  EXPECT_EQ(read_fields(values[1].bytes).at(0).bytes, "eval_iou/caf\xC3\xA9");      // UTF-8 kept
+  EXPECT_EQ(read_fields(values[2].bytes).at(0).bytes, "eval/caf\xEF\xBF\xBD");
+}
+
 TEST(EventFile, EncodesVarintsAsProtobufDoes) {
   std::string event = encode_summary_event(0, 300, {});
   EXPECT_EQ(event.substr(9, 3), std::string("\x10\xAC\x02", 3));  // 300 = 0b10'0101100

@@ -11,6 +11,7 @@
 #include "atrous/data/hdf5_attributes.h"
 #include "atrous/data/hdf5_check.h"
 #include "atrous/data/image_io.h"
+#include "atrous/data/pack_builder.h"
 #include "atrous/data/pack_reader.h"
 #include "atrous/data/pack_writer.h"
 #include "scratch_files.h"
@@ -200,6 +201,52 @@ TEST_F(PackTest, ImpossibleClassAttributesAreRefusedByName) {
     EXPECT_NE(message.find(expected), std::string::npos) << message;
     EXPECT_NE(message.find("pack '" + path + "' cannot be used"), std::string::npos) << message;
   }
+}
+
+// pack.max_pixels: a source image over the limit stops the pack, naming the file and the option; with
+// skip_bad it is skipped and counted, and left out of the pack's common size.
+TEST_F(PackTest, BuilderRefusesOrSkipsImagesOverThePixelLimit) {
+  std::vector<SampleSource> samples;
+  for (const auto& [name, height, width] : {std::tuple{"small", 6, 8}, std::tuple{"large", 30, 40}}) {
+    const std::string image = (folder / (std::string(name) + ".png")).string();
+    const std::string label = (folder / (std::string(name) + "_label.png")).string();
+    write_rgb_png(image, at::zeros({height, width, 3}, at::kByte));
+    write_palette_png(label, at::ones({height, width}, at::kByte), voc_palette());
+    samples.push_back({name, image, label});
+  }
+  DatasetDescriptor descriptor;
+  descriptor.num_classes = 3;
+  descriptor.class_names = metadata.class_names;
+  descriptor.palette = metadata.palette;
+  for (int k = 0; k < 256; ++k) descriptor.label_map[k] = uint8_t(k);
+  PackOptions options;
+  options.format = "list";
+  options.out = (folder / "limited.h5").string();
+  options.max_pixels = 1000;
+  const auto no_progress = [](int64_t, int64_t) {};
+  std::string message;
+  try {
+    build_pack(options, descriptor, samples, 2, no_progress);
+  } catch (const UserError& error) {
+    message = error.message();
+  }
+  EXPECT_NE(message.find("image file '" + samples[1].image_path +
+                         "' is 30 x 40 = 1200 pixels, more than the "
+                         "limit of 1000"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("raise pack.max_pixels (0: no limit)"), std::string::npos) << message;
+  EXPECT_FALSE(fs::exists(options.out));
+
+  options.skip_bad = true;
+  const PackSummary summary = build_pack(options, descriptor, samples, 2, no_progress);
+  EXPECT_EQ(summary.written, 1);
+  ASSERT_EQ(summary.skipped.size(), 1u);
+  EXPECT_EQ(summary.skipped[0].rfind("large: ", 0), 0u) << summary.skipped[0];
+  EXPECT_NE(summary.skipped[0].find("pack.max_pixels"), std::string::npos) << summary.skipped[0];
+  EXPECT_EQ(summary.height, 6);
+  EXPECT_EQ(summary.width, 8);
+  EXPECT_EQ(PackReader(options.out).size(), 1);
 }
 
 TEST_F(PackTest, ReadableByTheHdf5CommandLineTools) {

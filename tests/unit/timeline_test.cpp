@@ -98,5 +98,28 @@ TEST(Timeline, AnUnwritablePathIsAUserErrorNamingIt) {
   }
 }
 
+TEST(Timeline, NamesAreEscapedAndAnEventCutShortIsLeftOutOfTheMergedTrace) {
+  const std::string directory = testing::TempDir() + "timeline_torn_test";
+  std::filesystem::create_directories(directory);
+  const std::string file = directory + "/trace.json";
+  {
+    Timeline timeline(file, 0, "node \"7\"", StepRange{});
+    timeline.set_step(1);
+    const auto now = Timeline::Clock::now();
+    timeline.span("say \"hi\"\n\\", now, now);
+    timeline.close();
+  }
+  std::ofstream(timeline_part_path(file, 0), std::ios::app)
+      << "{\"ph\": \"X\", \"pid\": 0, \"na";  // a full disk
+  merge_timeline_parts(file, 1);
+  const std::string trace = read_text(file);
+  EXPECT_NE(trace.find("\"name\": \"rank 0 (node \\\"7\\\")\""), std::string::npos) << trace;
+  EXPECT_NE(trace.find("\"name\": \"say \\\"hi\\\"\\n\\\\\""), std::string::npos) << trace;
+  EXPECT_EQ(trace.find("\"na\n"), std::string::npos) << "the cut event is left out: " << trace;
+  const std::string end = "}\n], \"displayTimeUnit\": \"ms\"}\n";  // the last whole event, then the close
+  EXPECT_EQ(trace.substr(trace.size() - end.size()), end) << trace;
+  std::filesystem::remove_all(directory);
+}
+
 }  // namespace
 }  // namespace atrous::observe

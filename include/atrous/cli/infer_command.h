@@ -6,7 +6,10 @@
 // and then resized back to its size before packing; data/image_inputs.h). For every image, at its
 // original size (eval/image_prediction.h):
 // OUT/<name>.png, the predicted classes as a palette PNG (the dataset's palette: the pack's, the
-// descriptor's, else VOC's), and OUT/<name>_overlay.png, the colours blended over the image.
+// descriptor's, else VOC's), and OUT/<name>_overlay.png, the colours blended over the image; <name>
+// is a file's stem or a sample's name. Inputs that would write the same file (x.jpg and x.png) are
+// refused before any work, naming both (eval/image_prediction.h); an image given twice is predicted
+// once, and the count printed at the end is of images predicted.
 // --infer.logits_out writes the raw single-scale logits (eval/logits_file.h); it needs one process.
 // The class count comes from the checkpoint; the model from the model.* options
 // (eval/predictor_loader.h). Images are shared out over the ranks.

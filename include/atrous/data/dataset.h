@@ -40,6 +40,10 @@ class Dataset {
   virtual const PackMetadata& metadata() const = 0;
   // Sample `index`, 0 <= index < size().
   virtual PackRecord read(int64_t index) const = 0;
+  // The name of sample `index` (read(index).name), for whoever needs the names before the samples
+  // (`atrous infer` names its outputs with them). This default reads the whole sample; a dataset
+  // that can read the name alone overrides it.
+  virtual std::string name(int64_t index) const { return read(index).name; }
   // What the dataset is, for messages: "pack 'val.h5'".
   virtual std::string description() const = 0;
 };

@@ -6,6 +6,11 @@
 // A sample is predicted on its valid region and its prediction resized back to its size before
 // packing; a file at its own size. An entry that is none of these is a UserError naming it; a pack
 // that cannot be opened is PackReader's UserError naming the pack.
+// Each input has a name that its outputs are named after (eval/image_prediction.h checks that no two
+// inputs would write one file): a file's stem (x.jpg: "x"), a sample's name in its pack. An image
+// given twice (a file listed again or also inside a listed folder, a pack listed twice: the same
+// canonical path) is predicted once: `items` holds each image once, and its size is the count of
+// images predicted.
 // Masks are painted with mask_palette(): the descriptor's when one is given, else the last pack's,
 // else PASCAL VOC's.
 
@@ -24,7 +29,7 @@ namespace atrous::data {
 // One image to predict: a file, or sample `index` of `dataset`.
 struct ImageInput {
   std::string file;                  // the image file; empty for a sample
-  std::string name;                  // the file's stem; empty for a sample (its name is in the dataset)
+  std::string name;                  // what its outputs are named after: the file's stem, the sample's name
   const Dataset* dataset = nullptr;  // the sample's dataset, owned by ImageInputs
   int64_t index = 0;
 };
@@ -34,14 +39,17 @@ struct ImageInputs {
   std::vector<ImageInput> items;                   // every image, in the order of the list
 };
 
-// Resolves the comma-separated `list`. A UserError names the entry for: a path that is neither an
-// image, a folder nor a pack; a folder without images; an empty pack; two image files of one stem
-// (their outputs would have the same name).
+// Resolves the comma-separated `list`, reading the names of the packs' samples. A UserError names
+// the entry for: a path that is neither an image, a folder nor a pack; a folder without images; an
+// empty pack.
 ImageInputs resolve_image_inputs(const std::string& list);
+
+// The input, for messages: "'photos/x.jpg'", "sample 3 ('2007_000033') of pack 'val.h5'".
+std::string describe_input(const ImageInput& input);
 
 // An input as read, ready to predict.
 struct InputImage {
-  std::string name;                      // names the outputs: the file's stem or the sample's name
+  std::string name;                      // the ImageInput's name
   at::Tensor image;                      // [h, w, 3] uint8: the file, or the sample's valid region
   std::array<int64_t, 2> original_hw{};  // where predictions go: the file's size, or the sample's source size
 };

@@ -25,6 +25,7 @@ class InMemoryDataset : public Dataset {
   int64_t size() const override { return static_cast<int64_t>(records_.size()); }
   const PackMetadata& metadata() const override { return metadata_; }
   PackRecord read(int64_t index) const override;
+  std::string name(int64_t index) const override;
   std::string description() const override { return description_; }
 
  private:

@@ -9,7 +9,9 @@
 // ignore label. S = 0: no resizing; padding to the largest image of the split.
 // Validation: image and label of different sizes, or a label value that the descriptor's label map
 // does not turn into a class index or the ignore label, is a UserError naming the file, the value
-// and the fix; with skip_bad such samples (and unreadable ones) are skipped and counted instead.
+// and the fix; so is a damaged source file (data/image_io.h) and an image or label of more than
+// pack.max_pixels pixels, refused from its header before it is decoded. With skip_bad such samples
+// are skipped and counted instead (an oversized image is also left out of the pack's common size).
 // Samples are decoded by `threads` worker threads and written in source order.
 
 #include <functional>
@@ -18,6 +20,7 @@
 
 #include "atrous/data/dataset_descriptor.h"
 #include "atrous/data/dataset_sources.h"
+#include "atrous/data/image_io.h"
 
 namespace atrous {
 class OptionTable;
@@ -39,6 +42,8 @@ struct PackOptions {
   int limit = 0;           // pack.limit: 0 = all
   bool skip_bad = false;   // pack.skip_bad
   int threads = 0;         // pack.threads: 0 = the rank's threads
+  // pack.max_pixels: the most pixels (height x width) of a source image or label; 0 = no limit
+  int64_t max_pixels = default_max_pixels;
 
   static void declare(OptionTable& table, PackOptions& options);
   void validate() const;

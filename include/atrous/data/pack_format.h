@@ -5,7 +5,8 @@
 //   /labels     uint8 [N, H, W]     class indices, ignore_label on boundaries and padding
 //   /valid_hw   int32 [N, 2]        the unpadded region of each sample (top-left corner)
 //   /source_hw  int32 [N, 2]        each sample's size before resizing
-//   /names      string [N]          each sample's name in its source dataset
+//   /names      string [N]          each sample's name in its source dataset (UTF-8, variable length;
+//                                   fixed-length strings are read too)
 // Root attributes: format = "atrous-pack", version = 1, num_classes, ignore_label, class_names,
 // palette (uint8 [K, 3]), mean_rgb (float32 [3]), interpolation, resize_policy, source_format,
 // split.

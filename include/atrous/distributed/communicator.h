@@ -57,7 +57,7 @@ class OptionTable;
 namespace atrous::distributed {
 
 struct CommunicatorOptions {
-  double timeout_s = 600;       // dist.timeout_s
+  double timeout_s = 600;       // dist.timeout_s (declared by WorldOptions; make_communicator copies it)
   double stall_warning_s = 60;  // dist.stall_warning_s: distributed/stall_inspector.h; 0 = off
 
   static void declare(OptionTable& table, CommunicatorOptions& options);

@@ -4,7 +4,9 @@
 // and a mistake one rank makes is never lost.
 //
 // Collective over `comm`: every rank must call it, in the same order as its other collectives,
-// with the error its own step ended in (or nullptr). If no rank failed, it returns. Otherwise:
+// with the error its own step ended in (or nullptr). A rank that does not come within dist.timeout_s
+// (blocking_deadline.h) is named by rank 0 (arrival_check.h) and the job ends. If no rank failed, it returns.
+// Otherwise:
 //   - every rank failed with the same message: rank 0 prints it once, "(on all N ranks)";
 //   - some ranks failed: each of them prints its own error with its rank label, and rank 0 says how
 //     many ranks failed;

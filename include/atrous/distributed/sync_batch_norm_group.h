@@ -59,6 +59,6 @@ struct SyncBatchNormOptions {
 // with it), else MPI progressed by the calling thread.
 std::unique_ptr<Communicator> make_batch_norm_communicator(const World& world,
                                                            const SyncBatchNormOptions& sync_bn,
-                                                           const CommunicatorOptions& options);
+                                                           CommunicatorOptions options);
 
 }  // namespace atrous::distributed

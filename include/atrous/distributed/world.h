@@ -42,6 +42,7 @@ struct WorldOptions {
   int threads = 0;                                // dist.threads: 0 = decide (distributed/thread_budget.h)
   DeviceChoice device = DeviceChoice::automatic;  // dist.device
   bool share_gpus = false;                        // dist.share_gpus (distributed/gpu_assignment.h)
+  double timeout_s = 600;  // dist.timeout_s: every collective and blocking MPI call (blocking_deadline.h)
 
   static void declare(OptionTable& table, WorldOptions& options);
   void validate() const;  // OptionError naming the option
@@ -70,6 +71,8 @@ class World {
   int cpus_available() const { return cpus_available_; }
   int ranks_sharing_cpus() const { return ranks_sharing_cpus_; }
   const c10::Device& device() const { return device_; }
+  // dist.timeout_s: the longest any collective may take (Communicators take it from here).
+  double timeout_s() const { return timeout_s_; }
   int thread_level() const { return thread_level_; }
 
   // atrous's duplicate of MPI_COMM_WORLD, and the communicator of the ranks on this node.
@@ -93,6 +96,7 @@ class World {
   std::string host_;
   ThreadBudget budget_;
   c10::Device device_{c10::kCPU};
+  double timeout_s_ = 600;
 };
 
 // "MPI_THREAD_SERIALIZED" for MPI_THREAD_SERIALIZED, and so on.

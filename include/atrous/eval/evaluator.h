@@ -43,7 +43,9 @@ EvalResult evaluate(Predictor& predictor, const data::Dataset& dataset, distribu
 std::string metrics_table(const EvalResult& result, const std::vector<std::string>& class_names);
 
 // {"miou": .., "pixel_accuracy": .., "classes_counted": .., "samples": .., "iou": {"name": v|null},
-//  "confusion_matrix": [[..]]}
+//  "confusion_matrix": [[..]]}: names escaped (core/json.h), non-finite numbers null. "iou" has one
+// key per class, in class order: the class's name ("class <c>" when it has none); a name that an
+// earlier class already took gets " (class <c>)" appended, so no class's IoU is hidden by another's.
 std::string metrics_json(const EvalResult& result, const std::vector<std::string>& class_names);
 
 }  // namespace atrous::eval

@@ -15,7 +15,9 @@
 //
 // Every field given is written, zeros included (a zero simple_value must be written: it selects the
 // value's kind). Scalars are written as float32, TensorBoard's simple_value; NaN and infinities are
-// written as they are, and TensorBoard shows them. tests/observe/read_events.py reads the output
+// written as they are, and TensorBoard shows them. Tags are protobuf strings, which readers refuse
+// unless they are UTF-8: bytes that are not (a class name from a user's file) are written as U+FFFD
+// (core/json.h, valid_utf8). tests/observe/read_events.py reads the output
 // back with protoc-generated code, independently of this encoder. Pure functions, thread-safe.
 
 #include <cstdint>

@@ -67,9 +67,8 @@ class Timeline {
   void set_step(int64_t step);
   bool recording() const { return recording_; }
 
-  // A complete event on the training thread; `args`: a JSON object's members ("" for none).
-  void span(const std::string& name, Clock::time_point begin, Clock::time_point end,
-            const std::string& args = std::string());
+  // A complete event on the training thread.
+  void span(const std::string& name, Clock::time_point begin, Clock::time_point end);
   // The observer to attach to a communicator (Communicator::add_observer); `communicator` names it.
   std::shared_ptr<distributed::CollectiveObserver> observer(const std::string& communicator);
 
@@ -114,7 +113,9 @@ class TimelineSpan {
 };
 
 // Joins the parts of ranks 0..world_size-1 into `file` (written atomically: a temporary file, then
-// rename), then removes them. A missing part is skipped and named in the returned list.
+// rename), then removes them. A missing part is skipped and named in the returned list. A line
+// without its closing comma (an event cut short by a failed write) is left out, so the file is valid
+// JSON whatever the parts hold.
 std::vector<std::string> merge_timeline_parts(const std::string& file, int world_size);
 
 }  // namespace atrous::observe
