@@ -288,7 +288,7 @@ void Trainer::connect() {
   State& s = *state_;
   s.connect();
   if (s.world.is_root()) {
-    if (s.resumed) s.run_dir->truncate_metrics_after(s.step);
+    s.run_dir->truncate_metrics_after(s.step);  // also step 0: a run that died before its first checkpoint
     s.run_dir->write_config(s.config);
     auto report = std::make_unique<TrainingReport>(*s.run_dir, s.log, s.options.run.steps,
                                                    s.options.run.log_every, s.events.get());

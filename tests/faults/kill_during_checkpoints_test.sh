@@ -2,10 +2,11 @@
 # kill_during_checkpoints_test.sh ATROUS DATASETS_DIR "LAUNCHER-2-RANKS" [KILLS]: a 2-rank run that
 # checkpoints every step is killed KILLS times (default 20) with kill -9 of a random rank at a random
 # moment of a checkpoint write (0-15 ms after its temporary file appears; the script counts the kills
-# that left that file behind, i.e. landed before the rename), and resumed with train.resume auto each time. Every restart must resume (never refuse a
-# checkpoint, never start again at step 0), and the finished run's metrics.jsonl must hold every
+# that left that file behind, i.e. landed before the rename), and resumed with train.resume auto
+# each time. Every restart after a checkpoint must resume from it (never refuse it), and the finished run's metrics.jsonl must hold every
 # step exactly once, with the losses of an uninterrupted run. The seed is printed (FAULTS_SEED
-# repeats a run).
+# repeats a run). First, deterministically: a run restarted before its first checkpoint logs each
+# step once.
 set -u
 atrous=$1
 datasets=$2
@@ -41,6 +42,13 @@ INI
 train() { "${mpi2[@]}" "$atrous" train --config "$work/tiny.ini" --train.run_dir "$@"; }
 
 train "$work/reference" >"$work/reference.log" 2>&1 || fail "the uninterrupted run: $(tail -5 "$work/reference.log")"
+
+# A run that died before its first checkpoint starts again at step 0 and logs each step once.
+train "$work/early" --train.steps 3 >/dev/null 2>&1 || fail "run early"
+rm -rf "$work/early/checkpoints"
+train "$work/early" --train.steps 3 >"$work/early.log" 2>&1 || fail "run early again: $(tail -5 "$work/early.log")"
+[ "$(grep -o '"step": [0-9]*, "epoch' "$work/early/metrics.jsonl" | grep -o '[0-9]*' | tr '\n' ' ')" = "1 2 3 " ] ||
+  fail "a restart without a checkpoint logged its steps twice: $(cut -c1-40 "$work/early/metrics.jsonl")"
 
 run=$work/killed
 in_writes=0

@@ -25,7 +25,8 @@ class RunDirectory {
   const std::string& path() const { return path_; }
   void write_config(const std::string& ini);
   void append_metrics(const std::string& json_line);
-  // On resume: drops the metrics lines of steps after `step`, which the resumed run logs again.
+  // At every start: drops the metrics lines of steps after `step`, the step the run starts from
+  // (its checkpoint's, or 0 when none was found), which the run logs again.
   // The file is rewritten atomically: when that fails (a full disk) it keeps every line.
   void truncate_metrics_after(int64_t step);
 
