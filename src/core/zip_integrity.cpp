@@ -19,7 +19,7 @@ class ZipBytes {
   explicit ZipBytes(const std::vector<char>& bytes) : bytes_(bytes) {}
 
   uint64_t number(uint64_t at, int size) const {
-    if (at + uint64_t(size) > bytes_.size())
+    if (at > bytes_.size() || uint64_t(size) > bytes_.size() - at)  // at + size could wrap (zip64 offsets)
       throw std::runtime_error(to_text("the zip directory points past the end of the file (byte ", at, ")"));
     uint64_t value = 0;
     for (int i = size - 1; i >= 0; --i) value = value << 8 | uint8_t(bytes_[at + uint64_t(i)]);
@@ -123,7 +123,7 @@ void check_zip_entries(const std::vector<char>& bytes) {
           to_text("entry '", entry.name, "' has no local header where the directory says"));
     const uint64_t data = entry.local_header + 30 + zip.number(entry.local_header + 26, 2) +
                           zip.number(entry.local_header + 28, 2);
-    if (data + entry.compressed > zip.size())
+    if (data > zip.size() || entry.compressed > zip.size() - data)
       throw std::runtime_error(to_text("entry '", entry.name, "' runs past the end of the file"));
     if (crc32_of(zip.data(data), entry.compressed) != entry.crc)
       throw std::runtime_error(to_text(

@@ -31,9 +31,14 @@ void expect_attribute_kind(hid_t attribute, StoredKind kind, const std::string& 
   expect_stored_kind(stored.get(), kind, "attribute '" + name + "'");
 }
 
-hssize_t element_count(hid_t attribute) {
+// The number of values of an attribute, which sizes the buffer it is read into. A damaged dataspace
+// can claim 2^61 of them; a pack's attributes hold a few hundred (class names, palette colours).
+hssize_t element_count(hid_t attribute, const std::string& name) {
   Hdf5Handle space(ATROUS_HDF5_CHECK(H5Aget_space(attribute)));
-  return ATROUS_HDF5_CHECK(H5Sget_simple_extent_npoints(space.get()));
+  const hssize_t count = ATROUS_HDF5_CHECK(H5Sget_simple_extent_npoints(space.get()));
+  ATROUS_CHECK(count <= max_attribute_values, "attribute '", name, "' has ", count, " values, more than ",
+               max_attribute_values, " (damaged?)");
+  return count;
 }
 
 }  // namespace
@@ -80,7 +85,7 @@ bool has_attribute(hid_t object, const std::string& name) {
 int64_t read_int_attribute(hid_t object, const std::string& name) {
   Hdf5Handle attribute = open_attribute(object, name);
   expect_attribute_kind(attribute.get(), StoredKind::integer, name);
-  ATROUS_CHECK(element_count(attribute.get()) == 1, "attribute '", name, "' is not a single number");
+  ATROUS_CHECK(element_count(attribute.get(), name) == 1, "attribute '", name, "' is not a single number");
   int64_t value = 0;
   ATROUS_HDF5_CHECK(H5Aread(attribute.get(), H5T_NATIVE_INT64, &value));
   return value;
@@ -95,7 +100,7 @@ std::string read_string_attribute(hid_t object, const std::string& name) {
 std::vector<std::string> read_strings_attribute(hid_t object, const std::string& name) {
   Hdf5Handle attribute = open_attribute(object, name);
   expect_attribute_kind(attribute.get(), StoredKind::variable_string, name);
-  std::vector<char*> texts(static_cast<size_t>(element_count(attribute.get())), nullptr);
+  std::vector<char*> texts(static_cast<size_t>(element_count(attribute.get(), name)), nullptr);
   Hdf5Handle type(utf8_string_type());
   ATROUS_HDF5_CHECK(H5Aread(attribute.get(), type.get(), texts.data()));
   std::vector<std::string> values;
@@ -108,7 +113,7 @@ std::vector<std::string> read_strings_attribute(hid_t object, const std::string&
 std::vector<float> read_floats_attribute(hid_t object, const std::string& name) {
   Hdf5Handle attribute = open_attribute(object, name);
   expect_attribute_kind(attribute.get(), StoredKind::number, name);
-  std::vector<float> values(static_cast<size_t>(element_count(attribute.get())));
+  std::vector<float> values(static_cast<size_t>(element_count(attribute.get(), name)));
   ATROUS_HDF5_CHECK(H5Aread(attribute.get(), H5T_NATIVE_FLOAT, values.data()));
   return values;
 }
@@ -116,7 +121,7 @@ std::vector<float> read_floats_attribute(hid_t object, const std::string& name) 
 std::vector<uint8_t> read_bytes_attribute(hid_t object, const std::string& name) {
   Hdf5Handle attribute = open_attribute(object, name);
   expect_attribute_kind(attribute.get(), StoredKind::uint8, name);
-  std::vector<uint8_t> values(static_cast<size_t>(element_count(attribute.get())));
+  std::vector<uint8_t> values(static_cast<size_t>(element_count(attribute.get(), name)));
   ATROUS_HDF5_CHECK(H5Aread(attribute.get(), H5T_NATIVE_UINT8, values.data()));
   return values;
 }

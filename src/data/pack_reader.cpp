@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdint>
 #include <filesystem>
@@ -26,17 +27,21 @@ Hdf5Handle open_dataset(hid_t file, const char* name) {
   return Hdf5Handle(ATROUS_HDF5_CHECK(H5Dopen2(file, name, H5P_DEFAULT)));
 }
 
-// Reads row `index` of a [N, ...] dataset into `data`.
-void read_row(hid_t dataset, hid_t type, int64_t index, void* data) {
+// Reads `rows` rows of a [N, ...] dataset from row `first` on into `data`.
+void read_rows(hid_t dataset, hid_t type, int64_t first, int64_t rows, void* data) {
   std::vector<hsize_t> dims = dataset_dims(dataset), start(dims.size(), 0), count = dims;
-  start[0] = static_cast<hsize_t>(index);
-  count[0] = 1;
+  start[0] = static_cast<hsize_t>(first);
+  count[0] = static_cast<hsize_t>(rows);
   Hdf5Handle file_space(ATROUS_HDF5_CHECK(H5Dget_space(dataset)));
   ATROUS_HDF5_CHECK(
       H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr));
   Hdf5Handle memory(
       ATROUS_HDF5_CHECK(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr)));
   ATROUS_HDF5_CHECK(H5Dread(dataset, type, memory.get(), file_space.get(), H5P_DEFAULT, data));
+}
+
+void read_row(hid_t dataset, hid_t type, int64_t index, void* data) {
+  read_rows(dataset, type, index, 1, data);
 }
 
 PackMetadata read_metadata(hid_t root) {
@@ -106,6 +111,11 @@ void PackReader::check_layout() {
   const auto images = dataset_dims(images_.get());
   ATROUS_CHECK(images.size() == 4 && images[1] >= 1 && images[2] >= 1 && images[3] == 3,
                "/images has the shape ", shape_text(images), "; expected [N, H, W, 3]");
+  // One sample per chunk (pack_format.h), and an HDF5 chunk holds less than 4 GiB: a larger sample is
+  // damage, and reading one would first allocate its size.
+  ATROUS_CHECK(images[0] <= INT64_MAX && images[1] <= (uint64_t(1) << 32) / 3 / images[2],
+               "/images has the shape ", shape_text(images),
+               ", samples of more than 4 GiB; expected [N, H, W, 3] with H x W x 3 < 2^32");
   size_ = static_cast<int64_t>(images[0]);
   metadata_.height = static_cast<int64_t>(images[1]);
   metadata_.width = static_cast<int64_t>(images[2]);
@@ -124,22 +134,28 @@ void PackReader::check_layout() {
   if (H5Tis_variable_str(names_type.get()) <= 0) names_fixed_bytes_ = H5Tget_size(names_type.get());
 }
 
-// Every sample's valid region lies inside the stored H x W and its source size is positive.
+// Every sample's valid region lies inside the stored H x W and its source size is positive. Read a
+// block of samples at a time: the sample count comes from the file, and a damaged one must not size
+// an allocation (the rows past the written ones read as zeros, refused at the first).
 void PackReader::check_sizes() {
-  if (size_ == 0) return;
-  const auto read_all = [&](hid_t dataset) {
-    std::vector<int64_t> values(static_cast<size_t>(size_) * 2);
-    ATROUS_HDF5_CHECK(H5Dread(dataset, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()));
-    return values;
-  };
-  const std::vector<int64_t> valid = read_all(valid_hw_.get()), source = read_all(source_hw_.get());
-  for (int64_t i = 0; i < size_; ++i) {
-    const int64_t h = valid[2 * i], w = valid[2 * i + 1];
-    ATROUS_CHECK(h >= 1 && h <= metadata_.height && w >= 1 && w <= metadata_.width, "/valid_hw of sample ", i,
-                 " is ", h, " x ", w, ", outside the stored ", metadata_.height, " x ", metadata_.width);
-    const int64_t source_h = source[2 * i], source_w = source[2 * i + 1];
-    ATROUS_CHECK(source_h >= 1 && source_w >= 1 && source_h <= INT32_MAX && source_w <= INT32_MAX,
-                 "/source_hw of sample ", i, " is ", source_h, " x ", source_w, "; expected positive sizes");
+  constexpr int64_t block = 4096;
+  std::vector<int64_t> valid, source;
+  for (int64_t first = 0; first < size_; first += block) {
+    const int64_t rows = std::min(block, size_ - first);
+    valid.resize(static_cast<size_t>(rows) * 2);
+    source.resize(valid.size());
+    read_rows(valid_hw_.get(), H5T_NATIVE_INT64, first, rows, valid.data());
+    read_rows(source_hw_.get(), H5T_NATIVE_INT64, first, rows, source.data());
+    for (int64_t i = 0; i < rows; ++i) {
+      const int64_t h = valid[2 * i], w = valid[2 * i + 1], sample = first + i;
+      ATROUS_CHECK(h >= 1 && h <= metadata_.height && w >= 1 && w <= metadata_.width, "/valid_hw of sample ",
+                   sample, " is ", h, " x ", w, ", outside the stored ", metadata_.height, " x ",
+                   metadata_.width);
+      const int64_t source_h = source[2 * i], source_w = source[2 * i + 1];
+      ATROUS_CHECK(source_h >= 1 && source_w >= 1 && source_h <= INT32_MAX && source_w <= INT32_MAX,
+                   "/source_hw of sample ", sample, " is ", source_h, " x ", source_w,
+                   "; expected positive sizes");
+    }
   }
 }
 

@@ -94,8 +94,13 @@ std::map<std::string, at::Tensor> read_state_dict(const std::string& path) {
   if (value.isGenericDict()) {  // an atrous checkpoint keeps the model's tensors under "model"
     const auto dict = value.toGenericDict();
     const c10::IValue key("format");
-    if (dict.contains(key) && dict.at(key).isString() && dict.at(key).toStringRef() == "atrous-checkpoint")
-      value = dict.at(c10::IValue("model"));
+    const c10::IValue model("model");
+    if (dict.contains(key) && dict.at(key).isString() && dict.at(key).toStringRef() == "atrous-checkpoint") {
+      if (!dict.contains(model))  // at() would throw std::out_of_range
+        throw UserError(to_text("weights file '", path, "' is an atrous checkpoint without a 'model' entry"),
+                        ATROUS_HERE);
+      value = dict.at(model);
+    }
   }
   if (!value.isGenericDict())
     throw UserError(to_text("weights file '", path, "' holds no dict", expected), ATROUS_HERE);

@@ -32,12 +32,14 @@ c10::impl::GenericDict tensor_dict(const std::map<std::string, at::Tensor>& tens
 
 std::map<std::string, at::Tensor> tensor_map(const c10::IValue& value, const std::string& path,
                                              const char* key) {
-  if (!value.isGenericDict())
-    throw UserError(to_text("checkpoint '", path, "': entry '", key, "' is not a dict of tensors"),
-                    ATROUS_HERE);
+  const UserError not_tensors(to_text("checkpoint '", path, "': entry '", key, "' is not a dict of tensors"),
+                              ATROUS_HERE);
+  if (!value.isGenericDict()) throw not_tensors;
   std::map<std::string, at::Tensor> tensors;
-  for (const auto& entry : value.toGenericDict())
+  for (const auto& entry : value.toGenericDict()) {
+    if (!entry.key().isString() || !entry.value().isTensor()) throw not_tensors;
     tensors[entry.key().toStringRef()] = entry.value().toTensor();
+  }
   return tensors;
 }
 
@@ -129,16 +131,21 @@ Checkpoint load_checkpoint(const std::string& path) {
     if (!dict.contains(key)) throw fail(to_text("no '", key, "' entry"));
     return dict.at(key);
   };
+  auto integer = [&](const char* key) {  // toInt() of another type would throw LibTorch's c10::Error
+    if (!get(key).isInt()) throw fail(to_text("'", key, "' is not an integer"));
+    return get(key).toInt();
+  };
   if (!get("format").isString() || get("format").toStringRef() != format_name)
     throw fail("wrong format name");
-  if (get("version").toInt() != format_version)
-    throw fail(to_text("version ", get("version").toInt(), ", this build reads ", format_version));
+  if (integer("version") != format_version)
+    throw fail(to_text("version ", integer("version"), ", this build reads ", format_version));
   Checkpoint checkpoint;
-  checkpoint.step = get("step").toInt();
-  checkpoint.epoch = get("epoch").toInt();
-  checkpoint.position = get("position").toInt();
-  checkpoint.world_size = get("world_size").toInt();
-  checkpoint.seed = get("seed").toInt();
+  checkpoint.step = integer("step");
+  checkpoint.epoch = integer("epoch");
+  checkpoint.position = integer("position");
+  checkpoint.world_size = integer("world_size");
+  checkpoint.seed = integer("seed");
+  if (!get("config").isString()) throw fail("'config' is not text");
   checkpoint.config = get("config").toStringRef();
   checkpoint.model = tensor_map(get("model"), path, "model");
   checkpoint.velocity = tensor_map(get("velocity"), path, "velocity");

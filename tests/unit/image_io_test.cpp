@@ -454,6 +454,9 @@ TEST_F(ImageIoTest, PixelLimitIsAppliedFromTheHeader) {
   EXPECT_EQ(read_rgb_image(path, exact).size(0), 30);
   EXPECT_EQ(read_label_image(path, none).values.size(1), 40);
   EXPECT_EQ(read_image_size(path, exact), (std::array<int64_t, 2>{30, 40}));
+  // Sizes at a PNG header's 32-bit maximum: their product is past int64, and still over the limit.
+  EXPECT_FALSE(below.allows(0xFFFFFFFF, 0xFFFFFFFF));
+  EXPECT_TRUE(none.allows(0xFFFFFFFF, 0xFFFFFFFF));
   for (const std::string& message :
        {refusal([&] { read_rgb_image(path, below); }), refusal([&] { read_label_image(path, below); }),
         refusal([&] { read_image_size(path, below); })}) {

@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
+#include <torch/csrc/jit/serialization/pickle.h>
 
 #include <filesystem>
 #include <fstream>
@@ -311,6 +312,40 @@ TEST(WeightImport, UnreadableOrForeignFilesAreUserErrorsNamingTheFile) {
     } catch (const UserError& error) {
       EXPECT_NE(std::string(error.what()).find(path), std::string::npos) << error.what();
     }
+  }
+  test_support::remove_tree(dir.string());
+}
+
+// LibTorch gives an unpickled tensor the offset, sizes and strides of the file as they are, even past
+// the end of its storage: such a tensor, copied into a model, would be read out of bounds. And an
+// atrous checkpoint without its "model" entry is named as such (Dict::at threw std::out_of_range).
+TEST(WeightImport, ATensorReachingPastItsStorageOrACheckpointWithoutAModelIsRefused) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "atrous_weight_storage_test";
+  std::filesystem::create_directories(dir);
+  at::Tensor outside = at::zeros({2});                   // a storage of 2 floats
+  outside.unsafeGetTensorImpl()->set_storage_offset(8);  // elements 8 and 9 of it
+  c10::impl::GenericDict dict(c10::StringType::get(), c10::TensorType::get());
+  dict.insert("w", outside);
+  const std::vector<char> bytes = torch::jit::pickle_save(c10::IValue(dict));
+  const std::string path = (dir / "outside.pt").string();
+  std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+  try {
+    read_state_dict(path);
+    FAIL() << "a tensor outside its storage was read";
+  } catch (const UserError& error) {
+    EXPECT_NE(error.message().find("reaches past its storage of 8 bytes"), std::string::npos)
+        << error.message();
+  }
+  c10::impl::GenericDict checkpoint(c10::StringType::get(), c10::AnyType::get());
+  checkpoint.insert("format", std::string("atrous-checkpoint"));  // and no "model"
+  const std::vector<char> without_model = torch::jit::pickle_save(c10::IValue(checkpoint));
+  std::ofstream(path, std::ios::binary).write(without_model.data(), std::streamsize(without_model.size()));
+  try {
+    read_state_dict(path);
+    FAIL() << "a checkpoint without a model was read";
+  } catch (const UserError& error) {
+    EXPECT_NE(error.message().find("an atrous checkpoint without a 'model' entry"), std::string::npos)
+        << error.message();
   }
   test_support::remove_tree(dir.string());
 }

@@ -122,6 +122,16 @@ TEST_F(OptionsTest, MalformedValuesNameTheOptionTheValueAndWhatIsAllowed) {
   EXPECT_NE(message.find("allowed: true or false"), std::string::npos) << message;
 }
 
+// boost's what() expands %placeholders% until none is left: a value or line holding one would never end.
+TEST_F(OptionsTest, AValueOrLineThatLooksLikeBoostsPlaceholderIsQuotedAsWritten) {
+  std::string message = error_of({"--train.batch_size", "%value%"});
+  EXPECT_NE(message.find("the argument ('%value%') for option '--train.batch_size' is invalid"),
+            std::string::npos)
+      << message;
+  message = error_of({"--config", write_config("[train]\n%invalid_line%\n")});
+  EXPECT_NE(message.find("invalid line '%invalid_line%'"), std::string::npos) << message;
+}
+
 TEST_F(OptionsTest, MalformedValueInConfigFileNamesTheFile) {
   std::string path = write_config("[train]\nbatch_size = many\n");
   std::string message = error_of({"--config", path});

@@ -6,12 +6,15 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <vector>
 
 #include "atrous/core/error.h"
 #include "atrous/data/hdf5_check.h"
 #include "atrous/data/hdf5_handle.h"
+#include "atrous/data/hdf5_types.h"
 #include "atrous/data/pack_reader.h"
 #include "atrous/data/pack_writer.h"
 #include "scratch_files.h"
@@ -124,6 +127,64 @@ TEST_F(PackLayoutTest, ShapesInconsistentWithTheImagesAreRefused) {
   std::vector<int32_t> regions{4, 6, 5, 6, 4, 6};
   replace_dataset(outside, "valid_hw", H5T_NATIVE_INT32, {3, 2}, regions.data());
   expect_refused(outside, "/valid_hw of sample 1 is 5 x 6, outside the stored 4 x 6");
+}
+
+// Sizes come from the file, so damaged ones must not size an allocation: datasets grown far past what
+// was written (unwritten chunks read as zeros; the file stays small) are refused before that happens.
+TEST_F(PackLayoutTest, SizesPastWhatWasWrittenAreRefusedBeforeAnythingOfThatSizeIsAllocated) {
+  const std::string many = write_pack("many_samples.h5");
+  {
+    Hdf5Handle file(ATROUS_HDF5_CHECK(H5Fopen(many.c_str(), H5F_ACC_RDWR, H5P_DEFAULT)));
+    for (const char* name : {"images", "labels", "valid_hw", "source_hw", "names"}) {
+      Hdf5Handle dataset(ATROUS_HDF5_CHECK(H5Dopen2(file.get(), name, H5P_DEFAULT)));
+      std::vector<hsize_t> dims = dataset_dims(dataset.get());
+      dims[0] = hsize_t(1) << 40;  // 16 TiB of sample sizes, were they read at once
+      ATROUS_HDF5_CHECK(H5Dset_extent(dataset.get(), dims.data()));
+    }
+  }
+  expect_refused(many, "/valid_hw of sample 3 is 0 x 0, outside the stored 4 x 6");
+
+  const std::string large = write_pack("large_samples.h5");
+  {
+    Hdf5Handle file(ATROUS_HDF5_CHECK(H5Fopen(large.c_str(), H5F_ACC_RDWR, H5P_DEFAULT)));
+    const hsize_t side = hsize_t(1) << 20;  // 3 TiB an image
+    for (std::vector<hsize_t> dims : {std::vector<hsize_t>{3, side, side, 3}, {3, side, side}}) {
+      const char* name = dims.size() == 4 ? "images" : "labels";
+      ATROUS_HDF5_CHECK(H5Ldelete(file.get(), name, H5P_DEFAULT));
+      const std::vector<hsize_t> chunk(dims.size(), 1);
+      Hdf5Handle space(ATROUS_HDF5_CHECK(H5Screate_simple(int(dims.size()), dims.data(), nullptr)));
+      Hdf5Handle properties(ATROUS_HDF5_CHECK(H5Pcreate(H5P_DATASET_CREATE)));
+      ATROUS_HDF5_CHECK(H5Pset_chunk(properties.get(), int(chunk.size()), chunk.data()));
+      Hdf5Handle dataset(ATROUS_HDF5_CHECK(H5Dcreate2(file.get(), name, H5T_NATIVE_UINT8, space.get(),
+                                                      H5P_DEFAULT, properties.get(), H5P_DEFAULT)));
+    }
+  }
+  expect_refused(large, "/images has the shape [3, 1048576, 1048576, 3], samples of more than 4 GiB");
+}
+
+// An attribute's value count sizes the buffer it is read into: a damaged dataspace (here one byte of
+// the class names' dimension, as the fuzzer found it) claimed 2^61 names, and std::length_error left
+// the reader. More than max_attribute_values is refused before reading.
+TEST_F(PackLayoutTest, AnAttributeOfTooManyValuesIsRefusedBeforeItIsRead) {
+  const std::string path = write_pack("many_names.h5");
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  // The attribute message: its name, then its datatype and dataspace (version 1, rank 1, flags, five
+  // reserved bytes, then the dimension, 3, as 8 bytes).
+  const size_t name = bytes.find("class_names");
+  ASSERT_NE(name, std::string::npos);
+  const std::string three("\3\0\0\0\0\0\0\0", 8);
+  size_t dimension = name;
+  while ((dimension = bytes.find(three, dimension + 1)) != std::string::npos &&
+         bytes.compare(dimension - 8, 2, "\1\1") != 0) {
+  }
+  ASSERT_NE(dimension, std::string::npos) << "no dataspace of 3 after the attribute's name";
+  bytes[dimension + 7] = 0x20;  // 2^61 + 3
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  expect_refused(path, "attribute 'class_names' has 2305843009213693955 values, more than 65536");
 }
 
 TEST_F(PackLayoutTest, AttributesOfAnotherTypeAreRefusedByName) {

@@ -3,6 +3,7 @@
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+#include <torch/csrc/jit/serialization/pickle.h>
 
 #include <cmath>
 #include <filesystem>
@@ -288,6 +289,43 @@ TEST(Checkpoint, ABrokenLatestPointerFallsBackToTheNewestCheckpointWithANote) {
   latest = latest_checkpoint(dir.string());
   EXPECT_EQ(latest.path, newest);
   EXPECT_NE(latest.note.find("latest is missing"), std::string::npos) << latest.note;
+  test_support::remove_tree(dir.string());
+}
+
+// Entries of another type (a dict another program wrote, or an edited one) are refused by name, not by
+// LibTorch's "INTERNAL ASSERT FAILED ... please report a bug to PyTorch" from toInt() and the like.
+TEST(Checkpoint, EntriesOfAnotherTypeAreRefusedByName) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "atrous_checkpoint_types_test";
+  test_support::remove_tree(dir.string());
+  std::filesystem::create_directories(dir);
+  const auto refusal = [&](const char* key, const c10::IValue& value) -> std::string {
+    c10::impl::GenericDict dict(c10::StringType::get(), c10::AnyType::get());
+    dict.insert("format", std::string("atrous-checkpoint"));
+    for (const char* number : {"version", "step", "epoch", "position", "world_size", "seed"})
+      dict.insert(number, int64_t(1));
+    dict.insert("config", std::string("[train]\n"));
+    c10::impl::GenericDict tensors(c10::StringType::get(), c10::TensorType::get());
+    tensors.insert("w", at::zeros({2}));
+    dict.insert("model", tensors);
+    dict.insert("velocity", tensors);
+    dict.insert_or_assign(key, value);
+    const std::vector<char> bytes = torch::jit::pickle_save(c10::IValue(dict));
+    const std::string path = (dir / (std::string(key) + ".pt")).string();
+    std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+    try {
+      load_checkpoint(path);
+    } catch (const UserError& error) {
+      return error.message();
+    }
+    return "";
+  };
+  EXPECT_NE(refusal("version", std::string("1")).find("'version' is not an integer"), std::string::npos);
+  EXPECT_NE(refusal("step", 2.5).find("'step' is not an integer"), std::string::npos);
+  EXPECT_NE(refusal("config", int64_t(3)).find("'config' is not text"), std::string::npos);
+  c10::impl::GenericDict numbers(c10::StringType::get(), c10::AnyType::get());
+  numbers.insert("w", 1.0);
+  EXPECT_NE(refusal("model", numbers).find("entry 'model' is not a dict of tensors"), std::string::npos);
+  EXPECT_EQ(refusal("seed", int64_t(7)), "") << "the same file with every entry of its type";
   test_support::remove_tree(dir.string());
 }
 

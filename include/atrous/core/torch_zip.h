@@ -5,8 +5,11 @@
 // the end-of-central-directory record near the end) before LibTorch unpickles them, so that a file
 // of another kind or a cut-off copy is reported as such, in the same words on every LibTorch
 // version, rather than by whatever LibTorch's reader makes of it, and that every entry still has the
-// CRC-32 it was written with (core/zip_integrity.h), so changed bytes are named, not unpickled. Throws
-// std::runtime_error saying what is wrong; the caller adds the file's name and what to do.
+// CRC-32 it was written with (core/zip_integrity.h), so changed bytes are named, not unpickled. After
+// unpickling, every tensor in the value (through dicts, lists and tuples) must be a dense tensor whose
+// elements lie inside its storage: LibTorch takes a tensor's offset, sizes and strides from the file
+// as they are. Throws std::runtime_error saying what is wrong; the caller adds the file's name and what
+// to do.
 
 #include <ATen/core/ivalue.h>
 

@@ -23,6 +23,9 @@ void write_attribute(hid_t object, const std::string& name, const std::vector<ui
                      hsize_t columns);
 
 bool has_attribute(hid_t object, const std::string& name);
+// The readers refuse an attribute of more than this many values (UserError), before reading it.
+inline constexpr int64_t max_attribute_values = 65536;
+
 int64_t read_int_attribute(hid_t object, const std::string& name);
 std::string read_string_attribute(hid_t object, const std::string& name);
 std::vector<std::string> read_strings_attribute(hid_t object, const std::string& name);
