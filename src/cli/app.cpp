@@ -1,7 +1,6 @@
 #include "atrous/cli/app.h"
 
 #include <algorithm>
-
 #include <cstdlib>
 #include <iostream>
 #include <set>

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # cli_test.sh ATROUS "LAUNCHER-2-RANKS" "LAUNCHER-4-RANKS" DATASETS_DIR
 # The `atrous` command end to end: help, exit statuses, option errors printed once per job, config
-# file precedence, `atrous info` on 2 and 4 ranks, describe, the options and early errors of eval
-# and infer (inputs that would write one file, an empty folder, an empty pack), and JSON outputs
-# that stay valid whatever the class names hold. Launchers are CMake lists (';'-separated).
+# file precedence, `atrous info` on 2 and 4 ranks (and its warning when threads outnumber cpus),
+# describe, the options and early errors of eval and infer (inputs that would write one file, an
+# empty folder, an empty pack), and JSON outputs that stay valid whatever the class names hold.
+# Launchers are CMake lists (';'-separated).
 set -u
 atrous=$1
 IFS=';' read -ra mpi2 <<<"$2"
@@ -44,6 +45,11 @@ run info-2 0 "${mpi2[@]}" "$atrous" info && expect info-2 "  rank " 2 &&
   expect info-2 "effective configuration" 1 && expect info-2 "world: 2 rank(s) on 1 node(s)" 2
 run info-4 0 "${mpi4[@]}" "$atrous" info --log.level warn && expect info-4 "  rank " 4 &&
   expect info-4 "effective configuration" 0 && expect info-4 "local 3/4"
+# More threads than cpus: one warning (rank 0's) that names the budget and what to use instead.
+run oversubscribed 0 "${mpi2[@]}" "$atrous" info --dist.threads 1000 --log.level warn &&
+  expect oversubscribed " x 1000 thread(s) (dist.threads) exceed the " 1 &&
+  expect oversubscribed "every step runs many times slower; use dist.threads" 1
+run not-oversubscribed 0 "$atrous" info --dist.threads 1 && expect not-oversubscribed "exceed the" 0
 
 run bad-option-2 2 "${mpi2[@]}" "$atrous" info --dist.thread 2 &&
   expect bad-option-2 "atrous: error: unknown option 'dist.thread' on the command line (did you mean --dist.threads?)" 1 &&

@@ -31,21 +31,9 @@ fill() {
 }
 
 make_packs 6 8 4
-cat >"$work/tiny.ini" <<INI
+write_tiny_ini <<INI
 [data]
-train = $work/train.h5
 val = $work/val.h5
-batch_size = 2
-crop_size = 65
-reader_threads = 1
-[model]
-backbone = mobilenet_v2
-output_stride = 16
-atrous_rates = 2,4
-[train]
-log_every = 1
-[dist]
-threads = 1
 INI
 train() { "${mpi2[@]}" "$atrous" train --config "$work/tiny.ini" "$@"; }
 

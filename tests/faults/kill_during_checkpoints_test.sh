@@ -19,24 +19,13 @@ echo "seed $seed, $kills kills"
 steps=$((2 * kills + 10))
 
 make_packs 5 16 4
-cat >"$work/tiny.ini" <<INI
-[data]
-train = $work/train.h5
-batch_size = 2
-crop_size = 65
-reader_threads = 1
-[model]
-backbone = mobilenet_v2
-output_stride = 16
-atrous_rates = 2,4
+write_tiny_ini <<INI
 [train]
-log_every = 1
 steps = $steps
 [ckpt]
 every_steps = 1
 keep = 2
 [dist]
-threads = 1
 timeout_s = 60
 INI
 train() { "${mpi2[@]}" "$atrous" train --config "$work/tiny.ini" --train.run_dir "$@"; }

@@ -15,20 +15,8 @@ source "$(dirname "$0")/../e2e/common.sh"
 timeout_s=8
 
 make_packs 7 8 2
-cat >"$work/tiny.ini" <<INI
-[data]
-train = $work/train.h5
-batch_size = 2
-crop_size = 65
-reader_threads = 1
-[model]
-backbone = mobilenet_v2
-output_stride = 16
-atrous_rates = 2,4
-[train]
-log_every = 1
+write_tiny_ini <<INI
 [dist]
-threads = 1
 timeout_s = $timeout_s
 stall_warning_s = 2
 INI

@@ -6,7 +6,6 @@
 
 #include "atrous/core/error.h"
 #include "atrous/observe/timeline.h"
-#include "atrous/train/train_options.h"
 
 namespace atrous::observe {
 namespace {
@@ -69,23 +68,6 @@ TEST(Timeline, RecordsOnlyTheStepsOfItsRangeAndMergesThePartsOfEveryRank) {
   EXPECT_EQ(trace.find(",\n]"), std::string::npos) << "no trailing comma";
   EXPECT_FALSE(std::filesystem::exists(timeline_part_path(file, 0)));
   std::filesystem::remove_all(directory);
-}
-
-TEST(Timeline, TheRunOptionsOfSeeingARunAreValidatedByName) {
-  train::RunOptions options;
-  options.run_dir = "run";
-  options.tensorboard_images = -1;
-  try {
-    options.validate();
-    ADD_FAILURE() << "train.tensorboard_images -1 accepted";
-  } catch (const OptionError& error) {
-    EXPECT_NE(std::string(error.what()).find("train.tensorboard_images"), std::string::npos) << error.what();
-  }
-  options.tensorboard_images = 0;
-  options.timeline_steps = "7:3";
-  EXPECT_THROW(options.validate(), OptionError);
-  options.timeline_steps = "3:7";
-  EXPECT_NO_THROW(options.validate());
 }
 
 TEST(Timeline, AnUnwritablePathIsAUserErrorNamingIt) {

@@ -17,6 +17,7 @@
 #include "atrous/train/checkpoint.h"
 #include "atrous/train/lr_schedule.h"
 #include "atrous/train/optimizer.h"
+#include "atrous/train/train_options.h"
 #include "scratch_files.h"
 
 namespace atrous::train {
@@ -339,6 +340,23 @@ TEST(Checkpoint, ADirectoryIsRefusedByPathAndSaysWhatToGive) {
         << error.message();
     EXPECT_NE(error.message().find("train.resume auto"), std::string::npos) << error.message();
   }
+}
+
+TEST(RunOptions, TheOptionsOfSeeingARunAreValidatedByName) {
+  RunOptions options;
+  options.run_dir = "run";
+  options.tensorboard_images = -1;
+  try {
+    options.validate();
+    ADD_FAILURE() << "train.tensorboard_images -1 accepted";
+  } catch (const OptionError& error) {
+    EXPECT_NE(std::string(error.what()).find("train.tensorboard_images"), std::string::npos) << error.what();
+  }
+  options.tensorboard_images = 0;
+  options.timeline_steps = "7:3";
+  EXPECT_THROW(options.validate(), OptionError);
+  options.timeline_steps = "3:7";
+  EXPECT_NO_THROW(options.validate());
 }
 
 }  // namespace
