@@ -1,16 +1,18 @@
 #!/usr/bin/python3
 """Writes the demo dataset: procedurally drawn scenes in the layout of PASCAL VOC 2012.
 
-    datasets/make_demo_data.py --out DIR [--train 300] [--val 100] [--seed 0]
+    datasets/make_demo_data.py --out DIR [--train 3000] [--val 200] [--seed 0]
 
 DIR/VOC2012/JPEGImages/<name>.jpg           RGB scenes of varied sizes and aspect ratios
 DIR/VOC2012/SegmentationClass/<name>.png    palette PNGs: class indices, 255 on object boundaries
 DIR/VOC2012/ImageSets/Segmentation/{train,val}.txt
 
 Classes: 0 background, 1 disc, 2 box, 3 triangle, 4 ring (datasets/demo.ini describes them). Each
-scene has a textured, noisy background and one to four shapes of random size, colour and position;
-colours do not give the class away, shapes do. Like VOC, a band of 255 (ignore) outlines every
-object. The same seed writes byte-identical files.
+scene has a light, textured, noisy background and one or two dark, flat shapes of random size,
+colour, position and (triangles) rotation that do not overlap; every class is drawn from the same
+colours, so only the shape tells the classes apart (datasets/README.md says what makes the task
+hard). Like VOC, a band of 255 (ignore) outlines every object. The same seed writes byte-identical
+files.
 """
 import argparse
 import os
@@ -38,21 +40,22 @@ def voc_palette():
 
 
 def background(rng, width, height):
+    """Light: a colour of 150-230 per channel, a gentle gradient, a wave texture and strong noise."""
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    base = rng.uniform(40, 215, size=3)
-    tilt = rng.uniform(-0.4, 0.4, size=(2, 3))
+    base = rng.uniform(150, 230, size=3)
+    tilt = rng.uniform(-0.1, 0.1, size=(2, 3))
     frequency = rng.uniform(0.02, 0.15, size=2)
     phase = rng.uniform(0, 2 * np.pi, size=2)
     texture = 18 * np.sin(frequency[0] * x + phase[0]) * np.cos(frequency[1] * y + phase[1])
     image = base + x[..., None] * tilt[0] + y[..., None] * tilt[1] + texture[..., None]
-    return image + rng.normal(0, 12, size=image.shape)
+    return image + rng.normal(0, 20, size=image.shape)
 
 
 def shape_mask(rng, kind, width, height):
     """A boolean mask of one shape of class `kind` somewhere in the scene."""
     mask = Image.new("L", (width, height), 0)
     draw = ImageDraw.Draw(mask)
-    size = rng.uniform(0.15, 0.45) * min(width, height)
+    size = rng.uniform(0.25, 0.5) * min(width, height)
     cx, cy = rng.uniform(0.1, 0.9) * width, rng.uniform(0.1, 0.9) * height
     if kind == 1:
         draw.ellipse([cx - size / 2, cy - size / 2, cx + size / 2, cy + size / 2], fill=1)
@@ -72,26 +75,34 @@ def shape_mask(rng, kind, width, height):
     return np.array(mask, dtype=bool)
 
 
+def grow(mask, size):
+    """The mask dilated by a size x size square."""
+    return np.array(Image.fromarray(mask.astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(size))) > 0
+
+
 def scene(rng):
     width, height = int(rng.integers(160, 321)), int(rng.integers(160, 321))
     image = background(rng, width, height)
     label = np.zeros((height, width), dtype=np.uint8)
     boundary = np.zeros((height, width), dtype=bool)
-    for _ in range(int(rng.integers(1, 5))):
+    taken = np.zeros((height, width), dtype=bool)  # the shapes so far, with a 4-pixel margin
+    for _ in range(int(rng.integers(1, 3))):
         kind = int(rng.integers(1, len(CLASSES)))
-        mask = shape_mask(rng, kind, width, height)
-        if not mask.any():
+        for _attempt in range(20):  # a place that overlaps no earlier shape, or none
+            mask = shape_mask(rng, kind, width, height)
+            if mask.any() and not (mask & taken).any():
+                break
+        else:
             continue
-        colour = rng.uniform(0, 255, size=3)
-        shading = rng.normal(0, 10, size=(height, width, 1))
+        taken |= grow(mask, 9)
+        # Dark (0-90 per channel) and nearly flat, whatever the class.
+        colour = rng.uniform(0, 90, size=3)
+        shading = rng.normal(0, 4, size=(height, width, 1))
         image[mask] = (colour + shading)[mask]
         label[mask] = kind
         # A 255 band over the object's outline, as VOC marks boundaries.
-        as_image = Image.fromarray(mask.astype(np.uint8) * 255)
-        grown = np.array(as_image.filter(ImageFilter.MaxFilter(5))) > 0
-        shrunk = np.array(as_image.filter(ImageFilter.MinFilter(5))) > 0
-        boundary[mask] = False
-        boundary |= grown & ~shrunk
+        shrunk = ~grow(~mask, 5)
+        boundary |= grow(mask, 5) & ~shrunk
     label[boundary] = IGNORE
     return Image.fromarray(np.clip(image, 0, 255).astype(np.uint8), "RGB"), label
 
@@ -99,8 +110,8 @@ def scene(rng):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="folder to write VOC2012/ into")
-    parser.add_argument("--train", type=int, default=300, help="training scenes (default 300)")
-    parser.add_argument("--val", type=int, default=100, help="validation scenes (default 100)")
+    parser.add_argument("--train", type=int, default=3000, help="training scenes (default 3000)")
+    parser.add_argument("--val", type=int, default=200, help="validation scenes (default 200)")
     parser.add_argument("--seed", type=int, default=0, help="same seed, same files (default 0)")
     args = parser.parse_args()
     if args.train < 0 or args.val < 0 or args.train + args.val == 0:

@@ -139,19 +139,22 @@ done
 [ "$(cat "$work/sweep/1/sweep-line.txt" 2>/dev/null)" = "--optim.lr 0.03 --train.steps 3" ] || fail "sweep-line.txt of task 1"
 check_steps "$work/sweep/1" 3
 
-# 5. The large-batch sweep through SLURM: a run per global batch, evaluated, into CSV, table and plot.
-if (cd "$work" && "$root/launch/experiments/large-batch" --launcher slurm --out "$work/sweep-lb" --batches "2 4" \
-  --epochs 1 --warmup-images 4 --config "$work/tiny.ini" --train "$work/train.h5" --val "$work/val.h5") \
-  >"$work/large-batch.log" 2>&1; then
+# 5. The large-batch sweep through SLURM: one job array, each run evaluated, into CSV, table and plot.
+if (cd "$work" && ATROUS=$atrous "$root/launch/experiments/large-batch" --launcher slurm --out "$work/sweep-lb" \
+  --batches "2 4" --arms "linear local-bn" --seeds 0 --local-bn-per-rank 1 --epochs 1 --warmup-images 4 \
+  --config "$work/tiny.ini" --train "$work/train.h5" --val "$work/val.h5") >"$work/large-batch.log" 2>&1; then
   /usr/bin/python3 - "$work/sweep-lb" <<'EOF' || fail "large-batch results: $(cat "$work/sweep-lb/results.csv")"
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1] + "/results.csv")))
-assert [(r["global_batch"], r["batch_per_rank"], r["steps"]) for r in rows] == [("2", "1", "12"), ("4", "2", "6")], rows
+got = [(r["arm"], r["global_batch"], r["batch_per_rank"], r["accumulate"], r["steps"]) for r in rows]
+assert got == [("linear", "2", "1", "1", "12"), ("local-bn", "2", "1", "1", "12"), ("linear", "4", "2", "1", "6"),
+               ("local-bn", "4", "1", "2", "6")], got
 for r in rows:
     assert 0 <= float(r["miou"]) <= 1 and float(r["images_per_s"]) > 0 and float(r["wall_s"]) > 0, r
 EOF
-  grep -q '^| 4 | 2 x 2 x 1 | 6 |' "$work/sweep-lb/results.md" || fail "large-batch: no table row for batch 4"
+  grep -q '^| local-bn | 4 | 2 x 1 x 2 | 1 | 6 |' "$work/sweep-lb/results.md" || fail "large-batch: no table row for local-bn at 4"
   [ -s "$work/sweep-lb/large-batch.png" ] || fail "large-batch: no plot"
+  grep -q "sync_bn = false" "$work/sweep-lb/runs/1/config.ini" || fail "large-batch: local-bn ran with SyncBatchNorm"
 else
   fail "large-batch sweep on SLURM: $(tail -5 "$work/large-batch.log")"
 fi
