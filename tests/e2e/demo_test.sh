@@ -9,10 +9,8 @@
 set -u
 atrous=$1
 launch=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+datasets=$launch/../datasets
+source "$(dirname "$0")/common.sh"
 
 demo() { ATROUS=$atrous "$launch/demo" "$@" >"$work/demo.log" 2>&1; }
 demo --steps 40 --eval-every 20 --images 48,12 "$work/run" || fail "the demo failed: $(tail -5 "$work/demo.log")"
@@ -45,5 +43,4 @@ ATROUS=$atrous "$launch/demo" --stepz 3 "$work/bad" >"$work/bad.log" 2>&1
 status=$?
 [ $status -eq 2 ] && grep -q "unknown option '--stepz'" "$work/bad.log" && [ ! -e "$work/bad" ] ||
   fail "a bad option: status $status, $(cat "$work/bad.log")"
-[ $failures -eq 0 ] && echo "demo: all checks passed"
-[ $failures -eq 0 ]
+finish "demo"
