@@ -4,15 +4,18 @@
 #include <torch/version.h>
 
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "atrous/build_info.h"
 #include "atrous/core/allocator_tuning.h"
 #include "atrous/core/blas.h"
 #include "atrous/data/hdf5_check.h"
+#include "atrous/distributed/blocking_deadline.h"
 #include "atrous/distributed/cuda_check.h"
 #include "atrous/distributed/mpi_check.h"
 #include "atrous/distributed/nccl_check.h"
+#include "atrous/distributed/transport_probe.h"
 #include "atrous/distributed/world.h"
 
 namespace atrous::cli {
@@ -69,19 +72,56 @@ std::string blas_line() {
   return "";
 }
 
+// One message between every pair of ranks, so that the MPI library has opened its connections
+// before the transports are probed.
+void exchange_with_every_rank(const distributed::World& world) {
+  const distributed::ScopedBlockingCall deadline("a message to every rank (MPI_Alltoall)");
+  std::vector<int> out(world.size(), world.rank()), in(world.size(), -1);
+  ATROUS_MPI_CHECK(MPI_Alltoall(out.data(), 1, MPI_INT, in.data(), 1, MPI_INT, world.comm()));
+}
+
 std::string rank_line(const distributed::World& world) {
+  const distributed::TransportReport transports =
+      distributed::probe_transports(world.local_size(), world.node_count());
   std::ostringstream line;
   line << "  rank " << world.rank() << "  local " << world.local_rank() << "/" << world.local_size()
        << "  host " << world.host() << "  threads " << world.threads() << " (" << world.thread_budget().reason
-       << ")  cpus " << world.cpus_available() << "  device " << world.device().str();
+       << ")  cpus " << world.cpus_available() << "  device " << world.device().str() << "\n"
+       << "    MPI within the node: " << transports.within_node
+       << "; to other nodes: " << transports.between_nodes;
   return line.str();
+}
+
+// "node1 (ranks 0-1), node2 (ranks 2-3)": the hosts in order of their first rank.
+std::string node_map(const std::vector<std::string>& hosts) {
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<int>> ranks;
+  for (int rank = 0; rank < static_cast<int>(hosts.size()); ++rank) {
+    if (ranks.count(hosts[rank]) == 0) order.push_back(hosts[rank]);
+    ranks[hosts[rank]].push_back(rank);
+  }
+  std::string text;
+  for (const auto& host : order) {
+    const std::vector<int>& list = ranks[host];
+    bool consecutive = list.back() - list.front() + 1 == static_cast<int>(list.size());
+    std::string members;
+    if (consecutive && list.size() > 1) {
+      members = to_text(list.front(), "-", list.back());
+    } else {
+      for (int rank : list) members += (members.empty() ? "" : ",") + std::to_string(rank);
+    }
+    text += (text.empty() ? "" : ", ") + host + " (rank" + (list.size() > 1 ? "s " : " ") + members + ")";
+  }
+  return text;
 }
 
 }  // namespace
 
 int InfoCommand::run(const CommandContext& context) {
   const distributed::World& world = context.world;
+  exchange_with_every_rank(world);
   std::vector<std::string> ranks = world.gather_to_root(rank_line(world));
+  std::vector<std::string> hosts = world.gather_to_root(world.host());
   if (!world.is_root()) return 0;
   std::cout << "atrous " << ATROUS_VERSION << "\n"
             << "  LibTorch  " << TORCH_VERSION
@@ -97,7 +137,8 @@ int InfoCommand::run(const CommandContext& context) {
             << "  HDF5      " << hdf5_line() << "\n"
             << "  BLAS      " << blas_line() << "\n"
             << "  malloc    " << allocator_state() << "\n"
-            << "world: " << world.size() << " rank(s) on " << world.node_count() << " node(s)\n";
+            << "world: " << world.size() << " rank(s) on " << world.node_count()
+            << " node(s): " << node_map(hosts) << "\n";
   for (const auto& line : ranks) std::cout << line << "\n";
   std::cout << std::flush;
   return 0;

@@ -13,69 +13,14 @@
 set -u
 atrous=$1
 root=$2
-work=$(mktemp -d)
-export ATROUS_CLUSTER_DIR=$work/cluster ATROUS_CLUSTER_PORT=$((20000 + ($$ % 4000) * 2))
-export SLURM_CONF=$ATROUS_CLUSTER_DIR/slurm.conf ATROUS_HOME=$root ATROUS=$atrous
-cleanup() {
-  "$root/cluster/local/down" >/dev/null 2>&1
-  rm -rf "$work"
-}
-trap cleanup EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# shellcheck source=tests/slurm/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 cpus=$(nproc)
 [ "$cpus" -lt 4 ] && cpus=4  # two 2-task jobs side by side (oversubscribed on smaller machines)
 "$root/cluster/local/up" --cpus "$cpus" || { echo "FAIL: the local cluster did not come up"; exit 1; }
 
-/usr/bin/python3 "$root/datasets/make_demo_data.py" --out "$work/source" --train 24 --val 8 --seed 3 >/dev/null
-for split in train val; do
-  "$atrous" pack voc --root "$work/source" --split "$split" --out "$work/$split.h5" --size 65 \
-    --descriptor "$root/datasets/demo.ini" >/dev/null 2>&1 || { echo "FAIL: pack $split"; exit 1; }
-done
-cat >"$work/tiny.ini" <<INI
-[data]
-train = $work/train.h5
-batch_size = 2
-crop_size = 65
-reader_threads = 1
-[model]
-backbone = mobilenet_v2
-output_stride = 16
-atrous_rates = 2,4
-[optim]
-lr = 0.02
-[train]
-log_every = 1
-[ckpt]
-every_steps = 4
-INI
-
-state_of() { scontrol show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2; }
-field_of() { scontrol show job "$1" 2>/dev/null | grep -o " $2=[^ ]*" | cut -d= -f2; }
-# wait_done JOB SECONDS: until the job has ended (any final state); 1 on timeout.
-wait_done() {
-  local deadline=$((SECONDS + $2))
-  while [ $SECONDS -lt $deadline ]; do
-    case "$(state_of "$1")" in
-      COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | BOOT_FAIL | DEADLINE) return 0 ;;
-    esac
-    sleep 1
-  done
-  return 1
-}
-# logged_steps RUN_DIR: how many steps metrics.jsonl holds so far (0 before it exists).
-logged_steps() {
-  local count
-  count=$(grep -c '"step"' "$1/metrics.jsonl" 2>/dev/null)
-  echo "${count:-0}"
-}
-# check_steps RUN_DIR N: metrics.jsonl holds steps 1..N, each exactly once (rank 0 alone writes).
-check_steps() {
-  local logged
-  logged=$(grep -o '"step": [0-9]*' "$1/metrics.jsonl" 2>/dev/null | awk '{print $2}' | tr '\n' ' ')
-  [ "$logged" = "$(seq -s ' ' 1 "$2") " ] || fail "$1: steps logged '$logged', not 1..$2 once each"
-}
+make_tiny_pack
 
 # 1. A 2-task job through srun --mpi=pmix.
 job=$(cd "$work" && sbatch --parsable -o "$work/job1.out" "$root/launch/slurm/train-cpu.sbatch" "$work/tiny.ini" \
@@ -105,8 +50,8 @@ for n in 2 3; do
   # shellcheck disable=SC2086
   scancel ${scope[n]} --signal=USR1 "${job_of[n]}" || fail "scancel ${scope[n]} --signal=USR1 ${job_of[n]}"
 done
-# SLURM holds a requeued job back for about two minutes (which also lets the old incarnation's step
-# finish on the node); the test waits it out.
+# SLURM holds a requeued job back for cred_expire (20 s on the local cluster), which also lets the
+# old incarnation's step finish on the node; the test waits it out.
 for n in 2 3; do
   job=${job_of[n]}
   deadline=$((SECONDS + 120))
