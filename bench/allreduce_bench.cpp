@@ -2,7 +2,8 @@
 // bytes, measured in the same run: float32 sums from 1 KiB to 256 MiB.
 //   busbw = algbw * 2 (n - 1) / n, algbw = bytes / time   (NCCL's definitions)
 // Run under the launcher, e.g. `mpirun -np 2 build/bench/atrous_allreduce_bench [--max-mib 256]`.
-// Rank 0 prints one row per size and the ratio ours / plain (target: >= 0.9 from 1 MiB on).
+// Rank 0 prints one row per size and the ratio ours / plain (target: >= 0.9 from 1 MiB on); the two
+// are timed in turn, repetition by repetition, so that drift in the machine's speed hits both.
 // A second table measures the latency of small float64 allreduces, the kind that SyncBatchNorm
 // waits for at once: plain MPI_Allreduce, the communicator that hands each operation to its thread
 // (MpiProgress::background_thread, the gradients'), and the one the calling thread progresses
@@ -24,7 +25,7 @@
 namespace {
 
 int repetitions_for(size_t bytes) {
-  return bytes <= (1 << 20) ? 50 : bytes <= (16 << 20) ? 10 : 3;
+  return bytes <= (1 << 20) ? 50 : bytes <= (16 << 20) ? 20 : 6;
 }
 
 }  // namespace
@@ -46,12 +47,14 @@ int main(int argc, char** argv) {
     const int64_t count = static_cast<int64_t>(bytes / 4);
     at::Tensor tensor = at::ones({count}, at::kFloat);
     const int repetitions = repetitions_for(bytes);
-    double plain = atrous::bench::median_seconds(world.comm(), repetitions, [&] {
-      MPI_Allreduce(MPI_IN_PLACE, tensor.data_ptr(), static_cast<int>(count), MPI_FLOAT, MPI_SUM,
-                    plain_comm.get());
-    });
-    double atrous = atrous::bench::median_seconds(world.comm(), repetitions,
-                                                  [&] { ours.allreduce(tensor, ReduceOp::sum)->wait(); });
+    const atrous::bench::PairOfMedians times = atrous::bench::median_seconds_of_both(
+        world.comm(), repetitions,
+        [&] {
+          MPI_Allreduce(MPI_IN_PLACE, tensor.data_ptr(), static_cast<int>(count), MPI_FLOAT, MPI_SUM,
+                        plain_comm.get());
+        },
+        [&] { ours.allreduce(tensor, ReduceOp::sum)->wait(); });
+    const double plain = times.first, atrous = times.second;
     auto busbw = [&](double seconds) { return bytes / seconds * 2.0 * (n - 1) / n / 1e9; };
     if (world.is_root())
       std::printf("%12zu %11.3f GB/s %11.3f GB/s %8.3f\n", bytes, busbw(plain), busbw(atrous),
