@@ -73,11 +73,16 @@ std::string blas_line() {
 }
 
 // One message between every pair of ranks, so that the MPI library has opened its connections
-// before the transports are probed.
+// before the transports are probed (a pairwise exchange: an MPI_Alltoall may route through other
+// ranks, as Bruck's algorithm does for small messages).
 void exchange_with_every_rank(const distributed::World& world) {
-  const distributed::ScopedBlockingCall deadline("a message to every rank (MPI_Alltoall)");
-  std::vector<int> out(world.size(), world.rank()), in(world.size(), -1);
-  ATROUS_MPI_CHECK(MPI_Alltoall(out.data(), 1, MPI_INT, in.data(), 1, MPI_INT, world.comm()));
+  const distributed::ScopedBlockingCall deadline("a message to every rank (MPI_Sendrecv, pairwise)");
+  const int size = world.size(), rank = world.rank();
+  for (int distance = 1; distance < size; ++distance) {
+    int out = rank, in = -1;
+    ATROUS_MPI_CHECK(MPI_Sendrecv(&out, 1, MPI_INT, (rank + distance) % size, 0, &in, 1, MPI_INT,
+                                  (rank - distance + size) % size, 0, world.comm(), MPI_STATUS_IGNORE));
+  }
 }
 
 std::string rank_line(const distributed::World& world) {

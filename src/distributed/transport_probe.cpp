@@ -162,11 +162,18 @@ TransportReport probe_transports(int local_size, int node_count) {
   std::vector<TcpConnection> connections = parse_established_tcp(read_text("/proc/self/net/tcp"), false);
   std::vector<TcpConnection> v6 = parse_established_tcp(read_text("/proc/self/net/tcp6"), true);
   connections.insert(connections.end(), v6.begin(), v6.end());
-  int count = count_connections_to_other_hosts(connections, parse_socket_inodes(own_fd_targets()),
-                                               own_interface_addresses());
-  report.between_nodes =
-      count > 0 ? to_text("TCP (", count, " connection", count == 1 ? "" : "s", ")")
-                : "no TCP connection to another host (another network, e.g. InfiniBand through UCX)";
+  const std::set<uint64_t> own_sockets = parse_socket_inodes(own_fd_targets());
+  const int to_other_hosts =
+      count_connections_to_other_hosts(connections, own_sockets, own_interface_addresses());
+  const int all = count_connections_to_other_hosts(connections, own_sockets, {});  // every one of ours
+  if (to_other_hosts > 0)
+    report.between_nodes =
+        to_text("TCP (", to_other_hosts, " connection", to_other_hosts == 1 ? "" : "s", ")");
+  else if (all > 0)
+    report.between_nodes = to_text("TCP to this host's own addresses only (", all, " connection",
+                                   all == 1 ? "" : "s", "): the nodes share one network stack");
+  else
+    report.between_nodes = "no TCP connection (another network, e.g. InfiniBand through UCX)";
   return report;
 }
 

@@ -1,14 +1,15 @@
 # shellcheck shell=bash disable=SC2154  # atrous and root come from the sourcing test
 # Shared by the slurm tests: sourced after `atrous=$1 root=$2`. Makes a work folder, a cluster state
 # folder and port of this test's own (so tests never meet each other's cluster), brings the cluster
-# down and removes the folder on every exit, and provides a small training pack, a tiny config and
-# helpers that read job states and metrics.jsonl.
+# down on every exit (the folder goes too, unless a check failed: then the jobs' output and the
+# daemons' logs stay for a look), and provides a small training pack, a tiny config and helpers
+# that read job states and metrics.jsonl.
 work=$(mktemp -d)
 export ATROUS_CLUSTER_DIR=$work/cluster ATROUS_CLUSTER_PORT=$((20000 + ($$ % 4000) * 2))
 export SLURM_CONF=$ATROUS_CLUSTER_DIR/slurm.conf ATROUS_HOME=$root ATROUS=$atrous
 cleanup() {
-  "$root/cluster/local/down" >/dev/null 2>&1
-  rm -rf "$work"
+  "$root/cluster/local/down" --keep-state >/dev/null 2>&1
+  if [ "$failures" -eq 0 ]; then rm -rf "$work"; else echo "the work folder, the jobs' output and the daemons' logs are kept in $work"; fi
 }
 trap cleanup EXIT
 failures=0

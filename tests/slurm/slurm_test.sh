@@ -107,7 +107,7 @@ fi
 if [ $failures -gt 0 ]; then
   echo "slurm test: $failures failure(s); the daemons' logs end:"
   tail -n 15 "$ATROUS_CLUSTER_DIR"/log/slurm*.log
-  for out in "$work"/job*.out; do echo "--- $out"; grep -vE '^[a-z_0-9]+ = |^\[' "$out" | tail -n 12; done
+  for out in "$work"/job*.out; do echo "--- $out"; grep -vE '^[a-z_0-9]+ = |^\[[a-z_]+\]$' "$out" | tail -n 12; done
   exit 1
 fi
 echo "slurm test: all checks passed"

@@ -4,9 +4,10 @@
 // (MPI opens most connections lazily; `atrous info` does an MPI_Alltoall first).
 //
 //   between nodes: "TCP (K connections)" when the process holds K established TCP connections to
-//                  addresses that are not this node's own (getifaddrs); "no TCP connection to another
-//                  host (another network, e.g. InfiniBand through UCX)" when there are other nodes but
-//                  none; "none (one node)" when the world is one node.
+//                  addresses that are not this node's own (getifaddrs); "TCP to this host's own
+//                  addresses only (K connections)" when all of them stay on this host (nodes that
+//                  share one network stack); "no TCP connection (another network, e.g. InfiniBand
+//                  through UCX)" when it holds none; "none (one node)" when the world is one node.
 //   within a node: "shared memory (FILE...)" when the process maps files under /dev/shm (Open MPI's
 //                  vader segments, MPICH's nemesis); "no shared-memory segment mapped" otherwise;
 //                  "none (alone on its node)" for a rank without node-mates.
