@@ -25,16 +25,18 @@ def span(name, ts, dur, pid=0):
     return {"ph": "X", "pid": pid, "tid": 0, "name": name, "ts": ts, "dur": dur}
 
 
-def collective(purpose, ts, count, dtype="float32", pid=0):
-    return {"ph": "b", "pid": pid, "tid": 1, "cat": "collective", "name": f"{purpose} allreduce", "ts": ts, "id": "x",
-            "args": {"label": f"collective #1 (allreduce(sum) of {count} {dtype} for {purpose})"}}
+def collective(purpose, ts, count, dtype="float32", pid=0, kind="allreduce"):
+    what = f"allgather of {count} {dtype} per rank" if kind == "allgather" else f"allreduce(sum) of {count} {dtype}"
+    return {"ph": "b", "pid": pid, "tid": 1, "cat": "collective", "name": f"{purpose} {kind}", "ts": ts, "id": "x",
+            "args": {"label": f"collective #1 ({what} for {purpose})"}}
 
 
 def step(start):
-    """A step: forward 100 us (a 10-us batch-norm wait inside), loss 20, backward 200 (a 30-us wait at
-    50), optimizer 40; buckets of 4000 and 2000 bytes ready at 80 us and after backward."""
+    """A step: forward 100 us (a 10-us batch-norm wait inside, an allgather of 128 bytes per rank),
+    loss 20, backward 200 (a 30-us wait at 50, an allreduce of 128 bytes), optimizer 40; buckets of
+    4000 and 2000 bytes ready at 80 us and after backward."""
     return [span("data", start, 5), span("forward", start + 5, 100), span("wait bn", start + 20, 10),
-            collective("batch_norm", start + 20, 16, "float64"), span("loss", start + 105, 20),
+            collective("batch_norm", start + 20, 16, "float64", kind="allgather"), span("loss", start + 105, 20),
             span("backward", start + 125, 200), span("wait bn", start + 175, 30),
             collective("batch_norm", start + 175, 16, "float64"), collective("gradients", start + 205, 1000),
             span("gradients", start + 325, 5), collective("gradients", start + 326, 500, "float32"),
@@ -56,20 +58,22 @@ with tempfile.TemporaryDirectory() as work:
     # backward's end -> ready at its end (170 us of compute).
     check(profile["buckets"] == [{"bytes": 4000, "ready_ms": 0.05}, {"bytes": 2000, "ready_ms": 0.17}],
           f"buckets: {profile['buckets']}")
-    check([b["purpose"] for b in profile["blocking"]] == ["batch_norm", "batch_norm", "step_agreement"],
+    check([(b["purpose"], b["collective"], b["bytes"]) for b in profile["blocking"]] ==
+          [("batch_norm", "allgather", 128), ("batch_norm", "allreduce", 128), ("step_agreement", "allreduce", 32)],
           f"blocking: {profile['blocking']}")
 
     # 2 GPUs, one per node, textbook ring: cost = 2 (n-1) hop + 2 (n-1)/n bytes / busbw
-    # = 2 hops x 10 us + bytes / 1e6 B/s: bucket 1 4020 us, bucket 2 2020 us; the batch norms
-    # (128 B) 148 us each, the agreement (32 B) 52 us.
+    # = 2 hops x 10 us + bytes / 1e6 B/s: bucket 1 4020 us, bucket 2 2020 us; the batch-norm
+    # allreduce (128 B) 148 us, the agreement (32 B) 52 us; an allgather: (n - 1) hops +
+    # (n - 1) x bytes per rank / busbw: 10 + 128 = 138 us.
     # buckets: start 50, end 4070; then 4070 -> 6090; backward ends at 170 -> exposed 5920 us.
-    # step(2) = 110 + 170 + 40 + 5920 + 2 x 148 + 52 = 6588 us; step(1) = 320 us.
+    # step(2) = 110 + 170 + 40 + 5920 + 138 + 148 + 52 = 6578 us; step(1) = 320 us.
     code, out = run("project", "--profile", os.path.join(work, "profile.json"), "--step-ms", "0.32",
                     "--gpus-per-node", "1", "--network-gbps", "0.001", "--hop-us", "10", "--max-gpus", "2")
     check(code == 0, f"project failed: {out}")
     rows = {line.split()[0]: line.split() for line in out.splitlines() if line.split() and line.split()[0] in "12"}
-    check(rows.get("2", [])[2:5] == ["6.59", "5.92", "0.35"], f"2 GPUs: {rows.get('2')} in\n{out}")
-    check(rows.get("2", [None] * 6)[5] == "4.9%", f"efficiency 320 / 6588: {rows.get('2')}")
+    check(rows.get("2", [])[2:5] == ["6.58", "5.92", "0.34"], f"2 GPUs: {rows.get('2')} in\n{out}")
+    check(rows.get("2", [None] * 6)[5] == "4.9%", f"efficiency 320 / 6578: {rows.get('2')}")
     code, out = run("project", "--profile", os.path.join(work, "profile.json"), "--step-ms", "0.32",
                     "--gpus-per-node", "1", "--network-gbps", "0.001", "--hop-us", "10", "--max-gpus", "2",
                     "--sync-bn", "none")
