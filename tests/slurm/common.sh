@@ -1,44 +1,26 @@
 # shellcheck shell=bash disable=SC2154  # atrous and root come from the sourcing test
-# Shared by the slurm tests: sourced after `atrous=$1 root=$2`. Makes a work folder, a cluster state
-# folder and port of this test's own (so tests never meet each other's cluster), brings the cluster
-# down on every exit (the folder goes too, unless a check failed: then the jobs' output and the
-# daemons' logs stay for a look), and provides a small training pack, a tiny config and helpers
-# that read job states and metrics.jsonl.
-work=$(mktemp -d)
+# Shared by the slurm tests: sourced after `atrous=$1 root=$2`. On top of tests/e2e/common.sh (the
+# work folder, fail, the demo packs and the tiny config): a cluster state folder and port of this
+# test's own (so tests never meet each other's cluster); the cluster brought down on every exit
+# (the folder goes too, unless a check failed: then the jobs' output and the daemons' logs stay
+# for a look); make_tiny_pack; helpers that read job states and metrics.jsonl.
+datasets=$root/datasets
+# shellcheck source=tests/e2e/common.sh
+source "$root/tests/e2e/common.sh"  # work, fail, make_packs, write_tiny_ini
 export ATROUS_CLUSTER_DIR=$work/cluster ATROUS_CLUSTER_PORT=$((20000 + ($$ % 4000) * 2))
 export SLURM_CONF=$ATROUS_CLUSTER_DIR/slurm.conf ATROUS_HOME=$root ATROUS=$atrous
 cleanup() {
   "$root/cluster/local/down" --keep-state >/dev/null 2>&1
   if [ "$failures" -eq 0 ]; then rm -rf "$work"; else echo "the work folder, the jobs' output and the daemons' logs are kept in $work"; fi
 }
-trap cleanup EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+trap cleanup EXIT  # instead of e2e/common.sh's: the cluster goes first, and a failure keeps the folder
 
-# make_tiny_pack: $work/train.h5 and val.h5 (24 + 8 demo scenes at 65 px) and $work/tiny.ini.
+# make_tiny_pack: $work/train.h5 and val.h5 (24 + 8 demo scenes at 65 px) and $work/tiny.ini with
+# a checkpoint every 4 steps.
 make_tiny_pack() {
-  /usr/bin/python3 "$root/datasets/make_demo_data.py" --out "$work/source" --train 24 --val 8 --seed 3 >/dev/null
-  for split in train val; do
-    "$atrous" pack voc --root "$work/source" --split "$split" --out "$work/$split.h5" --size 65 \
-      --descriptor "$root/datasets/demo.ini" >/dev/null 2>&1 || { echo "FAIL: pack $split"; exit 1; }
-  done
-  cat >"$work/tiny.ini" <<INI
-[data]
-train = $work/train.h5
-batch_size = 2
-crop_size = 65
-reader_threads = 1
-[model]
-backbone = mobilenet_v2
-output_stride = 16
-atrous_rates = 2,4
-[optim]
-lr = 0.02
-[train]
-log_every = 1
-[ckpt]
-every_steps = 4
-INI
+  make_packs 3 24 8
+  [ "$failures" -eq 0 ] || exit 1
+  printf '[optim]\nlr = 0.02\n[ckpt]\nevery_steps = 4\n' | write_tiny_ini
 }
 
 state_of() { scontrol show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2; }
