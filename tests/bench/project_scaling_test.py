@@ -85,6 +85,11 @@ with tempfile.TemporaryDirectory() as work:
     # Bad input: named, non-zero exit.
     code, out = run("project", "--profile", os.path.join(work, "missing.json"))
     check(code != 0 and "missing.json" in out, f"a missing profile: {code} {out}")
+    with open(os.path.join(work, "not-a-profile.json"), "w") as file:
+        json.dump({"forward_ms": 1.0}, file)
+    code, out = run("project", "--profile", os.path.join(work, "not-a-profile.json"))
+    check(code != 0 and "not-a-profile.json" in out and "is not a profile" in out and "Traceback" not in out,
+          f"a file that is not a profile: {code} {out}")
     code, out = run("project", "--profile", os.path.join(work, "profile.json"), "--step-ms", "0")
     check(code != 0 and "--step-ms" in out, f"--step-ms 0: {code} {out}")
 
