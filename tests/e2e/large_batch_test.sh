@@ -72,4 +72,7 @@ bad "--seeds are whole numbers" --seeds "0 x"
 bad "--epochs must be a whole number" --epochs 0
 bad "--lr must be a number > 0" --lr 0
 bad "no configuration file" --config "$work/nowhere.ini"
+# Without --train and --val the demo scenes are packed at the configuration's crop size: none, no sweep.
+grep -v '^crop_size' "$work/tiny.ini" >"$work/no-crop.ini"
+bad "sets no [data] crop_size to pack the demo scenes at; give --train and --val" --config "$work/no-crop.ini"
 finish "large-batch sweep"
