@@ -11,7 +11,9 @@
 #   4. kill -9 of rank 3 on node2, under srun and under mpirun: the job ends within 30 s, the
 #      launcher names the rank and node2, and no atrous process is left on either node;
 #   5. node2 set DOWN mid-job (submitted with -N 1-2): the job is requeued; shrunk to the remaining node
-#      (scontrol update JobId=J NumNodes=1 NumTasks=2) it resumes from its checkpoint on 2 ranks.
+#      (scontrol update JobId=J NumNodes=1 NumTasks=2) it resumes from its checkpoint on 2 ranks;
+#   6. launch/experiments/large-batch --launcher slurm: its job array's 2-rank runs spread over both
+#      nodes, and every run is evaluated.
 #   0. (first) a failed `up` removes the namespaces and interfaces it had made.
 # Needs root (network namespaces); the cluster is brought down on every exit, failures included.
 set -u
@@ -167,6 +169,18 @@ grep -q "restart 1) on node1:" "$work/down.out" && grep -q "resuming a run of 4 
 [ "$(cat "$work/down/checkpoints/latest" 2>/dev/null)" = step-40.pt ] || fail "the job that lost node2 did not end at step 40"
 check_steps "$work/down" 40
 scontrol update NodeName=node2 State=RESUME
+
+# 6. The large-batch sweep as a job array over both nodes (2 batch sizes x 2 seeds, 1 epoch).
+if (cd "$work" && "$root/launch/experiments/large-batch" --launcher slurm --out "$work/sweep" --batches "2 4" \
+  --arms linear --seeds "0 1" --epochs 1 --warmup-images 4 --config "$work/tiny.ini" --train "$work/train.h5" \
+  --val "$work/val.h5") >"$work/sweep.log" 2>&1; then
+  [ "$(grep -c '^| linear |' "$work/sweep/results.md")" -eq 2 ] || fail "the sweep's table: $(cat "$work/sweep/results.md")"
+  for node in node1 node2; do
+    grep -q "restart 0) on $node:" "$work"/sweep/runs/*.out || fail "no run of the sweep's job array on $node"
+  done
+else
+  fail "the sweep as a job array on 2 nodes: $(tail -5 "$work/sweep.log")"
+fi
 
 if [ $failures -gt 0 ]; then
   echo "multinode test: $failures failure(s); the daemons' logs end:"
