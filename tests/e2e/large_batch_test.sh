@@ -75,4 +75,9 @@ bad "no configuration file" --config "$work/nowhere.ini"
 # Without --train and --val the demo scenes are packed at the configuration's crop size: none, no sweep.
 grep -v '^crop_size' "$work/tiny.ini" >"$work/no-crop.ini"
 bad "sets no [data] crop_size to pack the demo scenes at; give --train and --val" --config "$work/no-crop.ini"
+bad "--train and --val go together" --train "$work/train.h5"
+# make-demo-packs refuses a size that is not a whole number of pixels.
+out=$("$datasets/make-demo-packs" "$atrous" "$work/packs" 4 2 0 2>&1)
+[ $? -eq 2 ] && [[ "$out" == *"SIZE must be a whole number of pixels, not '0'"* ]] && [ ! -e "$work/packs" ] ||
+  fail "make-demo-packs with size 0: '$out'"
 finish "large-batch sweep"
