@@ -3,20 +3,20 @@
 #include <ATen/ATen.h>
 #include <ATen/core/Reduction.h>
 
+#include <limits>
+
 #include "atrous/core/error.h"
 #include "atrous/data/resize.h"
 
 namespace atrous::loss {
 namespace {
 
-void check_label_values(const at::Tensor& labels, int64_t classes, int64_t ignore_label) {
-  at::Tensor bad = (labels.lt(0) | labels.ge(classes)) & labels.ne(ignore_label);
-  if (!bad.any().item<bool>()) return;
-  const int64_t value = labels.masked_select(bad).max().item<int64_t>();
-  throw UserError(
-      to_text("label value ", value, " is neither a class index (0..", classes - 1, ") nor the ignore label ",
-              ignore_label, "; the dataset's label map or its number of classes does not match the model"),
-      ATROUS_HERE);
+// [2] float64: how many labels are invalid, and the largest of them.
+at::Tensor invalid_label_summary(const at::Tensor& targets, const at::Tensor& invalid) {
+  if (targets.numel() == 0) return at::zeros({2}, targets.options().dtype(at::kDouble));
+  const at::Tensor largest =
+      at::where(invalid, targets, at::full({}, std::numeric_limits<int64_t>::min(), targets.options())).max();
+  return at::stack({invalid.sum().to(at::kDouble), largest.to(at::kDouble)});
 }
 
 }  // namespace
@@ -41,12 +41,22 @@ PixelLosses weighted_pixel_losses(const at::Tensor& logits, const at::Tensor& la
     scores = at::upsample_bilinear2d(scores, {targets.size(1), targets.size(2)},
                                      matching == SizeMatching::upsample_logits_aligned);
   }
-  check_label_values(targets, classes, ignore_label);
+  const at::Tensor invalid = (targets.lt(0) | targets.ge(classes)) & targets.ne(ignore_label);
+  const at::Tensor invalid_labels = invalid_label_summary(targets, invalid);
+  targets = targets.masked_fill(invalid, ignore_label);  // out of the loss, as ATen's nll requires
   at::Tensor weights =
       class_weights.numel() == 1 ? class_weights.expand({classes}).contiguous() : class_weights;
   at::Tensor losses = at::nll_loss2d(at::log_softmax(scores, 1), targets, weights.to(scores.device()),
                                      at::Reduction::None, ignore_label);
-  return {losses.reshape({-1}), targets.ne(ignore_label).sum().item<int64_t>()};
+  return {losses.reshape({-1}), targets.ne(ignore_label).sum(), invalid_labels};
+}
+
+void throw_if_invalid_labels(double count, double largest, int64_t classes, int64_t ignore_label) {
+  if (count == 0) return;
+  throw UserError(to_text("label value ", int64_t(largest), " is neither a class index (0..", classes - 1,
+                          ") nor the ignore label ", ignore_label,
+                          "; the dataset's label map or its number of classes does not match the model"),
+                  ATROUS_HERE);
 }
 
 }  // namespace atrous::loss

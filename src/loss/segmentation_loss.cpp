@@ -26,6 +26,18 @@ at::Tensor summed_over_ranks(std::vector<double> values, distributed::Communicat
   return tensor;
 }
 
+// A report's values, read back: throws for invalid labels, else the entries and their weighted total.
+LossValues values_of(const LossReport& report, const double* values) {
+  throw_if_invalid_labels(values[0], values[1], report.classes, report.ignore_label);
+  LossValues result;
+  for (size_t e = 0; e < report.names.size(); ++e) {
+    const double value = values[2 + e];
+    result.entries.push_back({report.names[e], value});
+    result.total += report.loss_weights[e] * value;
+  }
+  return result;
+}
+
 }  // namespace
 
 const ChoiceValues<TopKScope>& top_k_scope_choices() {
@@ -89,9 +101,126 @@ SegmentationLoss::SegmentationLoss(const LossOptions& options, int64_t num_class
   class_weights_ = parse_label_weights(options.label_weights, num_classes);
 }
 
-SegmentationLoss::Selection SegmentationLoss::select_pixels(const std::vector<PixelLosses>& pixels,
-                                                            const std::vector<double>& counts,
-                                                            int64_t step) const {
+LossResult SegmentationLoss::operator()(const model::ScaleOutputs& outputs, const at::Tensor& labels,
+                                        int64_t step) const {
+  ATROUS_ASSERT(!outputs.empty(), "no logits to compute a loss of");
+  std::vector<PixelLosses> pixels;
+  for (const auto& output : outputs)
+    pixels.push_back(weighted_pixel_losses(output.logits, labels, class_weights_, ignore_label_,
+                                           size_matching(options_.upsample_logits, output.align_corners)));
+  return global_ ? global_loss(outputs, pixels, step) : local_loss(outputs, pixels, step);
+}
+
+// Each entry: its kept sum over its divisor (the valid pixels, at least 1e-5, or the non-zero kept
+// ones), all on the logits' device.
+LossResult SegmentationLoss::local_loss(const model::ScaleOutputs& outputs,
+                                        const std::vector<PixelLosses>& pixels, int64_t step) const {
+  const bool mining = options_.top_k_percent_pixels < 1.0;
+  LossResult result;
+  std::vector<at::Tensor> values;
+  for (size_t e = 0; e < outputs.size(); ++e) {
+    const PixelLosses& p = pixels[e];
+    at::Tensor kept_sum, divisor;
+    if (mining) {
+      const int64_t k = top_k_pixel_count(options_.top_k_percent_pixels, options_.hard_example_mining_step,
+                                          step, p.values.numel());
+      const DeviceSelection selection = local_top_k_on_device(p.values.detach(), k);
+      kept_sum = (p.values * selection.weights).sum();
+      divisor = selection.nonzero;
+    } else {
+      kept_sum = p.values.sum();
+      divisor = p.valid.to(at::kDouble).clamp_min(1e-5);
+    }
+    const at::Tensor positive = divisor.gt(0);
+    const at::Tensor zero = at::zeros({}, divisor.options());
+    values.push_back(at::where(positive, kept_sum.detach().to(at::kDouble) / divisor, zero));
+    // The factor rounded to float32, as a double scalar times a float32 tensor is.
+    const at::Tensor factor = at::where(positive, outputs[e].loss_weight / divisor, zero).to(at::kFloat);
+    const at::Tensor term = kept_sum * factor;
+    result.backward = result.backward.defined() ? result.backward + term : term;
+  }
+  result.report = report_of(outputs, pixels, at::stack(values));
+  return result;
+}
+
+LossResult SegmentationLoss::global_loss(const model::ScaleOutputs& outputs,
+                                         const std::vector<PixelLosses>& pixels, int64_t step) const {
+  const size_t entries = outputs.size();
+  // Pixel and valid counts of the global batch.
+  std::vector<at::Tensor> valid;
+  for (const auto& p : pixels) valid.push_back(p.valid.to(at::kDouble));
+  const at::Tensor my_valid = at::stack(valid).to(at::kCPU);
+  std::vector<double> counts;
+  for (size_t e = 0; e < entries; ++e)
+    counts.insert(counts.end(), {double(pixels[e].values.numel()), my_valid[int64_t(e)].item<double>()});
+  at::Tensor summed_counts = summed_over_ranks(counts, comm_);
+  counts.assign(summed_counts.data_ptr<double>(), summed_counts.data_ptr<double>() + summed_counts.numel());
+
+  const Selection selection = global_selection(pixels, counts, step);
+  const bool mining = options_.top_k_percent_pixels < 1.0;
+
+  // This rank's kept sums, summed over ranks for the values; this rank's share of the global
+  // loss, times the number of ranks, to differentiate.
+  std::vector<at::Tensor> kept_sums(entries);
+  for (size_t e = 0; e < entries; ++e)
+    kept_sums[e] = mining ? (pixels[e].values * selection.kept[e]).sum() : pixels[e].values.sum();
+  const at::Tensor my_sums = at::stack(kept_sums).detach().to(at::kDouble).to(at::kCPU);
+  const at::Tensor sums = summed_over_ranks(
+      std::vector<double>(my_sums.data_ptr<double>(), my_sums.data_ptr<double>() + entries), comm_);
+  const double scale = comm_.size();
+  LossResult result;
+  std::vector<double> values;
+  for (size_t e = 0; e < entries; ++e) {
+    const double divisor = selection.divisors[e];
+    values.push_back(divide_maybe_zero(sums[int64_t(e)].item<double>(), divisor));
+    const double weight = outputs[e].loss_weight;
+    at::Tensor term = divisor > 0 ? kept_sums[e] * (weight * scale / divisor) : kept_sums[e] * 0.0;
+    result.backward = result.backward.defined() ? result.backward + term : term;
+  }
+  result.report = report_of(outputs, pixels, at::tensor(values, at::kDouble));
+  return result;
+}
+
+LossReport SegmentationLoss::report_of(const model::ScaleOutputs& outputs,
+                                       const std::vector<PixelLosses>& pixels,
+                                       const at::Tensor& entry_values) const {
+  std::vector<at::Tensor> invalid;
+  for (const auto& p : pixels) invalid.push_back(p.invalid_labels);
+  const at::Tensor by_entry = at::stack(invalid);  // [entries, 2]: count, largest
+  const at::Tensor summary = at::stack({by_entry.select(1, 0).sum(), by_entry.select(1, 1).max()});
+  LossReport report;
+  report.values = at::cat({summary, entry_values.to(summary.device())});
+  for (const auto& output : outputs) {
+    report.names.push_back(output.name);
+    report.loss_weights.push_back(output.loss_weight);
+  }
+  report.classes = num_classes_;
+  report.ignore_label = ignore_label_;
+  return report;
+}
+
+LossValues LossReport::read() const {
+  const at::Tensor host = values.to(at::kCPU).contiguous();
+  return values_of(*this, host.data_ptr<double>());
+}
+
+std::vector<LossValues> read_losses(const std::vector<LossReport>& reports) {
+  if (reports.empty()) return {};
+  std::vector<at::Tensor> all;
+  for (const auto& report : reports) all.push_back(report.values);
+  const at::Tensor host = at::cat(all).to(at::kCPU).contiguous();
+  std::vector<LossValues> result;
+  const double* next = host.data_ptr<double>();
+  for (const auto& report : reports) {
+    result.push_back(values_of(report, next));
+    next += report.values.numel();
+  }
+  return result;
+}
+
+SegmentationLoss::Selection SegmentationLoss::global_selection(const std::vector<PixelLosses>& pixels,
+                                                               const std::vector<double>& counts,
+                                                               int64_t step) const {
   const size_t entries = pixels.size();
   Selection selection{std::vector<at::Tensor>(entries), std::vector<double>(entries)};
   if (options_.top_k_percent_pixels >= 1.0) {
@@ -105,60 +234,13 @@ SegmentationLoss::Selection SegmentationLoss::select_pixels(const std::vector<Pi
     k.push_back(top_k_pixel_count(options_.top_k_percent_pixels, options_.hard_example_mining_step, step,
                                   static_cast<int64_t>(counts[2 * e])));
   }
-  std::vector<TopKThreshold> thresholds =
-      global_ ? global_top_k(values, k, comm_) : std::vector<TopKThreshold>{};
+  const std::vector<TopKThreshold> thresholds = global_top_k(values, k, comm_);
   for (size_t e = 0; e < entries; ++e) {
-    const TopKThreshold threshold = global_ ? thresholds[e] : local_top_k(values[e], k[e]);
+    const TopKThreshold& threshold = thresholds[e];
     selection.kept[e] = selection_weights(values[e], threshold);
     selection.divisors[e] = static_cast<double>(nonzero_count(threshold));
   }
   return selection;
-}
-
-LossResult SegmentationLoss::operator()(const model::ScaleOutputs& outputs, const at::Tensor& labels,
-                                        int64_t step) const {
-  ATROUS_ASSERT(!outputs.empty(), "no logits to compute a loss of");
-  const size_t entries = outputs.size();
-  std::vector<PixelLosses> pixels;
-  for (const auto& output : outputs)
-    pixels.push_back(weighted_pixel_losses(output.logits, labels, class_weights_, ignore_label_,
-                                           size_matching(options_.upsample_logits, output.align_corners)));
-
-  // Pixel and valid counts, of this rank or of the global batch.
-  std::vector<double> counts;
-  for (const auto& p : pixels) counts.insert(counts.end(), {double(p.values.numel()), double(p.valid)});
-  if (global_) {
-    at::Tensor summed = summed_over_ranks(counts, comm_);
-    counts.assign(summed.data_ptr<double>(), summed.data_ptr<double>() + summed.numel());
-  }
-
-  const Selection selection = select_pixels(pixels, counts, step);
-  const std::vector<at::Tensor>& kept = selection.kept;
-  const std::vector<double>& divisors = selection.divisors;
-  const bool mining = options_.top_k_percent_pixels < 1.0;
-
-  // This rank's kept sums; the loss values; the tensor to differentiate.
-  LossResult result;
-  std::vector<double> sums(entries);
-  std::vector<at::Tensor> kept_sums(entries);
-  for (size_t e = 0; e < entries; ++e) {
-    kept_sums[e] = mining ? (pixels[e].values * kept[e]).sum() : pixels[e].values.sum();
-    sums[e] = kept_sums[e].item<double>();
-  }
-  if (global_) {
-    at::Tensor summed = summed_over_ranks(sums, comm_);
-    sums.assign(summed.data_ptr<double>(), summed.data_ptr<double>() + summed.numel());
-  }
-  const double scale = global_ ? comm_.size() : 1.0;
-  for (size_t e = 0; e < entries; ++e) {
-    const double weight = outputs[e].loss_weight;
-    const double value = divide_maybe_zero(sums[e], divisors[e]);
-    result.entries.push_back({outputs[e].name, value});
-    result.total += weight * value;
-    at::Tensor term = divisors[e] > 0 ? kept_sums[e] * (weight * scale / divisors[e]) : kept_sums[e] * 0.0;
-    result.backward = result.backward.defined() ? result.backward + term : term;
-  }
-  return result;
 }
 
 }  // namespace atrous::loss

@@ -93,6 +93,23 @@ TopKThreshold local_top_k(const at::Tensor& values, int64_t k) {
   return radix_search({values}, {std::clamp<int64_t>(k, 0, values.numel())}, [](at::Tensor&) {})[0];
 }
 
+DeviceSelection local_top_k_on_device(const at::Tensor& values, int64_t k) {
+  ATROUS_ASSERT(values.dim() == 1 && values.scalar_type() == at::kFloat, "pixel losses must be 1-D float32");
+  const int64_t n = values.numel();
+  k = std::clamp<int64_t>(k, 0, n);
+  const at::TensorOptions float64 = values.options().dtype(at::kDouble);
+  if (k == 0) return {at::zeros_like(values), at::zeros({}, float64)};
+  const at::Tensor threshold = std::get<0>(at::kthvalue(values, n - k + 1));  // the k-th largest
+  const at::Tensor greater = values.gt(threshold), equal = values.eq(threshold);
+  const at::Tensor greater_count = greater.sum().to(at::kDouble);
+  const at::Tensor remaining = double(k) - greater_count;
+  // equal counts t itself, so it is >= 1. The share is rounded to float32 as selection_weights's.
+  const at::Tensor share = (remaining / equal.sum().to(at::kDouble)).to(at::kFloat);
+  const at::Tensor weights = greater.to(at::kFloat) + equal.to(at::kFloat) * share;
+  const at::Tensor nonzero = greater_count + remaining * threshold.ne(0).to(at::kDouble);
+  return {weights, nonzero};
+}
+
 std::vector<TopKThreshold> global_top_k(const std::vector<at::Tensor>& values, const std::vector<int64_t>& k,
                                         distributed::Communicator& comm) {
   ATROUS_ASSERT(values.size() == k.size(), "one k per entry");

@@ -30,6 +30,22 @@ void seed_dropout(int64_t seed, int64_t step, int rank) {
   at::manual_seed(uint64_t(seed) * 1000003u + uint64_t(step) * 4099u + uint64_t(rank));
 }
 
+// The step's loss reports read back in one transfer (a synchronisation with a GPU, so it comes after
+// every backward is queued), averaged over the micro-batches. Throws the loss's UserError for a
+// label that is neither a class nor the ignore label.
+void read_step_losses(const std::vector<loss::LossReport>& reports, double& total,
+                      std::vector<loss::LossEntry>& entries) {
+  const double accumulate = double(reports.size());
+  for (const loss::LossValues& values : loss::read_losses(reports)) {
+    total += values.total / accumulate;
+    if (entries.empty()) entries.assign(values.entries.size(), {});
+    for (size_t e = 0; e < entries.size(); ++e) {
+      entries[e].name = values.entries[e].name;
+      entries[e].value += values.entries[e].value / accumulate;
+    }
+  }
+}
+
 }  // namespace
 
 void set_training_mode(model::DeepLabImpl& net, bool freeze_bn) {
@@ -62,8 +78,7 @@ data::Batch TrainingStep::next_batch() {
   return std::move(*batch);
 }
 
-void TrainingStep::micro_batch(int64_t steps_done, bool last, double& total,
-                               std::vector<loss::LossEntry>& entries) {
+void TrainingStep::micro_batch(int64_t steps_done, bool last, std::vector<loss::LossReport>& reports) {
   observe::Timeline* timeline = parts_.timeline;
   const c10::Device device = parts_.world.device();
   const int accumulate = settings_.accumulate_steps;
@@ -87,12 +102,7 @@ void TrainingStep::micro_batch(int64_t steps_done, bool last, double& total,
     const observe::TimelineSpan span(timeline, "backward");
     (result.backward * (parts_.scaler.scale() / double(accumulate))).backward();
   }
-  total += result.total / accumulate;
-  if (entries.empty()) entries.assign(result.entries.size(), {});
-  for (size_t e = 0; e < entries.size(); ++e) {
-    entries[e].name = result.entries[e].name;
-    entries[e].value += result.entries[e].value / accumulate;
-  }
+  reports.push_back(result.report);
 }
 
 StepOutcome TrainingStep::run(int64_t steps_done, bool checkpoint_time) {
@@ -101,12 +111,10 @@ StepOutcome TrainingStep::run(int64_t steps_done, bool checkpoint_time) {
   const distributed::WaitSeconds comm_before = parts_.waits.snapshot();
   const int accumulate = settings_.accumulate_steps;
   seed_dropout(settings_.seed, steps_done, parts_.world.rank());
-  std::vector<loss::LossEntry> entries;
-  double total = 0;
   observe::Timeline* timeline = parts_.timeline;
   if (timeline) timeline->set_step(steps_done + 1);
-  for (int micro = 0; micro < accumulate; ++micro)
-    micro_batch(steps_done, micro + 1 == accumulate, total, entries);
+  std::vector<loss::LossReport> reports;
+  for (int micro = 0; micro < accumulate; ++micro) micro_batch(steps_done, micro + 1 == accumulate, reports);
   StepOutcome outcome;
   outcome.step = steps_done + 1;
   outcome.images = images_per_step_;
@@ -117,6 +125,9 @@ StepOutcome TrainingStep::run(int64_t steps_done, bool checkpoint_time) {
   outcome.loss_scale = parts_.scaler.scale();
   {
     const observe::TimelineSpan span(timeline, "agreement");
+    std::vector<loss::LossEntry> entries;
+    double total = 0;
+    read_step_losses(reports, total, entries);  // the step's one read of the loss, once backward is queued
     const bool overflow = parts_.scaler.unscale(parts_.optimizer.parameters());
     outcome.agreement =
         agree_on_step(parts_.comm, total, entries, preemption_requested(), checkpoint_time, overflow);

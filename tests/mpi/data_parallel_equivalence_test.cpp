@@ -111,7 +111,7 @@ double train_step(Run& run, int accumulate, int64_t step,
     model::upcast_logits(outputs);
     const loss::LossResult result = (*run.loss)(outputs, batch.labels.to(at::kLong), step);
     (result.backward / double(accumulate)).backward();
-    total += result.total / accumulate;
+    total += result.report.read().total / accumulate;
   }
   if (run.reducer) run.reducer->finish_step();
   run.sgd->step(0.002);

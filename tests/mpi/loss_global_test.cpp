@@ -96,9 +96,11 @@ TEST(GlobalTopK, RanksTogetherEqualOneProcessOnTheConcatenatedBatch) {
     for (auto& logits : batch.logits) mine.push_back(logits.narrow(0, comm.rank() * per_rank, per_rank));
     Outcome ours = run(global, mine, batch.labels.narrow(0, comm.rank() * per_rank, per_rank), s.step);
 
-    EXPECT_NEAR(ours.result.total, reference.result.total, 1e-6) << where;
-    for (size_t e = 0; e < ours.result.entries.size(); ++e)
-      EXPECT_NEAR(ours.result.entries[e].value, reference.result.entries[e].value, 1e-6) << where;
+    const LossValues our_values = ours.result.report.read(),
+                     reference_values = reference.result.report.read();
+    EXPECT_NEAR(our_values.total, reference_values.total, 1e-6) << where;
+    for (size_t e = 0; e < our_values.entries.size(); ++e)
+      EXPECT_NEAR(our_values.entries[e].value, reference_values.entries[e].value, 1e-6) << where;
     for (size_t e = 0; e < mine.size(); ++e) {
       // What gradient averaging over ranks makes of this rank's gradient.
       at::Tensor averaged = ours.gradients[e] / ranks;

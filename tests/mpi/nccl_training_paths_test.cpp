@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "atrous/build_info.h"
+#include "atrous/core/error.h"
 #include "atrous/core/options.h"
 #include "atrous/distributed/grad_reducer.h"
 #include "atrous/distributed/local_communicator.h"
@@ -115,6 +116,23 @@ TEST_F(NcclSyncBatchNorm, EqualsBatchNormOnTheConcatenatedBatch) {
     test_support::expect_sync_batch_norm_equals_concatenated_batch(comm, sizes, gpu());
 }
 
+// The loss of a small scale and the merged logits, its total and the logits' gradients (on the CPU).
+std::pair<double, std::vector<at::Tensor>> run_loss(const loss::SegmentationLoss& loss,
+                                                    const std::vector<at::Tensor>& logits,
+                                                    const at::Tensor& target) {
+  model::ScaleOutputs outputs;
+  std::vector<at::Tensor> leaves;
+  for (size_t i = 0; i < logits.size(); ++i) {
+    leaves.push_back(logits[i].detach().clone().requires_grad_(true));
+    outputs.push_back({i == 0 ? "scale_0.5" : "merged", leaves.back()});
+  }
+  loss::LossResult result = loss(outputs, target, 0);
+  result.backward.backward();
+  std::vector<at::Tensor> gradients;
+  for (auto& leaf : leaves) gradients.push_back(leaf.grad().cpu());
+  return {result.report.read().total, gradients};
+}
+
 // The global top-k loss with CUDA logits and NCCL equals one CPU process on the concatenated batch.
 TEST_F(NcclLoss, GlobalTopKOnGpusEqualsOneCpuProcess) {
   NcclCommunicator& comm = this->comm();
@@ -126,38 +144,52 @@ TEST_F(NcclLoss, GlobalTopKOnGpusEqualsOneCpuProcess) {
   at::Tensor labels = at::randint(0, classes, {images, 11, 11}, at::kLong);
   labels.masked_fill_(at::rand({images, 11, 11}) < 0.2, 255);
 
-  auto run = [&](const loss::SegmentationLoss& loss, const std::vector<at::Tensor>& logits,
-                 const at::Tensor& target) {
-    model::ScaleOutputs outputs;
-    std::vector<at::Tensor> leaves;
-    for (size_t i = 0; i < logits.size(); ++i) {
-      leaves.push_back(logits[i].detach().clone().requires_grad_(true));
-      outputs.push_back({i == 0 ? "scale_0.5" : "merged", leaves.back()});
-    }
-    loss::LossResult result = loss(outputs, target, 0);
-    result.backward.backward();
-    std::vector<at::Tensor> gradients;
-    for (auto& leaf : leaves) gradients.push_back(leaf.grad().cpu());
-    return std::make_pair(result.total, gradients);
-  };
   loss::LossOptions options;
   options.top_k_percent_pixels = 0.25;
   LocalCommunicator alone;
   loss::SegmentationLoss single(options, classes, 255, alone);
-  const auto [reference_total, reference_gradients] = run(single, {small, merged}, labels);
+  const auto [reference_total, reference_gradients] = run_loss(single, {small, merged}, labels);
 
   options.top_k_scope = loss::TopKScope::global;
   loss::SegmentationLoss global(options, classes, 255, comm);
   const int64_t first = comm.rank() * per_rank;
   const auto on_gpu = gpu();
-  const auto [total, gradients] =
-      run(global, {small.narrow(0, first, per_rank).to(on_gpu), merged.narrow(0, first, per_rank).to(on_gpu)},
-          labels.narrow(0, first, per_rank).to(on_gpu));
+  const auto [total, gradients] = run_loss(
+      global, {small.narrow(0, first, per_rank).to(on_gpu), merged.narrow(0, first, per_rank).to(on_gpu)},
+      labels.narrow(0, first, per_rank).to(on_gpu));
   EXPECT_NEAR(total, reference_total, 1e-5);
   for (size_t e = 0; e < gradients.size(); ++e)
     EXPECT_LE(max_abs_difference(gradients[e] / ranks, reference_gradients[e].narrow(0, first, per_rank)),
               1e-6)
         << "entry " << e;
+}
+
+// The local top-k loss on a GPU (its selection and counts computed there, read back once) equals
+// the same loss on the CPU; an invalid label is reported when the loss is read.
+TEST_F(NcclLoss, LocalTopKOnAGpuEqualsTheCpu) {
+  const int64_t images = 2, classes = 5;
+  at::manual_seed(13 + this->comm().rank());
+  at::Tensor small = at::round(at::randn({images, classes, 6, 6}) * 2),  // rounded: ties at the threshold
+      merged = at::randn({images, classes, 11, 11}) * 2;
+  at::Tensor labels = at::randint(0, classes, {images, 11, 11}, at::kLong);
+  labels.masked_fill_(at::rand({images, 11, 11}) < 0.2, 255);
+  const auto on_gpu = gpu();
+  LocalCommunicator alone;
+  for (double p : {1.0, 0.25}) {
+    loss::LossOptions options;
+    options.top_k_percent_pixels = p;
+    loss::SegmentationLoss local(options, classes, 255, alone);
+    const auto [reference_total, reference_gradients] = run_loss(local, {small, merged}, labels);
+    const auto [total, gradients] = run_loss(local, {small.to(on_gpu), merged.to(on_gpu)}, labels.to(on_gpu));
+    EXPECT_NEAR(total, reference_total, 1e-5) << "p " << p;
+    for (size_t e = 0; e < gradients.size(); ++e)
+      EXPECT_LE(max_abs_difference(gradients[e], reference_gradients[e]), 1e-6)
+          << "p " << p << " entry " << e;
+  }
+  loss::SegmentationLoss local(loss::LossOptions{}, classes, 255, alone);
+  at::Tensor wrong = labels.clone();
+  wrong[1][3][4] = 9;
+  EXPECT_THROW(run_loss(local, {small.to(on_gpu), merged.to(on_gpu)}, wrong.to(on_gpu)), UserError);
 }
 
 #else

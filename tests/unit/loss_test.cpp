@@ -40,15 +40,16 @@ TEST(SegmentationLoss, HandComputedMeanOverValidPixels) {
   SegmentationLoss loss(with(1.0), 2, 255, one_rank);
   LossResult result = loss(merged(logits), labels, 0);
   const double expected = (std::log(2.0) + std::log(4.0 / 3.0)) / 2;
-  EXPECT_NEAR(result.total, expected, 1e-6);
-  ASSERT_EQ(result.entries.size(), 1u);
-  EXPECT_EQ(result.entries[0].name, "merged");
+  const LossValues values = result.report.read();
+  EXPECT_NEAR(values.total, expected, 1e-6);
+  ASSERT_EQ(values.entries.size(), 1u);
+  EXPECT_EQ(values.entries[0].name, "merged");
   EXPECT_NEAR(result.backward.item<double>(), expected, 1e-6);
 
   // Class weights scale each pixel; the divisor still counts every non-ignored pixel (as TF).
   SegmentationLoss weighted(with(1.0, "2,0.5"), 2, 255, one_rank);
-  EXPECT_NEAR(weighted(merged(logits), labels, 0).total, (0.5 * std::log(2.0) + 2 * std::log(4.0 / 3.0)) / 2,
-              1e-6);
+  EXPECT_NEAR(weighted(merged(logits), labels, 0).report.read().total,
+              (0.5 * std::log(2.0) + 2 * std::log(4.0 / 3.0)) / 2, 1e-6);
 }
 
 TEST(SegmentationLoss, AllIgnoredGivesZeroAndZeroGradientNeverNaN) {
@@ -57,7 +58,7 @@ TEST(SegmentationLoss, AllIgnoredGivesZeroAndZeroGradientNeverNaN) {
   for (double p : {1.0, 0.25}) {
     SegmentationLoss loss(with(p), 3, 255, one_rank);
     LossResult result = loss(merged(logits), labels, 0);
-    EXPECT_EQ(result.total, 0.0) << p;
+    EXPECT_EQ(result.report.read().total, 0.0) << p;
     result.backward.backward();
     EXPECT_TRUE(logits.grad().eq(0).all().item<bool>()) << p;
     EXPECT_FALSE(logits.grad().isnan().any().item<bool>()) << p;
@@ -127,6 +128,25 @@ TEST(TopKSelection, MatchesASortBasedReferenceOnRandomValues) {
   }
 }
 
+// The selection made where the values are (kthvalue and counts as tensors) is the radix search's,
+// to the bit: same weights (tie shares included) and non-zero count, for zeros, -0.0 and ties.
+TEST(TopKSelection, OnTheDeviceEqualsTheRadixSearch) {
+  std::mt19937 random(11);
+  for (int trial = 0; trial < 200; ++trial) {
+    const int64_t n = 1 + random() % 3000;
+    at::Tensor values = at::empty({n}).exponential_(1.0);
+    const float grid = std::vector<float>{0.0f, 0.5f, 1e-3f}[trial % 3];
+    if (grid > 0) values = at::round(values / grid) * grid;
+    values.masked_fill_(at::rand({n}) < 0.2, trial % 2 ? -0.0 : 0.0);
+    const int64_t k = trial % 10 == 0 ? n * (trial % 20 == 0) : int64_t(random() % (n + 1));
+    const TopKThreshold threshold = local_top_k(values, k);
+    const DeviceSelection selection = local_top_k_on_device(values, k);
+    EXPECT_TRUE(selection.weights.equal(selection_weights(values, threshold)))
+        << "trial " << trial << " k " << k;
+    EXPECT_EQ(selection.nonzero.item<double>(), double(nonzero_count(threshold))) << "trial " << trial;
+  }
+}
+
 // The loss of one entry computed independently, in double: explicit log-softmax, a full sort for
 // the top k (random logits have no ties), TF's formulas.
 at::Tensor reference_loss(const at::Tensor& logits, const at::Tensor& labels, const at::Tensor& weights,
@@ -160,7 +180,7 @@ TEST(SegmentationLoss, MatchesAnIndependentReferenceValueAndGradient) {
 
       at::Tensor reference = reference_loss(logits, labels, parse_label_weights(weights, 4).expand({4}), p);
       reference.backward();
-      EXPECT_NEAR(ours.total, reference.item<double>(), 1e-5) << p << " " << weights;
+      EXPECT_NEAR(ours.report.read().total, reference.item<double>(), 1e-5) << p << " " << weights;
       EXPECT_TRUE(at::allclose(our_gradient, logits.grad().to(at::kFloat), 1e-4, 1e-6))
           << p << " " << weights << ": max difference "
           << (our_gradient - logits.grad()).abs().max().item<double>();
@@ -173,12 +193,14 @@ TEST(SegmentationLoss, EveryScaleAndTheMergedLogitsAreSummed) {
   at::Tensor labels = at::randint(0, 3, {1, 5, 5}, at::kLong);
   SegmentationLoss loss(with(1.0), 3, 255, one_rank);
   LossResult both = loss({{"scale_1", a}, {"merged", b}}, labels, 0);
-  const double only_a = loss(merged(a), labels, 0).total, only_b = loss(merged(b), labels, 0).total;
-  ASSERT_EQ(both.entries.size(), 2u);
-  EXPECT_EQ(both.entries[0].name, "scale_1");
-  EXPECT_NEAR(both.entries[0].value, only_a, 1e-9);
-  EXPECT_NEAR(both.entries[1].value, only_b, 1e-9);
-  EXPECT_NEAR(both.total, only_a + only_b, 1e-9);
+  const double only_a = loss(merged(a), labels, 0).report.read().total;
+  const double only_b = loss(merged(b), labels, 0).report.read().total;
+  const LossValues values = both.report.read();
+  ASSERT_EQ(values.entries.size(), 2u);
+  EXPECT_EQ(values.entries[0].name, "scale_1");
+  EXPECT_NEAR(values.entries[0].value, only_a, 1e-9);
+  EXPECT_NEAR(values.entries[1].value, only_b, 1e-9);
+  EXPECT_NEAR(values.total, only_a + only_b, 1e-9);
   EXPECT_NEAR(both.backward.item<double>(), only_a + only_b, 1e-5);
 }
 
@@ -187,9 +209,11 @@ TEST(SegmentationLoss, AnEntrysLossWeightScalesItsTermButNotItsReportedValue) {
   at::Tensor labels = at::randint(0, 3, {1, 5, 5}, at::kLong);
   SegmentationLoss loss(with(1.0), 3, 255, one_rank);
   LossResult both = loss({{"merged", a}, {"aux", b, 0.4}}, labels, 0);
-  const double only_a = loss(merged(a), labels, 0).total, only_b = loss(merged(b), labels, 0).total;
-  EXPECT_NEAR(both.entries[1].value, only_b, 1e-9);
-  EXPECT_NEAR(both.total, only_a + 0.4 * only_b, 1e-9);
+  const double only_a = loss(merged(a), labels, 0).report.read().total;
+  const double only_b = loss(merged(b), labels, 0).report.read().total;
+  const LossValues values = both.report.read();
+  EXPECT_NEAR(values.entries[1].value, only_b, 1e-9);
+  EXPECT_NEAR(values.total, only_a + 0.4 * only_b, 1e-9);
   EXPECT_NEAR(both.backward.item<double>(), only_a + 0.4 * only_b, 1e-5);
 }
 
@@ -262,7 +286,7 @@ TEST(SegmentationLoss, UpsamplesEachEntryByItsOwnConvention) {
   auto loss_of = [&](const at::Tensor& entry_logits, bool align_corners) {
     model::ScaleOutputs outputs{{"merged", entry_logits}};
     outputs[0].align_corners = align_corners;
-    return loss(outputs, labels, 0).total;
+    return loss(outputs, labels, 0).report.read().total;
   };
   for (bool align_corners : {true, false}) {
     const at::Tensor upsampled = at::upsample_bilinear2d(logits, {13, 17}, align_corners);
@@ -290,24 +314,53 @@ TEST(SegmentationLoss, OptionsAreValidatedByName) {
     parse_choice("loss.top_k_scope", top_k_scope_choices(), std::string("both"));
     ADD_FAILURE() << "accepted loss.top_k_scope = both";
   } catch (const OptionError& error) {
-    EXPECT_NE(std::string(error.what()).find("--loss.top_k_scope = both is not allowed; allowed: local or global"),
-              std::string::npos);
+    EXPECT_NE(
+        std::string(error.what()).find("--loss.top_k_scope = both is not allowed; allowed: local or global"),
+        std::string::npos);
   }
   EXPECT_EQ(message_of(with(0.5, "1,2,3")), "");
 }
 
-TEST(SegmentationLoss, LabelOutsideTheClassesIsAnErrorNamingTheValue) {
-  SegmentationLoss loss(with(1.0), 3, 255, one_rank);
-  at::Tensor labels = at::zeros({1, 2, 2}, at::kByte);
+// Found where the labels are and reported when the loss is read (a GPU is not synchronised for
+// it), the largest invalid label named; meanwhile its pixel is out of the loss, like an ignored one.
+TEST(SegmentationLoss, LabelOutsideTheClassesIsAnErrorNamingTheValueWhenRead) {
+  at::Tensor labels = at::zeros({1, 2, 2}, at::kLong);
+  labels[0][0][1] = -3;
   labels[0][1][1] = 7;
-  try {
-    loss(merged(at::randn({1, 3, 2, 2})), labels, 0);
-    FAIL() << "label 7 accepted with 3 classes";
-  } catch (const UserError& error) {
-    EXPECT_NE(error.message().find("label value 7 is neither a class index (0..2) nor the ignore label 255"),
-              std::string::npos)
-        << error.message();
+  const at::Tensor logits = at::randn({1, 3, 2, 2});
+  for (double p : {1.0, 0.5}) {
+    SegmentationLoss loss(with(p), 3, 255, one_rank);
+    const LossResult result = loss(merged(logits), labels, 0);
+    at::Tensor ignored = labels.clone();
+    ignored.masked_fill_(labels.ne(0), 255);
+    EXPECT_TRUE(result.backward.equal(loss(merged(logits), ignored, 0).backward)) << p;
+    const LossResult fine = loss(merged(logits), ignored, 0);
+    try {
+      read_losses({fine.report, result.report});
+      ADD_FAILURE() << "labels 7 and -3 accepted with 3 classes";
+    } catch (const UserError& error) {
+      EXPECT_NE(
+          error.message().find("label value 7 is neither a class index (0..2) nor the ignore label 255"),
+          std::string::npos)
+          << error.message();
+    }
   }
+}
+
+TEST(SegmentationLoss, ReportsOfSeveralCallsAreReadInOrder) {
+  SegmentationLoss loss(with(1.0), 3, 255, one_rank);
+  const at::Tensor labels = at::randint(0, 3, {1, 5, 5}, at::kLong);
+  const at::Tensor a = at::randn({1, 3, 5, 5}), b = at::randn({1, 3, 5, 5});
+  const LossResult first = loss(merged(a), labels, 0);
+  const LossResult second = loss({{"scale_1", a}, {"merged", b, 0.5}}, labels, 0);
+  const std::vector<LossValues> both = read_losses({first.report, second.report});
+  ASSERT_EQ(both.size(), 2u);
+  EXPECT_EQ(both[0].total, first.report.read().total);
+  ASSERT_EQ(both[1].entries.size(), 2u);
+  EXPECT_EQ(both[1].entries[1].name, "merged");
+  EXPECT_EQ(both[1].total, both[1].entries[0].value + 0.5 * both[1].entries[1].value);
+  EXPECT_NEAR(both[1].entries[0].value, both[0].total, 1e-12);
+  EXPECT_TRUE(read_losses({}).empty());
 }
 
 }  // namespace

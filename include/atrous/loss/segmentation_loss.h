@@ -49,12 +49,35 @@ struct LossEntry {
   double value = 0;
 };
 
-struct LossResult {
-  at::Tensor backward;  // scalar: what this rank calls backward() on
-  // The loss: in local scope this rank's own (the trainer averages over ranks for its log), in
-  // global scope that of the global batch, the same on every rank.
+// The loss's values on the host.
+struct LossValues {
+  // In local scope this rank's own (the trainer averages over ranks for its log), in global scope
+  // that of the global batch, the same on every rank.
   double total = 0;
   std::vector<LossEntry> entries;  // one per output, same scope as total
+};
+
+// What one loss call reports, left on the logits' device: reading it back is a synchronisation
+// with a GPU, which would keep the host from queueing backward while the GPU computes, so the
+// trainer reads each step's reports once, after backward (read_losses).
+struct LossReport {
+  at::Tensor values;  // [2 + entries] float64: invalid labels (count, largest), each entry's value
+  std::vector<std::string> names;    // each entry's output name
+  std::vector<double> loss_weights;  // each entry's weight in total
+  int64_t classes = 0;
+  int64_t ignore_label = 0;
+
+  // One device-to-host transfer; throws UserError naming a label that is neither a class index nor
+  // the ignore label.
+  LossValues read() const;
+};
+
+// Every report read back in one transfer, in order; throws as LossReport::read.
+std::vector<LossValues> read_losses(const std::vector<LossReport>& reports);
+
+struct LossResult {
+  at::Tensor backward;  // scalar: what this rank calls backward() on
+  LossReport report;
 };
 
 class SegmentationLoss {
@@ -65,22 +88,30 @@ class SegmentationLoss {
                    distributed::Communicator& comm);
 
   // labels: [B, H, W] of an integer type, on the logits' device; step: the global training step,
-  // for the hard example mining schedule. Collective in global scope.
+  // for the hard example mining schedule. In local scope nothing is read back by the host (the top
+  // k by loss/top_k_selection.h's local_top_k_on_device); global scope is collective and reads
+  // back the counts, histograms and sums that it allreduces.
   LossResult operator()(const model::ScaleOutputs& outputs, const at::Tensor& labels, int64_t step) const;
 
   const at::Tensor& class_weights() const { return class_weights_; }
   bool global_scope() const { return global_; }
 
  private:
-  // Which pixels each entry keeps (a 0/1 weight per pixel; undefined when all are kept) and the
-  // divisor of each entry's sum. counts: per entry, pixels then valid pixels, of this rank or of
-  // the global batch.
+  LossResult local_loss(const model::ScaleOutputs& outputs, const std::vector<PixelLosses>& pixels,
+                        int64_t step) const;
+  LossResult global_loss(const model::ScaleOutputs& outputs, const std::vector<PixelLosses>& pixels,
+                         int64_t step) const;
+  // Which pixels each entry keeps in global scope (a weight per pixel; undefined when all are
+  // kept) and the divisor of each entry's sum. counts: per entry, pixels then valid pixels of the
+  // global batch.
   struct Selection {
     std::vector<at::Tensor> kept;
     std::vector<double> divisors;
   };
-  Selection select_pixels(const std::vector<PixelLosses>& pixels, const std::vector<double>& counts,
-                          int64_t step) const;
+  Selection global_selection(const std::vector<PixelLosses>& pixels, const std::vector<double>& counts,
+                             int64_t step) const;
+  LossReport report_of(const model::ScaleOutputs& outputs, const std::vector<PixelLosses>& pixels,
+                       const at::Tensor& entry_values) const;
 
   LossOptions options_;
   int64_t num_classes_;

@@ -16,6 +16,11 @@
 // rounds of a 256-bucket histogram over the next 8 bits, summed with one small allreduce each,
 // pin down its 32 bits exactly. Several loss entries are searched together, one allreduce per
 // round for all of them.
+//
+// On one process, local_top_k_on_device makes the same selection where the values are: t by
+// at::kthvalue, the counts, weights and non-zero count as tensors on the values' device, so that
+// no value is read back by the host (a synchronisation on GPUs). local_top_k, the radix search on
+// the host, is its reference.
 
 #include <ATen/core/Tensor.h>
 
@@ -39,6 +44,15 @@ int64_t nonzero_count(const TopKThreshold& threshold);
 
 // The threshold of the k largest among `values` (1-D float32, >= 0) of this process alone.
 TopKThreshold local_top_k(const at::Tensor& values, int64_t k);
+
+// The selection of the k largest among `values` (1-D float32, >= 0) of this process alone, computed
+// on the values' device without reading any of them back: the weights of selection_weights and
+// the count of nonzero_count ([] float64), for the same threshold as local_top_k's.
+struct DeviceSelection {
+  at::Tensor weights;
+  at::Tensor nonzero;
+};
+DeviceSelection local_top_k_on_device(const at::Tensor& values, int64_t k);
 
 // The thresholds of the k[i] largest among the union over all ranks of values[i]; k[i] must not
 // exceed that union's size. Collective: every rank calls it with the same entries and k.

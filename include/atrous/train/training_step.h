@@ -106,8 +106,8 @@ class TrainingStep {
  private:
   data::Batch next_batch();
   // One micro-batch: data, forward, loss, backward of loss / accumulate_steps (the reducer
-  // communicates when `last`); its losses are added, divided by accumulate_steps, to the sums.
-  void micro_batch(int64_t steps_done, bool last, double& total, std::vector<loss::LossEntry>& entries);
+  // communicates when `last`); its loss report, still on the device, is added to `reports`.
+  void micro_batch(int64_t steps_done, bool last, std::vector<loss::LossReport>& reports);
 
   TrainingParts parts_;
   StepSettings settings_;
