@@ -133,6 +133,36 @@ TEST(SgdMomentum, DecayMultipliersAndMomentumFollowTheFormula) {
   EXPECT_NEAR(sgd.velocity().at("w")[0][0].item<double>(), v1, 1e-12);
 }
 
+// float32 CPU parameters take the one-pass update; the same steps in float64 (ATen's operators)
+// agree to float32's precision, with decay, multipliers and Nesterov, and so do the velocities.
+TEST(SgdMomentum, TheOnePassUpdateOfFloat32ArraysFollowsTheSameFormula) {
+  for (bool nesterov : {false, true}) {
+    SgdOptions options;
+    options.nesterov = nesterov;
+    at::manual_seed(5);
+    const at::Tensor w = at::randn({40, 3, 3}), b = at::randn({40});
+    std::vector<at::Tensor> single{w.clone().requires_grad_(), b.clone().requires_grad_()};
+    std::vector<at::Tensor> twice{w.to(at::kDouble).requires_grad_(), b.to(at::kDouble).requires_grad_()};
+    SgdMomentum fast({{"w", single[0], true, 1.0}, {"b", single[1], false, 2.0}}, options, 1e-2);
+    SgdMomentum reference({{"w", twice[0], true, 1.0}, {"b", twice[1], false, 2.0}}, options, 1e-2);
+    for (int step = 0; step < 3; ++step) {
+      for (size_t i = 0; i < 2; ++i) {
+        const at::Tensor g = at::randn_like(single[i]);
+        single[i].mutable_grad() = g;
+        twice[i].mutable_grad() = g.to(at::kDouble);
+      }
+      fast.step(0.1);
+      reference.step(0.1);
+    }
+    for (size_t i = 0; i < 2; ++i)
+      EXPECT_TRUE(at::allclose(single[i].to(at::kDouble), twice[i], 1e-5, 1e-6)) << nesterov << " " << i;
+    for (const std::string name : {"w", "b"})
+      EXPECT_TRUE(
+          at::allclose(fast.velocity().at(name).to(at::kDouble), reference.velocity().at(name), 1e-5, 1e-6))
+          << nesterov << " " << name;
+  }
+}
+
 TEST(SgdMomentum, DeepLabDecaysConvWeightsOnlyAndMultipliesConvBiasesAndTheLastLayer) {
   model::ModelOptions model_options;
   model_options.backbone = "mobilenet_v2";

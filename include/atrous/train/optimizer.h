@@ -7,6 +7,8 @@
 //   v = momentum * v + d             (v starts at d)
 //   w = w - lr * (nesterov ? d + momentum * v : v)
 // The velocity of each parameter is kept by name, so checkpoints store and restore it exactly.
+// float32 parameters on the CPU are updated in one pass over their memory (w, grad and v read once,
+// w and v written once); elsewhere (GPUs) with ATen's operators.
 
 #include <ATen/core/Tensor.h>
 
@@ -60,6 +62,10 @@ class SgdMomentum {
   const std::vector<OptimizedParameter>& parameters() const { return parameters_; }
 
  private:
+  // The one-pass update, when the parameter, its gradient and its velocity are float32 arrays on
+  // the CPU; false (nothing done) otherwise.
+  bool step_in_one_pass(const OptimizedParameter& parameter, const at::Tensor& grad, double lr);
+
   std::vector<OptimizedParameter> parameters_;
   SgdOptions options_;
   double weight_decay_;
