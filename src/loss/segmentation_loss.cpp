@@ -106,9 +106,17 @@ LossResult SegmentationLoss::operator()(const model::ScaleOutputs& outputs, cons
   ATROUS_ASSERT(!outputs.empty(), "no logits to compute a loss of");
   std::vector<PixelLosses> pixels;
   for (const auto& output : outputs)
-    pixels.push_back(weighted_pixel_losses(output.logits, labels, class_weights_, ignore_label_,
+    pixels.push_back(weighted_pixel_losses(output.logits, labels, class_weights_on(output.logits.device()),
+                                           ignore_label_,
                                            size_matching(options_.upsample_logits, output.align_corners)));
   return global_ ? global_loss(outputs, pixels, step) : local_loss(outputs, pixels, step);
+}
+
+const at::Tensor& SegmentationLoss::class_weights_on(c10::Device device) const {
+  if (device == class_weights_.device()) return class_weights_;
+  if (!device_class_weights_.defined() || device_class_weights_.device() != device)
+    device_class_weights_ = class_weights_.to(device, /*non_blocking=*/true);  // the source lives on
+  return device_class_weights_;
 }
 
 // Each entry: its kept sum over its divisor (the valid pixels, at least 1e-5, or the non-zero kept

@@ -103,7 +103,8 @@ DeviceSelection local_top_k_on_device(const at::Tensor& values, int64_t k) {
   const at::Tensor greater = values.gt(threshold), equal = values.eq(threshold);
   const at::Tensor greater_count = greater.sum().to(at::kDouble);
   const at::Tensor remaining = double(k) - greater_count;
-  // equal counts t itself, so it is >= 1. The share is rounded to float32 as selection_weights's.
+  // equal counts t itself, so it is >= 1 (unless t is NaN: then the loss is NaN anyway). The share
+  // is rounded to float32 as selection_weights's.
   const at::Tensor share = (remaining / equal.sum().to(at::kDouble)).to(at::kFloat);
   const at::Tensor weights = greater.to(at::kFloat) + equal.to(at::kFloat) * share;
   const at::Tensor nonzero = greater_count + remaining * threshold.ne(0).to(at::kDouble);

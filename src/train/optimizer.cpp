@@ -1,7 +1,6 @@
 #include "atrous/train/optimizer.h"
 
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 
 #include <cmath>
 #include <set>
@@ -11,36 +10,10 @@
 #include "atrous/model/backbone_registry.h"
 #include "atrous/model/conv2d.h"
 #include "atrous/model/deeplab.h"
+#include "atrous/train/sgd_array_update.h"
 
 namespace atrous::train {
 namespace {
-
-// The update of the header's formula for one parameter held as float32 CPU arrays, element by
-// element in one pass over w, g and v: ATen's operators would take a dozen passes over memory,
-// most of a DeepLab optimizer step on a CPU. In float32, as ATen computes it (the scalars rounded to
-// float32 first); the only difference is that ATen may fuse lr * v into w with one rounding.
-struct ArrayUpdate {
-  float weight_decay, multiplier, momentum, lr;
-  bool first;  // v starts at d
-
-  template <bool decay, bool nesterov>
-  void run(float* w, const float* g, float* v, int64_t n) const {
-    const ArrayUpdate u = *this;
-    at::parallel_for(0, n, int64_t(1) << 15, [=](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        float d = g[i];
-        if constexpr (decay) d = d + u.weight_decay * w[i];
-        d = d * u.multiplier;
-        const float velocity = u.first ? d : u.momentum * v[i] + d;
-        v[i] = velocity;
-        if constexpr (nesterov)
-          w[i] = w[i] - u.lr * (d + u.momentum * velocity);
-        else
-          w[i] = w[i] - u.lr * velocity;
-      }
-    });
-  }
-};
 
 bool is_float_cpu_array(const at::Tensor& tensor) {
   return tensor.device().is_cpu() && tensor.scalar_type() == at::kFloat && tensor.is_contiguous();
@@ -125,18 +98,17 @@ bool SgdMomentum::step_in_one_pass(const OptimizedParameter& parameter, const at
     return false;
   if (first) found = velocity_.emplace(parameter.name, at::empty_like(w)).first;
   const bool decay = parameter.decay && weight_decay_ > 0;
-  const ArrayUpdate update{float(decay ? weight_decay_ : 0.0), float(parameter.multiplier),
-                           float(options_.momentum), float(lr), first};
-  float* weights = w.data_ptr<float>();
-  const float* gradient = grad.data_ptr<float>();
-  float* velocity = found->second.data_ptr<float>();
-  const int64_t n = w.numel();
-  if (decay)
-    options_.nesterov ? update.run<true, true>(weights, gradient, velocity, n)
-                      : update.run<true, false>(weights, gradient, velocity, n);
-  else
-    options_.nesterov ? update.run<false, true>(weights, gradient, velocity, n)
-                      : update.run<false, false>(weights, gradient, velocity, n);
+  const SgdArrayUpdate update{float(decay ? weight_decay_ : 0.0),
+                              float(parameter.multiplier),
+                              float(options_.momentum),
+                              float(lr),
+                              options_.nesterov,
+                              first};
+  apply_sgd_update(update, w.data_ptr<float>(), grad.data_ptr<float>(), found->second.data_ptr<float>(),
+                   w.numel());
+  // Written through raw pointers: bump the version counters that ATen's in-place operators would.
+  w.unsafeGetTensorImpl()->bump_version();
+  found->second.unsafeGetTensorImpl()->bump_version();
   return true;
 }
 

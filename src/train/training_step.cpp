@@ -83,20 +83,25 @@ void TrainingStep::micro_batch(int64_t steps_done, bool last, std::vector<loss::
   const c10::Device device = parts_.world.device();
   const int accumulate = settings_.accumulate_steps;
   std::optional<data::Batch> batch;
+  at::Tensor images, labels;
   {
     const observe::TimelineSpan span(timeline, "data");
     batch = next_batch();
+    // Both copies before forward is queued: from pageable memory a copy to a GPU may wait for the
+    // work queued before it.
+    images = batch->images.to(device, /*non_blocking=*/true);
+    labels = batch->labels.to(device, /*non_blocking=*/true);
   }
   parts_.reducer.set_synchronize(last);
   model::ScaleOutputs outputs;
   {
     const observe::TimelineSpan span(timeline, "forward");
     const model::AutocastScope autocast(settings_.precision, device);
-    outputs = parts_.net.forward(batch->images.to(device, /*non_blocking=*/true));
+    outputs = parts_.net.forward(images);
   }
   std::optional<observe::TimelineSpan> loss_span(std::in_place, timeline, "loss");
   model::upcast_logits(outputs);
-  const loss::LossResult result = parts_.loss(outputs, batch->labels.to(device).to(at::kLong), steps_done);
+  const loss::LossResult result = parts_.loss(outputs, labels.to(at::kLong), steps_done);
   loss_span.reset();
   {
     const observe::TimelineSpan span(timeline, "backward");

@@ -1,6 +1,7 @@
 // The training collectives on GPUs through the NCCL communicator, against CPU references computed
 // in the same process: the GradReducer's averaged gradients (several buckets, reduced wire types,
-// accumulation), SyncBatchNorm on uneven per-rank batches, and the global top-k loss. One GPU per
+// accumulation), SyncBatchNorm on uneven per-rank batches, the global top-k loss, and the local loss
+// (bit for bit the CPU's selection, no host synchronisation). One GPU per
 // rank; each test skips, saying why, without them. Compiled wherever NCCL is.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -14,9 +15,14 @@
 #include "atrous/distributed/nccl_communicator.h"
 #include "atrous/distributed/sync_batch_norm.h"
 #include "atrous/loss/segmentation_loss.h"
+#include "atrous/loss/top_k_selection.h"
 #include "mpi_test_world.h"
 #include "nccl_test_fixture.h"
 #include "sync_batch_norm_check.h"
+
+#if ATROUS_TORCH_HAS_CUDA
+#include <c10/cuda/CUDAFunctions.h>
+#endif
 
 namespace atrous::distributed {
 namespace {
@@ -116,6 +122,26 @@ TEST_F(NcclSyncBatchNorm, EqualsBatchNormOnTheConcatenatedBatch) {
     test_support::expect_sync_batch_norm_equals_concatenated_batch(comm, sizes, gpu());
 }
 
+// While it lives (and `on`), any CUDA call that makes the host wait for the GPU throws (c10's sync
+// debug mode). Without a CUDA LibTorch there is no GPU to wait for.
+class NoHostSynchronisation {
+ public:
+  explicit NoHostSynchronisation(bool on) { set(on); }
+  ~NoHostSynchronisation() { set(false); }
+  NoHostSynchronisation(const NoHostSynchronisation&) = delete;
+  NoHostSynchronisation& operator=(const NoHostSynchronisation&) = delete;
+
+ private:
+  static void set(bool on) {
+#if ATROUS_TORCH_HAS_CUDA
+    c10::cuda::warning_state().set_sync_debug_mode(on ? c10::cuda::SyncDebugMode::L_ERROR
+                                                      : c10::cuda::SyncDebugMode::L_DISABLED);
+#else
+    (void)on;
+#endif
+  }
+};
+
 // The loss of a small scale and the merged logits, its total and the logits' gradients (on the CPU).
 std::pair<double, std::vector<at::Tensor>> run_loss(const loss::SegmentationLoss& loss,
                                                     const std::vector<at::Tensor>& logits,
@@ -126,7 +152,13 @@ std::pair<double, std::vector<at::Tensor>> run_loss(const loss::SegmentationLoss
     leaves.push_back(logits[i].detach().clone().requires_grad_(true));
     outputs.push_back({i == 0 ? "scale_0.5" : "merged", leaves.back()});
   }
-  loss::LossResult result = loss(outputs, target, 0);
+  loss::LossResult result;
+  {
+    // In local scope on a GPU the loss must not wait for the GPU (the host queues backward while
+    // forward runs): any synchronising CUDA call inside it is an error here.
+    const NoHostSynchronisation check(!loss.global_scope() && target.is_cuda());
+    result = loss(outputs, target, 0);
+  }
   result.backward.backward();
   std::vector<at::Tensor> gradients;
   for (auto& leaf : leaves) gradients.push_back(leaf.grad().cpu());
@@ -185,6 +217,15 @@ TEST_F(NcclLoss, LocalTopKOnAGpuEqualsTheCpu) {
     for (size_t e = 0; e < gradients.size(); ++e)
       EXPECT_LE(max_abs_difference(gradients[e], reference_gradients[e]), 1e-6)
           << "p " << p << " entry " << e;
+  }
+  // The selection itself, bit for bit the radix search's on the CPU.
+  for (int64_t k : {int64_t(0), int64_t(37), int64_t(small.numel() / classes)}) {
+    const at::Tensor values = at::round(at::rand({small.numel() / classes}) * 8) / 4;
+    const loss::DeviceSelection on_gpu_selection = loss::local_top_k_on_device(values.to(on_gpu), k);
+    const loss::TopKThreshold threshold = loss::local_top_k(values, k);
+    EXPECT_TRUE(on_gpu_selection.weights.cpu().equal(loss::selection_weights(values, threshold)))
+        << "k " << k;
+    EXPECT_EQ(on_gpu_selection.nonzero.item<double>(), double(loss::nonzero_count(threshold))) << "k " << k;
   }
   loss::SegmentationLoss local(loss::LossOptions{}, classes, 255, alone);
   at::Tensor wrong = labels.clone();

@@ -5,11 +5,14 @@
 #include <gtest/gtest.h>
 #include <torch/csrc/jit/serialization/pickle.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <random>
+#include <vector>
 
 #include "atrous/core/error.h"
 #include "atrous/core/options.h"
@@ -17,6 +20,7 @@
 #include "atrous/train/checkpoint.h"
 #include "atrous/train/lr_schedule.h"
 #include "atrous/train/optimizer.h"
+#include "atrous/train/sgd_array_update.h"
 #include "atrous/train/train_options.h"
 #include "scratch_files.h"
 
@@ -133,9 +137,37 @@ TEST(SgdMomentum, DecayMultipliersAndMomentumFollowTheFormula) {
   EXPECT_NEAR(sgd.velocity().at("w")[0][0].item<double>(), v1, 1e-12);
 }
 
-// float32 CPU parameters take the one-pass update; the same steps in float64 (ATen's operators)
-// agree to float32's precision, with decay, multipliers and Nesterov, and so do the velocities.
-TEST(SgdMomentum, TheOnePassUpdateOfFloat32ArraysFollowsTheSameFormula) {
+// The one-pass update against the formula written out element by element, on more elements than
+// one thread's chunk; with `first`, velocities full of NaN must not be read.
+TEST(SgdArrayUpdate, EachElementFollowsTheFormula) {
+  const int64_t n = 100003;
+  std::mt19937 random(3);
+  std::normal_distribution<float> normal;
+  std::vector<float> w0(n), g(n), v0(n);
+  for (int64_t i = 0; i < n; ++i) w0[i] = normal(random), g[i] = normal(random), v0[i] = normal(random);
+  for (bool nesterov : {false, true})
+    for (float decay : {0.0f, 1e-2f})
+      for (bool first : {false, true}) {
+        const SgdArrayUpdate update{decay, 3.0f, 0.9f, 0.1f, nesterov, first};
+        std::vector<float> w = w0, v = v0;
+        if (first) std::fill(v.begin(), v.end(), std::numeric_limits<float>::quiet_NaN());
+        apply_sgd_update(update, w.data(), g.data(), v.data(), n);
+        int64_t wrong = 0;
+        for (int64_t i = 0; i < n; ++i) {
+          const double d = (double(g[i]) + double(decay) * w0[i]) * 3.0;
+          const double velocity = first ? d : 0.9 * v0[i] + d;
+          const double weight = w0[i] - 0.1 * (nesterov ? d + 0.9 * velocity : velocity);
+          wrong += std::abs(v[i] - velocity) > 1e-6 * std::max(1.0, std::abs(velocity)) ||
+                   std::abs(w[i] - weight) > 1e-6 * std::max(1.0, std::abs(weight));
+        }
+        EXPECT_EQ(wrong, 0) << "nesterov " << nesterov << " decay " << decay << " first " << first;
+      }
+}
+
+// SgdMomentum takes the one-pass update for float32 CPU parameters: the same steps in float64
+// (ATen's operators) agree to float32's precision, with decay and a multiplier together, Nesterov,
+// and velocities restored from a checkpoint.
+TEST(SgdMomentum, Float32ParametersAgreeWithTheFloat64OperatorPath) {
   for (bool nesterov : {false, true}) {
     SgdOptions options;
     options.nesterov = nesterov;
@@ -143,22 +175,31 @@ TEST(SgdMomentum, TheOnePassUpdateOfFloat32ArraysFollowsTheSameFormula) {
     const at::Tensor w = at::randn({40, 3, 3}), b = at::randn({40});
     std::vector<at::Tensor> single{w.clone().requires_grad_(), b.clone().requires_grad_()};
     std::vector<at::Tensor> twice{w.to(at::kDouble).requires_grad_(), b.to(at::kDouble).requires_grad_()};
-    SgdMomentum fast({{"w", single[0], true, 1.0}, {"b", single[1], false, 2.0}}, options, 1e-2);
-    SgdMomentum reference({{"w", twice[0], true, 1.0}, {"b", twice[1], false, 2.0}}, options, 1e-2);
-    for (int step = 0; step < 3; ++step) {
-      for (size_t i = 0; i < 2; ++i) {
-        const at::Tensor g = at::randn_like(single[i]);
-        single[i].mutable_grad() = g;
-        twice[i].mutable_grad() = g.to(at::kDouble);
+    auto make = [&](std::vector<at::Tensor>& p) {
+      return SgdMomentum({{"w", p[0], true, 3.0}, {"b", p[1], false, 2.0}}, options, 1e-2);
+    };
+    auto steps = [&](SgdMomentum& fast, SgdMomentum& reference, int count) {
+      for (int step = 0; step < count; ++step) {
+        for (size_t i = 0; i < 2; ++i) {
+          const at::Tensor g = at::randn_like(single[i]);
+          single[i].mutable_grad() = g;
+          twice[i].mutable_grad() = g.to(at::kDouble);
+        }
+        fast.step(0.1);
+        reference.step(0.1);
       }
-      fast.step(0.1);
-      reference.step(0.1);
-    }
+    };
+    SgdMomentum fast = make(single), reference = make(twice);
+    steps(fast, reference, 2);
+    SgdMomentum resumed = make(single), resumed_reference = make(twice);
+    resumed.load_velocity(fast.velocity());
+    resumed_reference.load_velocity(reference.velocity());
+    steps(resumed, resumed_reference, 2);
     for (size_t i = 0; i < 2; ++i)
       EXPECT_TRUE(at::allclose(single[i].to(at::kDouble), twice[i], 1e-5, 1e-6)) << nesterov << " " << i;
     for (const std::string name : {"w", "b"})
-      EXPECT_TRUE(
-          at::allclose(fast.velocity().at(name).to(at::kDouble), reference.velocity().at(name), 1e-5, 1e-6))
+      EXPECT_TRUE(at::allclose(resumed.velocity().at(name).to(at::kDouble),
+                               resumed_reference.velocity().at(name), 1e-5, 1e-6))
           << nesterov << " " << name;
   }
 }

@@ -33,8 +33,9 @@ struct PixelLosses {
   at::Tensor invalid_labels;
 };
 
-// logits [B, C, h, w]; labels [B, H, W] of an integer type on the same device. Everything returned
-// stays on that device: nothing is read back by the host.
+// logits [B, C, h, w]; labels [B, H, W] of an integer type on the same device; class_weights best
+// there too (else they are copied, which on a GPU waits for it). Everything returned stays on that
+// device: nothing is read back by the host.
 PixelLosses weighted_pixel_losses(const at::Tensor& logits, const at::Tensor& labels,
                                   const at::Tensor& class_weights, int64_t ignore_label,
                                   SizeMatching matching);

@@ -118,6 +118,10 @@ class SegmentationLoss {
   int64_t ignore_label_;
   bool global_;
   at::Tensor class_weights_;  // [1] or [num_classes] float32
+  // The class weights on the logits' device, copied there once (a copy at every call would make the
+  // host wait for the GPU); the last device asked for.
+  const at::Tensor& class_weights_on(c10::Device device) const;
+  mutable at::Tensor device_class_weights_;
   distributed::Communicator& comm_;
 };
 

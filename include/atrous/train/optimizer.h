@@ -7,8 +7,9 @@
 //   v = momentum * v + d             (v starts at d)
 //   w = w - lr * (nesterov ? d + momentum * v : v)
 // The velocity of each parameter is kept by name, so checkpoints store and restore it exactly.
-// float32 parameters on the CPU are updated in one pass over their memory (w, grad and v read once,
-// w and v written once); elsewhere (GPUs) with ATen's operators.
+// A parameter whose tensor, gradient and velocity are all contiguous float32 CPU arrays is updated
+// in one pass over its memory (train/sgd_array_update.h); any other (on a GPU, float64,
+// non-contiguous) with ATen's operators.
 
 #include <ATen/core/Tensor.h>
 
