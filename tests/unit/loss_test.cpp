@@ -99,15 +99,20 @@ TEST(TopKSelection, ZerosInsideTheTopKAreNotCounted) {
   EXPECT_TRUE(selection_weights(values, local_top_k(values, 0)).eq(0).all().item<bool>());
 }
 
+// n pixel losses with repeats and zeros: exponentials rounded to a grid chosen by the trial (none,
+// 0.5 or 1e-3), about a fifth of them set to `zero` (0.0 or -0.0).
+at::Tensor pixel_losses_with_ties(int64_t n, int trial, double zero) {
+  at::Tensor values = at::empty({n}).exponential_(1.0);
+  const float grid = std::vector<float>{0.0f, 0.5f, 1e-3f}[trial % 3];
+  if (grid > 0) values = at::round(values / grid) * grid;
+  return values.masked_fill_(at::rand({n}) < 0.2, zero);
+}
+
 TEST(TopKSelection, MatchesASortBasedReferenceOnRandomValues) {
   std::mt19937 random(7);
   for (int trial = 0; trial < 200; ++trial) {
     const int64_t n = 1 + random() % 3000;
-    // Values with repeats and zeros: exponentials rounded to a random grid.
-    at::Tensor values = at::empty({n}).exponential_(1.0);
-    const float grid = std::vector<float>{0.0f, 0.5f, 1e-3f}[trial % 3];
-    if (grid > 0) values = at::round(values / grid) * grid;
-    values.masked_fill_(at::rand({n}) < 0.2, 0.0);
+    const at::Tensor values = pixel_losses_with_ties(n, trial, 0.0);
     const int64_t k = random() % (n + 1);
     std::vector<float> sorted(values.data_ptr<float>(), values.data_ptr<float>() + n);
     std::sort(sorted.begin(), sorted.end(), std::greater<float>());
@@ -134,10 +139,7 @@ TEST(TopKSelection, OnTheDeviceEqualsTheRadixSearch) {
   std::mt19937 random(11);
   for (int trial = 0; trial < 200; ++trial) {
     const int64_t n = 1 + random() % 3000;
-    at::Tensor values = at::empty({n}).exponential_(1.0);
-    const float grid = std::vector<float>{0.0f, 0.5f, 1e-3f}[trial % 3];
-    if (grid > 0) values = at::round(values / grid) * grid;
-    values.masked_fill_(at::rand({n}) < 0.2, trial % 2 ? -0.0 : 0.0);
+    const at::Tensor values = pixel_losses_with_ties(n, trial, trial % 2 ? -0.0 : 0.0);
     const int64_t k = trial % 10 == 0 ? n * (trial % 20 == 0) : int64_t(random() % (n + 1));
     const TopKThreshold threshold = local_top_k(values, k);
     const DeviceSelection selection = local_top_k_on_device(values, k);
