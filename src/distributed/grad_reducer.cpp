@@ -32,9 +32,27 @@ void ReducerOptions::validate() const {
   choice_name(allreduce_dtype_choices(), allreduce_dtype);  // InternalError for a dtype outside them
 }
 
+namespace {
+
+// The strides a parameter's gradient gets: the parameter's own when it is dense (autograd's layout
+// contract: AccumulateGrad then adds into it in place, whatever the memory format), otherwise
+// row-major.
+std::vector<int64_t> gradient_strides(const at::Tensor& parameter) {
+  if (parameter.is_non_overlapping_and_dense()) return parameter.strides().vec();
+  std::vector<int64_t> strides(parameter.dim(), 1);
+  for (int64_t d = parameter.dim() - 2; d >= 0; --d)
+    strides[d] = strides[d + 1] * std::max<int64_t>(1, parameter.size(d + 1));
+  return strides;
+}
+
+}  // namespace
+
 struct GradReducer::State {
+  // Where a parameter's gradient lies in its bucket: numel elements from offset, in the parameter's
+  // own layout (strides), so that a channels-last weight's gradient is a channels-last view.
   struct Slot {
     int64_t bucket = 0, offset = 0, numel = 0;
+    std::vector<int64_t> sizes, strides;
   };
   struct Bucket {
     std::vector<int64_t> parameters;
@@ -59,17 +77,22 @@ struct GradReducer::State {
   std::vector<std::shared_ptr<torch::autograd::Node>> accumulators;
   std::vector<uintptr_t> hook_keys;
 
+  // Parameter i's place in its bucket, shaped and strided like the parameter.
+  at::Tensor bucket_view(int64_t i) const {
+    const Slot& slot = slots[i];
+    return buckets[slot.bucket].flat.narrow(0, slot.offset, slot.numel).as_strided(slot.sizes, slot.strides);
+  }
+
   // Copies parameter i's gradient into its bucket (the zeros when it has none).
   void take_gradient(int64_t i) {
     ready[i] = true;
-    const Slot& slot = slots[i];
-    at::Tensor destination = buckets[slot.bucket].flat.narrow(0, slot.offset, slot.numel);
+    at::Tensor destination = bucket_view(i);
     const at::Tensor& gradient = parameters[i].tensor.grad();
     if (!gradient.defined())
       destination.zero_();
     else if (gradient.data_ptr() != destination.data_ptr())  // not already the bucket's view
-      destination.copy_(gradient.reshape({-1}));
-    if (--buckets[slot.bucket].pending == 0) launch_complete_buckets();
+      destination.copy_(gradient);
+    if (--buckets[slots[i].bucket].pending == 0) launch_complete_buckets();
   }
 
   // Buckets start strictly in order, so every rank issues the same collectives in the same order.
@@ -97,9 +120,7 @@ struct GradReducer::State {
         buckets[slot.bucket].work == nullptr, parameters[i].name,
         " got a gradient although it got none in the previous step, and its "
         "bucket was already sent; the set of parameters the model uses must not change between steps");
-    buckets[slot.bucket]
-        .flat.narrow(0, slot.offset, slot.numel)
-        .copy_(parameters[i].tensor.grad().reshape({-1}));
+    bucket_view(i).copy_(parameters[i].tensor.grad());
   }
 
   // Tells the state that parameter `index` has its gradient; does nothing once the state is gone.
@@ -153,9 +174,10 @@ GradReducer::GradReducer(std::vector<NamedTensor> parameters, Communicator& comm
     bucket.parameters = layout[b];
     int64_t offset = 0;
     for (int64_t i : layout[b]) {
-      const int64_t numel = state.parameters[i].tensor.numel();
-      state.slots[i] = {static_cast<int64_t>(b), offset, numel};
-      offset += numel;
+      const at::Tensor& tensor = state.parameters[i].tensor;
+      state.slots[i] = {static_cast<int64_t>(b), offset, tensor.numel(), tensor.sizes().vec(),
+                        gradient_strides(tensor)};
+      offset += tensor.numel();
     }
     bucket.flat = at::zeros({offset}, state.parameters[layout[b].front()].tensor.options().dtype(wire));
     bucket.pending = static_cast<int64_t>(layout[b].size());
@@ -194,17 +216,16 @@ double GradReducer::finish_step() {
   const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   for (size_t i = 0; i < state.parameters.size(); ++i) {
-    const State::Slot& slot = state.slots[i];
-    at::Tensor averaged = state.buckets[slot.bucket].flat.narrow(0, slot.offset, slot.numel);
+    const at::Tensor averaged = state.bucket_view(static_cast<int64_t>(i));
     at::Tensor& parameter = state.parameters[i].tensor;
     if (averaged.scalar_type() == parameter.scalar_type()) {
       // The gradient becomes a view of its bucket: the next backward accumulates straight into the
       // bucket (as long as gradients are zeroed in place, not reset), and no copy is needed either way.
       if (!parameter.grad().defined() || parameter.grad().data_ptr() != averaged.data_ptr())
-        parameter.mutable_grad() = averaged.view(parameter.sizes());
+        parameter.mutable_grad() = averaged;
     } else {
-      if (!parameter.grad().defined()) parameter.mutable_grad() = at::zeros_like(parameter);
-      parameter.mutable_grad().view({-1}).copy_(averaged);
+      if (!parameter.grad().defined()) parameter.mutable_grad() = at::empty_like(parameter);
+      parameter.mutable_grad().copy_(averaged);
     }
   }
   state.reset();

@@ -15,8 +15,11 @@
 namespace atrous::train {
 namespace {
 
-bool is_float_cpu_array(const at::Tensor& tensor) {
-  return tensor.device().is_cpu() && tensor.scalar_type() == at::kFloat && tensor.is_contiguous();
+// `tensor` is a float32 CPU array laid out like `like`: dense, with the same strides (contiguous or
+// channels-last alike), so that element i of one is element i of the other in memory.
+bool is_float_cpu_array_like(const at::Tensor& tensor, const at::Tensor& like) {
+  return tensor.device().is_cpu() && tensor.scalar_type() == at::kFloat &&
+         tensor.is_non_overlapping_and_dense() && tensor.strides() == like.strides();
 }
 
 }  // namespace
@@ -94,7 +97,8 @@ bool SgdMomentum::step_in_one_pass(const OptimizedParameter& parameter, const at
   const at::Tensor& w = parameter.tensor;
   auto found = velocity_.find(parameter.name);
   const bool first = found == velocity_.end();
-  if (!is_float_cpu_array(w) || !is_float_cpu_array(grad) || (!first && !is_float_cpu_array(found->second)))
+  if (!is_float_cpu_array_like(w, w) || !is_float_cpu_array_like(grad, w) ||
+      (!first && !is_float_cpu_array_like(found->second, w)))
     return false;
   if (first) found = velocity_.emplace(parameter.name, at::empty_like(w)).first;
   const bool decay = parameter.decay && weight_decay_ > 0;
@@ -129,8 +133,13 @@ void SgdMomentum::load_velocity(const std::map<std::string, at::Tensor>& velocit
       throw UserError(
           to_text("checkpoint has optimizer state for '", name, "', not a parameter of this model"),
           ATROUS_HERE);
-    // Checkpoints hold CPU tensors; the velocity lives where its parameter does.
-    velocity_[name] = tensor.to(target->device(), target->scalar_type()).clone();
+    if (tensor.sizes() != target->sizes())
+      throw UserError(to_text("checkpoint has optimizer state of shape ", tensor.sizes(), " for '", name,
+                              "', whose shape is ", target->sizes(),
+                              "; resume with the model the checkpoint was trained with"),
+                      ATROUS_HERE);
+    // Checkpoints hold contiguous CPU tensors; the velocity lives where and as its parameter does.
+    velocity_[name] = at::empty_like(*target).copy_(tensor);
   }
 }
 

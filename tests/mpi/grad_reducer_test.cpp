@@ -77,7 +77,14 @@ struct Setting {
   at::ScalarType dtype;
   int accumulate;
   double tolerance;
+  at::MemoryFormat format = at::MemoryFormat::Contiguous;  // of the 4-D weights, as model.memory_format
 };
+
+// Each parameter's gradient lies as the parameter does (autograd's layout contract).
+void expect_gradient_layouts(const TinyNet& net, const std::string& where) {
+  for (const auto& [name, parameter] : net.parameters)
+    EXPECT_EQ(parameter.grad().strides(), parameter.strides()) << where << " " << name;
+}
 
 TEST(GradReducer, RanksTrainLikeOneProcessOnTheConcatenatedBatch) {
   MpiCommunicator& comm = test_communicator();
@@ -86,14 +93,20 @@ TEST(GradReducer, RanksTrainLikeOneProcessOnTheConcatenatedBatch) {
                                                {1e-4, at::kFloat, 1, 1e-5},  // one bucket per parameter
                                                {1e-4, at::kFloat, 2, 1e-5},
                                                {25, at::kBFloat16, 1, 2e-2},
-                                               {1e-4, at::kHalf, 2, 5e-3}}) {
+                                               {1e-4, at::kHalf, 2, 5e-3},
+                                               {25, at::kFloat, 2, 1e-5, at::MemoryFormat::ChannelsLast},
+                                               {1e-4, at::kHalf, 1, 5e-3, at::MemoryFormat::ChannelsLast}}) {
+    const bool channels_last = s.format == at::MemoryFormat::ChannelsLast;
     const std::string where = "bucket_mb " + std::to_string(s.bucket_mb) + " " +
                               choice_name(allreduce_dtype_choices(), s.dtype) + " accumulate " +
-                              std::to_string(s.accumulate);
+                              std::to_string(s.accumulate) + (channels_last ? " channels_last" : "");
     TinyNet reference(100);           // rank 0's start
     TinyNet ours(100 + comm.rank());  // different on every rank: replication broadcasts rank 0's
     replicate_from_root(ours.parameters, {}, comm);
     EXPECT_EQ(max_difference(ours, reference), 0.0) << where;  // rank 0's start everywhere
+    for (auto& [name, parameter] : ours.parameters)            // after replication, as the trainer does
+      if (parameter.dim() == 4) parameter.set_data(parameter.contiguous(s.format));
+    ASSERT_EQ(ours.p(0).is_contiguous(), !channels_last) << where;
     ReducerOptions options;
     options.bucket_mb = s.bucket_mb;
     options.allreduce_dtype = s.dtype;
@@ -115,6 +128,7 @@ TEST(GradReducer, RanksTrainLikeOneProcessOnTheConcatenatedBatch) {
         loss.backward();
       }
       reducer.finish_step();
+      expect_gradient_layouts(ours, where + " step " + std::to_string(step));
       ours.sgd_step(our_velocity, 0.1);
       EXPECT_LE(max_difference(ours, reference), s.tolerance) << where << " step " << step;
     }

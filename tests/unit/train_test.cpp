@@ -167,21 +167,30 @@ TEST(SgdArrayUpdate, EachElementFollowsTheFormula) {
 // SgdMomentum takes the one-pass update for float32 CPU parameters: the same steps in float64
 // (ATen's operators) agree to float32's precision, with decay and a multiplier together, Nesterov,
 // and velocities restored from a checkpoint.
+// Also for a channels-last weight, whose gradient comes channels-last in even steps (one pass over
+// memory) and contiguous in odd ones (ATen's operators), and whose loaded velocity keeps its layout.
 TEST(SgdMomentum, Float32ParametersAgreeWithTheFloat64OperatorPath) {
+  constexpr size_t count = 3;
   for (bool nesterov : {false, true}) {
     SgdOptions options;
     options.nesterov = nesterov;
     at::manual_seed(5);
     const at::Tensor w = at::randn({40, 3, 3}), b = at::randn({40});
-    std::vector<at::Tensor> single{w.clone().requires_grad_(), b.clone().requires_grad_()};
-    std::vector<at::Tensor> twice{w.to(at::kDouble).requires_grad_(), b.to(at::kDouble).requires_grad_()};
+    const at::Tensor c = at::randn({8, 5, 3, 3}).contiguous(at::MemoryFormat::ChannelsLast);
+    std::vector<at::Tensor> single{w.clone().requires_grad_(), b.clone().requires_grad_(),
+                                   c.clone().requires_grad_()};
+    std::vector<at::Tensor> twice{w.to(at::kDouble).requires_grad_(), b.to(at::kDouble).requires_grad_(),
+                                  c.to(at::kDouble).requires_grad_()};
+    ASSERT_TRUE(single[2].is_contiguous(at::MemoryFormat::ChannelsLast));
     auto make = [&](std::vector<at::Tensor>& p) {
-      return SgdMomentum({{"w", p[0], true, 3.0}, {"b", p[1], false, 2.0}}, options, 1e-2);
+      return SgdMomentum({{"w", p[0], true, 3.0}, {"b", p[1], false, 2.0}, {"c", p[2], true, 1.0}}, options,
+                         1e-2);
     };
-    auto steps = [&](SgdMomentum& fast, SgdMomentum& reference, int count) {
-      for (int step = 0; step < count; ++step) {
-        for (size_t i = 0; i < 2; ++i) {
-          const at::Tensor g = at::randn_like(single[i]);
+    auto steps = [&](SgdMomentum& fast, SgdMomentum& reference, int steps) {
+      for (int step = 0; step < steps; ++step) {
+        for (size_t i = 0; i < count; ++i) {
+          at::Tensor g = at::randn_like(single[i]);
+          if (step % 2 == 1) g = g.contiguous();
           single[i].mutable_grad() = g;
           twice[i].mutable_grad() = g.to(at::kDouble);
         }
@@ -194,14 +203,30 @@ TEST(SgdMomentum, Float32ParametersAgreeWithTheFloat64OperatorPath) {
     SgdMomentum resumed = make(single), resumed_reference = make(twice);
     resumed.load_velocity(fast.velocity());
     resumed_reference.load_velocity(reference.velocity());
+    EXPECT_EQ(resumed.velocity().at("c").strides(), single[2].strides());
     steps(resumed, resumed_reference, 2);
-    for (size_t i = 0; i < 2; ++i)
+    for (size_t i = 0; i < count; ++i)
       EXPECT_TRUE(at::allclose(single[i].to(at::kDouble), twice[i], 1e-5, 1e-6)) << nesterov << " " << i;
-    for (const std::string name : {"w", "b"})
+    for (const std::string name : {"w", "b", "c"})
       EXPECT_TRUE(at::allclose(resumed.velocity().at(name).to(at::kDouble),
                                resumed_reference.velocity().at(name), 1e-5, 1e-6))
           << nesterov << " " << name;
   }
+}
+
+TEST(SgdMomentum, VelocityOfAnotherShapeInACheckpointIsAUserError) {
+  at::Tensor w = at::zeros({4, 3}).requires_grad_();
+  SgdMomentum optimizer({{"w", w, true, 1.0}}, SgdOptions{}, 0);
+  EXPECT_THROW(
+      {
+        try {
+          optimizer.load_velocity({{"w", at::zeros({4})}});
+        } catch (const UserError& error) {
+          EXPECT_NE(std::string(error.what()).find("'w'"), std::string::npos) << error.what();
+          throw;
+        }
+      },
+      UserError);
 }
 
 TEST(SgdMomentum, DeepLabDecaysConvWeightsOnlyAndMultipliesConvBiasesAndTheLastLayer) {

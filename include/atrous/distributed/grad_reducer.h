@@ -13,7 +13,10 @@
 // parameter that got no gradient counts as zero), waits, and writes the averages back into each
 // parameter's grad() in float32. With float32 on the wire each grad() becomes a view of its bucket
 // (DDP's gradient_as_bucket_view): while gradients are zeroed in place between steps, backward
-// accumulates straight into the buckets and neither copy happens. Parameters that got no gradient
+// accumulates straight into the buckets and neither copy happens. A gradient lies in its bucket in
+// its parameter's layout, as the parameter was at construction (a channels-last weight gets a
+// channels-last gradient: autograd's layout contract), so change layouts (model/memory_format.h)
+// before constructing the reducer. Parameters that got no gradient
 // in one step are counted in at the start of the next backward, so they do not hold their buckets
 // back (DDP's unused parameters); a parameter that changes from unused to used after its bucket was
 // sent is a UserError.

@@ -7,9 +7,10 @@
 //   v = momentum * v + d             (v starts at d)
 //   w = w - lr * (nesterov ? d + momentum * v : v)
 // The velocity of each parameter is kept by name, so checkpoints store and restore it exactly.
-// A parameter whose tensor, gradient and velocity are all contiguous float32 CPU arrays is updated
-// in one pass over its memory (train/sgd_array_update.h); any other (on a GPU, float64,
-// non-contiguous) with ATen's operators.
+// A parameter whose tensor, gradient and velocity are float32 CPU arrays in one layout (dense, same
+// strides: contiguous or channels-last alike) is updated in one pass over its memory
+// (train/sgd_array_update.h); any other (on a GPU, float64, strided differently) with ATen's
+// operators. The velocity takes its parameter's device, dtype and layout, also when loaded.
 
 #include <ATen/core/Tensor.h>
 
