@@ -76,20 +76,63 @@ SgdMomentum::SgdMomentum(std::vector<OptimizedParameter> parameters, const SgdOp
 
 void SgdMomentum::step(double lr) {
   at::NoGradGuard no_grad;
-  for (auto& parameter : parameters_) {
+  std::vector<const OptimizedParameter*> others;
+  for (const auto& parameter : parameters_) {
     const at::Tensor& grad = parameter.tensor.grad();
-    if (!grad.defined()) continue;
-    if (step_in_one_pass(parameter, grad, lr)) continue;
-    at::Tensor d =
-        parameter.decay && weight_decay_ > 0 ? grad + weight_decay_ * parameter.tensor : grad.clone();
-    if (parameter.multiplier != 1.0) d.mul_(parameter.multiplier);
-    auto found = velocity_.find(parameter.name);
-    if (found == velocity_.end())
-      found = velocity_.emplace(parameter.name, d.clone()).first;
-    else
-      found->second.mul_(options_.momentum).add_(d);
-    const at::Tensor& v = found->second;
-    parameter.tensor.sub_(options_.nesterov ? d.add_(v, options_.momentum) : v, lr);
+    if (grad.defined() && !step_in_one_pass(parameter, grad, lr)) others.push_back(&parameter);
+  }
+  if (!others.empty()) step_as_lists(others, lr);
+}
+
+void SgdMomentum::step_as_lists(const std::vector<const OptimizedParameter*>& others, double lr) {
+  const size_t n = others.size();
+  // d = (g + weight_decay * w) * multiplier, for the decayed and the other parameters apart.
+  std::vector<at::Tensor> d(n);
+  for (const bool decayed : {true, false}) {
+    std::vector<size_t> where;
+    std::vector<at::Tensor> grads, weights;
+    std::vector<at::Scalar> multipliers;
+    for (size_t i = 0; i < n; ++i) {
+      if ((others[i]->decay && weight_decay_ > 0) != decayed) continue;
+      where.push_back(i);
+      grads.push_back(others[i]->tensor.grad());
+      weights.push_back(others[i]->tensor);
+      multipliers.emplace_back(others[i]->multiplier);
+    }
+    if (where.empty()) continue;
+    std::vector<at::Tensor> values;
+    if (decayed) {
+      values = at::_foreach_add(grads, weights, weight_decay_);
+      at::_foreach_mul_(values, multipliers);
+    } else {
+      values = at::_foreach_mul(grads, multipliers);
+    }
+    for (size_t k = 0; k < where.size(); ++k) d[where[k]] = std::move(values[k]);
+  }
+  // v = momentum * v + d, or v = d in a parameter's first step.
+  std::vector<at::Tensor> velocities(n), carried, added;
+  for (size_t i = 0; i < n; ++i) {
+    auto found = velocity_.find(others[i]->name);
+    if (found == velocity_.end()) {
+      found = velocity_.emplace(others[i]->name, d[i].clone()).first;
+    } else {
+      carried.push_back(found->second);
+      added.push_back(d[i]);
+    }
+    velocities[i] = found->second;
+  }
+  if (!carried.empty()) {
+    at::_foreach_mul_(carried, options_.momentum);
+    at::_foreach_add_(carried, added);
+  }
+  // w = w - lr * (nesterov ? d + momentum * v : v)
+  std::vector<at::Tensor> weights;
+  for (const OptimizedParameter* parameter : others) weights.push_back(parameter->tensor);
+  if (options_.nesterov) {
+    at::_foreach_add_(d, velocities, options_.momentum);
+    at::_foreach_add_(weights, d, -lr);
+  } else {
+    at::_foreach_add_(weights, velocities, -lr);
   }
 }
 
@@ -117,10 +160,10 @@ bool SgdMomentum::step_in_one_pass(const OptimizedParameter& parameter, const at
 }
 
 void SgdMomentum::zero_grad() {
-  for (auto& parameter : parameters_) {
-    at::Tensor& grad = parameter.tensor.mutable_grad();
-    if (grad.defined()) grad.zero_();
-  }
+  std::vector<at::Tensor> grads;
+  for (auto& parameter : parameters_)
+    if (parameter.tensor.grad().defined()) grads.push_back(parameter.tensor.grad());
+  if (!grads.empty()) at::_foreach_zero_(grads);  // in place: gradients that are bucket views stay so
 }
 
 void SgdMomentum::load_velocity(const std::map<std::string, at::Tensor>& velocity) {

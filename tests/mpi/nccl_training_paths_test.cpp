@@ -1,7 +1,7 @@
 // The training collectives on GPUs through the NCCL communicator, against CPU references computed
 // in the same process: the GradReducer's averaged gradients (several buckets, reduced wire types,
-// accumulation), SyncBatchNorm on uneven per-rank batches, the global top-k loss, and the local loss
-// (bit for bit the CPU's selection, no host synchronisation). One GPU per
+// accumulation), SyncBatchNorm on uneven per-rank batches, the global top-k loss, the local loss
+// (bit for bit the CPU's selection, no host synchronisation), and SGD's update. One GPU per
 // rank; each test skips, saying why, without them. Compiled wherever NCCL is.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -16,6 +16,7 @@
 #include "atrous/distributed/sync_batch_norm.h"
 #include "atrous/loss/segmentation_loss.h"
 #include "atrous/loss/top_k_selection.h"
+#include "atrous/train/optimizer.h"
 #include "mpi_test_world.h"
 #include "nccl_test_fixture.h"
 #include "sync_batch_norm_check.h"
@@ -37,6 +38,7 @@ using test_support::max_abs_difference;
 class NcclGradReducer : public test_support::NcclTest {};
 class NcclSyncBatchNorm : public test_support::NcclTest {};
 class NcclLoss : public test_support::NcclTest {};
+class NcclOptimizer : public test_support::NcclTest {};
 
 // conv 3x3 -> relu -> conv 1x1 -> spatial mean -> linear, created on `options`' device and type.
 struct SmallNet {
@@ -231,6 +233,47 @@ TEST_F(NcclLoss, LocalTopKOnAGpuEqualsTheCpu) {
   at::Tensor wrong = labels.clone();
   wrong[1][3][4] = 9;
   EXPECT_THROW(run_loss(local, {small.to(on_gpu), merged.to(on_gpu)}, wrong.to(on_gpu)), UserError);
+}
+
+// SGD with momentum on a GPU (ATen's foreach operators) against the same steps on the CPU (the
+// one-pass update): decay and a multiplier, Nesterov, a channels-last weight, a parameter without a
+// gradient (untouched, no velocity), and zero_grad in place.
+TEST_F(NcclOptimizer, SgdOnAGpuEqualsTheCpu) {
+  for (bool nesterov : {false, true}) {
+    train::SgdOptions options;
+    options.nesterov = nesterov;
+    at::manual_seed(9);
+    const std::vector<at::Tensor> start{at::randn({16, 8, 3, 3}).contiguous(at::MemoryFormat::ChannelsLast),
+                                        at::randn({16}), at::randn({5})};
+    std::vector<at::Tensor> on_cpu, on_gpu;
+    for (const at::Tensor& tensor : start) {
+      on_cpu.push_back(tensor.clone().requires_grad_());
+      on_gpu.push_back(tensor.to(gpu()).requires_grad_());
+    }
+    auto make = [&](std::vector<at::Tensor>& p) {
+      return train::SgdMomentum(
+          {{"w", p[0], true, 1.0}, {"b", p[1], false, 2.0}, {"unused", p[2], true, 1.0}}, options, 1e-2);
+    };
+    train::SgdMomentum cpu_sgd = make(on_cpu), gpu_sgd = make(on_gpu);
+    for (int step = 0; step < 3; ++step) {
+      for (size_t i = 0; i < 2; ++i) {
+        const at::Tensor g = at::randn_like(on_cpu[i]);
+        on_cpu[i].mutable_grad() = g;
+        on_gpu[i].mutable_grad() = g.to(gpu());
+      }
+      cpu_sgd.step(0.1);
+      gpu_sgd.step(0.1);
+    }
+    const std::string where = nesterov ? "nesterov" : "momentum";
+    for (size_t i = 0; i < 2; ++i)
+      EXPECT_LE(max_abs_difference(on_gpu[i], on_cpu[i]), 1e-5) << where << " " << i;
+    EXPECT_TRUE(at::equal(on_gpu[2].cpu(), start[2])) << where;
+    EXPECT_EQ(gpu_sgd.velocity().count("unused"), 0u) << where;
+    EXPECT_LE(max_abs_difference(gpu_sgd.velocity().at("w"), cpu_sgd.velocity().at("w")), 1e-5) << where;
+    EXPECT_EQ(gpu_sgd.velocity().at("w").strides(), on_gpu[0].strides()) << where;
+    gpu_sgd.zero_grad();
+    EXPECT_EQ(on_gpu[0].grad().abs().max().item<double>(), 0.0) << where;
+  }
 }
 
 #else

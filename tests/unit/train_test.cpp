@@ -113,12 +113,15 @@ TEST(SgdMomentum, ANotANumberWeightDecayIsRefusedRatherThanTakenForTheDefault) {
             std::string::npos);
 }
 
+// In float64: ATen's foreach operators. A parameter without a gradient is left alone.
 TEST(SgdMomentum, DecayMultipliersAndMomentumFollowTheFormula) {
   at::Tensor weight = at::tensor({1.0, -2.0}, at::kDouble).view({1, 2}).requires_grad_();
   at::Tensor bias = at::tensor({0.5}, at::kDouble).requires_grad_();
+  at::Tensor unused = at::tensor({3.0}, at::kDouble).requires_grad_();
   SgdOptions options;
   options.momentum = 0.9;
-  SgdMomentum sgd({{"w", weight, true, 1.0}, {"b", bias, false, 2.0}}, options, 0.1);
+  SgdMomentum sgd({{"w", weight, true, 1.0}, {"b", bias, false, 2.0}, {"unused", unused, true, 1.0}}, options,
+                  0.1);
   const double lr = 0.5;
   // Step 1: d_w = g + 0.1 w, d_b = 2 g; v = d.
   weight.mutable_grad() = at::tensor({0.2, 0.4}, at::kDouble).view({1, 2});
@@ -135,6 +138,11 @@ TEST(SgdMomentum, DecayMultipliersAndMomentumFollowTheFormula) {
   EXPECT_NEAR(weight[0][0].item<double>(), w0 - lr * v1, 1e-12);
   EXPECT_NEAR(bias[0].item<double>(), 0.5 - lr * 2.0 - lr * (0.9 * 2.0 + 2.0), 1e-12);
   EXPECT_NEAR(sgd.velocity().at("w")[0][0].item<double>(), v1, 1e-12);
+  EXPECT_EQ(unused.item<double>(), 3.0);
+  EXPECT_EQ(sgd.velocity().count("unused"), 0u);
+  sgd.zero_grad();
+  EXPECT_EQ(weight.grad().abs().max().item<double>(), 0.0);
+  EXPECT_FALSE(unused.grad().defined());
 }
 
 // The one-pass update against the formula written out element by element, on more elements than

@@ -9,8 +9,11 @@
 // The velocity of each parameter is kept by name, so checkpoints store and restore it exactly.
 // A parameter whose tensor, gradient and velocity are float32 CPU arrays in one layout (dense, same
 // strides: contiguous or channels-last alike) is updated in one pass over its memory
-// (train/sgd_array_update.h); any other (on a GPU, float64, strided differently) with ATen's
-// operators. The velocity takes its parameter's device, dtype and layout, also when loaded.
+// (train/sgd_array_update.h); all others (on a GPU, float64, strided differently) together with
+// ATen's multi-tensor (foreach) operators, so that a step on a GPU launches a handful of kernels
+// per operation for all parameters instead of several per parameter. Both compute the formula
+// above up to the rounding of fused multiply-adds. The velocity takes its parameter's device, dtype
+// and layout, also when loaded.
 
 #include <ATen/core/Tensor.h>
 
@@ -67,6 +70,8 @@ class SgdMomentum {
   // The one-pass update, when the parameter, its gradient and its velocity are float32 arrays on
   // the CPU; false (nothing done) otherwise.
   bool step_in_one_pass(const OptimizedParameter& parameter, const at::Tensor& grad, double lr);
+  // The update of `others` (each with a gradient) with ATen's foreach operators.
+  void step_as_lists(const std::vector<const OptimizedParameter*>& others, double lr);
 
   std::vector<OptimizedParameter> parameters_;
   SgdOptions options_;
