@@ -1,10 +1,13 @@
 // One training step of atrous's DeepLabV3-ResNet50 (model.head = deeplabv3, output stride 8, the
 // torchvision architecture) from the weights bench/model_step_peer.py saved: forward, the logits
 // resized to the crop as torchvision's model does, cross-entropy, backward. bench/run-model-bench
-// runs both and prints the ratio.
+// runs both and prints the ratio. --precision bf16 runs the forward pass under autocast and upcasts
+// the logits as `atrous train` does (model/precision.h); --memory-format channels_last converts the
+// weights as model.memory_format does.
 //
 // usage: atrous_model_step_bench --threads T --weights FILE [--batch 2] [--crop 321] [--classes 21]
-//        [--repetitions 3]      prints `step_seconds <median>`
+//        [--repetitions 3] [--precision fp32|bf16] [--memory-format contiguous|channels_last]
+//        prints `step_seconds <median>` and the median forward and backward seconds
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -16,35 +19,54 @@
 #include <string>
 
 #include "atrous/model/deeplab.h"
+#include "atrous/model/memory_format.h"
+#include "atrous/model/precision.h"
 #include "atrous/model/weight_import.h"
 #include "timing.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+struct Arguments {
   int threads = 1, batch = 2, crop = 321, classes = 21, repetitions = 3;
-  std::string weights;
+  std::string weights, precision = "fp32", memory_format = "contiguous";
+};
+
+// false (having said why) for an unknown option or no --weights.
+bool parse_arguments(int argc, char** argv, Arguments& a) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string name = argv[i], value = argv[i + 1];
     if (name == "--weights")
-      weights = value;
+      a.weights = value;
     else if (name == "--threads")
-      threads = std::stoi(value);
+      a.threads = std::stoi(value);
     else if (name == "--batch")
-      batch = std::stoi(value);
+      a.batch = std::stoi(value);
     else if (name == "--crop")
-      crop = std::stoi(value);
+      a.crop = std::stoi(value);
     else if (name == "--classes")
-      classes = std::stoi(value);
+      a.classes = std::stoi(value);
     else if (name == "--repetitions")
-      repetitions = std::stoi(value);
+      a.repetitions = std::stoi(value);
+    else if (name == "--precision")
+      a.precision = value;
+    else if (name == "--memory-format")
+      a.memory_format = value;
     else {
       std::cerr << "unknown option " << name << "\n";
-      return 2;
+      return false;
     }
   }
-  if (weights.empty()) {
+  if (a.weights.empty())
     std::cerr << "usage: atrous_model_step_bench --threads T --weights FILE [--batch B --crop C]\n";
-    return 2;
-  }
+  return !a.weights.empty();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Arguments arguments;
+  if (!parse_arguments(argc, argv, arguments)) return 2;
+  const auto& [threads, batch, crop, classes, repetitions, weights, precision, memory_format] = arguments;
   at::set_num_threads(threads);
   atrous::model::ModelOptions options;
   options.head = atrous::model::DeepLabHead::deeplabv3;
@@ -52,20 +74,43 @@ int main(int argc, char** argv) {
   options.dropout = 0.5;  // torchvision's
   atrous::model::DeepLab net(options, classes);
   atrous::model::import_weights(*net, atrous::model::read_state_dict(weights), "model", {}, false, weights);
+  atrous::model::use_memory_format(
+      *net,
+      atrous::model::resolve_memory_format(
+          atrous::parse_choice("--memory-format", atrous::model::memory_format_choices(), memory_format),
+          at::kCPU));
+  const atrous::model::Precision autocast =
+      atrous::parse_choice("--precision", atrous::model::precision_choices(), precision);
   net->train();
   at::manual_seed(0);
   const at::Tensor images = at::rand({batch, 3, crop, crop}) * 255;
   const at::Tensor labels = at::randint(0, classes, {batch, crop, crop});
-  std::vector<double> times;
+  std::vector<double> times, forward_times, backward_times;
+  const auto since = [](std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
   for (int repetition = 0; repetition <= repetitions; ++repetition) {
     const auto start = std::chrono::steady_clock::now();
     net->zero_grad();
-    const at::Tensor logits = net->forward(images).back().logits;
-    const at::Tensor full = at::upsample_bilinear2d(logits, {crop, crop}, /*align_corners=*/false);
-    at::cross_entropy_loss(full, labels).backward();
-    if (repetition > 0)
-      times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    atrous::model::ScaleOutputs outputs;
+    {
+      const atrous::model::AutocastScope scope(autocast, at::kCPU);
+      outputs = net->forward(images);
+    }
+    atrous::model::upcast_logits(outputs);
+    const at::Tensor full =
+        at::upsample_bilinear2d(outputs.back().logits, {crop, crop}, /*align_corners=*/false);
+    const at::Tensor loss = at::cross_entropy_loss(full, labels);
+    const double forward = since(start);
+    const auto backward_start = std::chrono::steady_clock::now();
+    loss.backward();
+    if (repetition > 0) {
+      times.push_back(since(start));
+      forward_times.push_back(forward);
+      backward_times.push_back(since(backward_start));
+    }
   }
-  std::printf("step_seconds %.4f\n", atrous::bench::median(times));
+  std::printf("step_seconds %.4f forward %.4f backward %.4f\n", atrous::bench::median(times),
+              atrous::bench::median(forward_times), atrous::bench::median(backward_times));
   return 0;
 }
