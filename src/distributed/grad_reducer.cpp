@@ -9,6 +9,7 @@
 
 #include "atrous/core/error.h"
 #include "atrous/core/options.h"
+#include "atrous/core/tensor_layout.h"
 #include "atrous/distributed/bucket_plan.h"
 
 namespace atrous::distributed {
@@ -224,7 +225,8 @@ double GradReducer::finish_step() {
       if (!parameter.grad().defined() || parameter.grad().data_ptr() != averaged.data_ptr())
         parameter.mutable_grad() = averaged;
     } else {
-      if (!parameter.grad().defined()) parameter.mutable_grad() = at::empty_like(parameter);
+      if (!parameter.grad().defined() || !same_layout(parameter.grad(), averaged))
+        parameter.mutable_grad() = at::empty_like(parameter);
       parameter.mutable_grad().copy_(averaged);
     }
   }

@@ -7,6 +7,7 @@
 
 #include "atrous/core/error.h"
 #include "atrous/core/options.h"
+#include "atrous/core/tensor_layout.h"
 #include "atrous/model/backbone_registry.h"
 #include "atrous/model/conv2d.h"
 #include "atrous/model/deeplab.h"
@@ -15,11 +16,11 @@
 namespace atrous::train {
 namespace {
 
-// `tensor` is a float32 CPU array laid out like `like`: dense, with the same strides (contiguous or
-// channels-last alike), so that element i of one is element i of the other in memory.
+// `tensor` is a float32 CPU array laid out like `like` (core/tensor_layout.h): dense, contiguous or
+// channels-last alike, so that element i of one is element i of the other in memory.
 bool is_float_cpu_array_like(const at::Tensor& tensor, const at::Tensor& like) {
   return tensor.device().is_cpu() && tensor.scalar_type() == at::kFloat &&
-         tensor.is_non_overlapping_and_dense() && tensor.strides() == like.strides();
+         tensor.is_non_overlapping_and_dense() && same_layout(tensor, like);
 }
 
 }  // namespace
@@ -84,6 +85,15 @@ void SgdMomentum::step(double lr) {
   if (!others.empty()) step_as_lists(others, lr);
 }
 
+at::Tensor* SgdMomentum::velocity_of(const OptimizedParameter& parameter) {
+  auto found = velocity_.find(parameter.name);
+  if (found == velocity_.end()) return nullptr;
+  at::Tensor& velocity = found->second;
+  if (parameter.tensor.is_non_overlapping_and_dense() && !same_layout(velocity, parameter.tensor))
+    velocity = at::empty_like(parameter.tensor).copy_(velocity);
+  return &velocity;
+}
+
 void SgdMomentum::step_as_lists(const std::vector<const OptimizedParameter*>& others, double lr) {
   const size_t n = others.size();
   // d = (g + weight_decay * w) * multiplier, for the decayed and the other parameters apart.
@@ -103,23 +113,28 @@ void SgdMomentum::step_as_lists(const std::vector<const OptimizedParameter*>& ot
     std::vector<at::Tensor> values;
     if (decayed) {
       values = at::_foreach_add(grads, weights, weight_decay_);
-      at::_foreach_mul_(values, multipliers);
+      std::vector<at::Tensor> scaled;  // most decayed weights have multiplier 1: no pass for them
+      std::vector<at::Scalar> factors;
+      for (size_t k = 0; k < where.size(); ++k)
+        if (others[where[k]]->multiplier != 1.0)
+          scaled.push_back(values[k]), factors.push_back(multipliers[k]);
+      if (!scaled.empty()) at::_foreach_mul_(scaled, factors);
     } else {
-      values = at::_foreach_mul(grads, multipliers);
+      values = at::_foreach_mul(grads, multipliers);  // d is a new tensor either way
     }
     for (size_t k = 0; k < where.size(); ++k) d[where[k]] = std::move(values[k]);
   }
   // v = momentum * v + d, or v = d in a parameter's first step.
   std::vector<at::Tensor> velocities(n), carried, added;
   for (size_t i = 0; i < n; ++i) {
-    auto found = velocity_.find(others[i]->name);
-    if (found == velocity_.end()) {
-      found = velocity_.emplace(others[i]->name, d[i].clone()).first;
-    } else {
-      carried.push_back(found->second);
+    if (at::Tensor* velocity = velocity_of(*others[i])) {
+      carried.push_back(*velocity);
       added.push_back(d[i]);
+      velocities[i] = *velocity;
+    } else {  // laid out as the parameter, whatever layout its gradient came in
+      velocities[i] =
+          velocity_.emplace(others[i]->name, at::empty_like(others[i]->tensor).copy_(d[i])).first->second;
     }
-    velocities[i] = found->second;
   }
   if (!carried.empty()) {
     at::_foreach_mul_(carried, options_.momentum);
@@ -138,12 +153,12 @@ void SgdMomentum::step_as_lists(const std::vector<const OptimizedParameter*>& ot
 
 bool SgdMomentum::step_in_one_pass(const OptimizedParameter& parameter, const at::Tensor& grad, double lr) {
   const at::Tensor& w = parameter.tensor;
-  auto found = velocity_.find(parameter.name);
-  const bool first = found == velocity_.end();
+  at::Tensor* velocity = velocity_of(parameter);
+  const bool first = velocity == nullptr;
   if (!is_float_cpu_array_like(w, w) || !is_float_cpu_array_like(grad, w) ||
-      (!first && !is_float_cpu_array_like(found->second, w)))
+      (!first && !is_float_cpu_array_like(*velocity, w)))
     return false;
-  if (first) found = velocity_.emplace(parameter.name, at::empty_like(w)).first;
+  if (first) velocity = &velocity_.emplace(parameter.name, at::empty_like(w)).first->second;
   const bool decay = parameter.decay && weight_decay_ > 0;
   const SgdArrayUpdate update{float(decay ? weight_decay_ : 0.0),
                               float(parameter.multiplier),
@@ -151,11 +166,11 @@ bool SgdMomentum::step_in_one_pass(const OptimizedParameter& parameter, const at
                               float(lr),
                               options_.nesterov,
                               first};
-  apply_sgd_update(update, w.data_ptr<float>(), grad.data_ptr<float>(), found->second.data_ptr<float>(),
+  apply_sgd_update(update, w.data_ptr<float>(), grad.data_ptr<float>(), velocity->data_ptr<float>(),
                    w.numel());
   // Written through raw pointers: bump the version counters that ATen's in-place operators would.
   w.unsafeGetTensorImpl()->bump_version();
-  found->second.unsafeGetTensorImpl()->bump_version();
+  velocity->unsafeGetTensorImpl()->bump_version();
   return true;
 }
 

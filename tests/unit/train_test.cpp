@@ -11,6 +11,7 @@
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <map>
 #include <random>
 #include <vector>
 
@@ -172,11 +173,19 @@ TEST(SgdArrayUpdate, EachElementFollowsTheFormula) {
       }
 }
 
+// Velocities as a checkpoint holds them: contiguous CPU copies.
+std::map<std::string, at::Tensor> as_checkpoint_holds(const std::map<std::string, at::Tensor>& velocity) {
+  std::map<std::string, at::Tensor> held;
+  for (const auto& [name, tensor] : velocity) held[name] = tensor.cpu().contiguous().clone();
+  return held;
+}
+
 // SgdMomentum takes the one-pass update for float32 CPU parameters: the same steps in float64
 // (ATen's operators) agree to float32's precision, with decay and a multiplier together, Nesterov,
 // and velocities restored from a checkpoint.
-// Also for a channels-last weight, whose gradient comes channels-last in even steps (one pass over
-// memory) and contiguous in odd ones (ATen's operators), and whose loaded velocity keeps its layout.
+// Also for a channels-last weight whose gradient comes channels-last in even steps and contiguous
+// in odd ones, and whose velocity, loaded from contiguous tensors as checkpoints hold them, takes
+// the weight's layout.
 TEST(SgdMomentum, Float32ParametersAgreeWithTheFloat64OperatorPath) {
   constexpr size_t count = 3;
   for (bool nesterov : {false, true}) {
@@ -209,8 +218,8 @@ TEST(SgdMomentum, Float32ParametersAgreeWithTheFloat64OperatorPath) {
     SgdMomentum fast = make(single), reference = make(twice);
     steps(fast, reference, 2);
     SgdMomentum resumed = make(single), resumed_reference = make(twice);
-    resumed.load_velocity(fast.velocity());
-    resumed_reference.load_velocity(reference.velocity());
+    resumed.load_velocity(as_checkpoint_holds(fast.velocity()));
+    resumed_reference.load_velocity(as_checkpoint_holds(reference.velocity()));
     EXPECT_EQ(resumed.velocity().at("c").strides(), single[2].strides());
     steps(resumed, resumed_reference, 2);
     for (size_t i = 0; i < count; ++i)
@@ -220,6 +229,27 @@ TEST(SgdMomentum, Float32ParametersAgreeWithTheFloat64OperatorPath) {
                                resumed_reference.velocity().at(name), 1e-5, 1e-6))
           << nesterov << " " << name;
   }
+}
+
+// The trainer loads a checkpoint's velocities before model.memory_format turns the weights
+// channels-last: the velocity follows at the next step, and the update equals the contiguous one.
+TEST(SgdMomentum, ALoadedVelocityFollowsItsParameterIntoChannelsLast) {
+  at::manual_seed(11);
+  const at::Tensor start = at::randn({8, 4, 3, 3}), velocity = at::randn({8, 4, 3, 3}),
+                   grad = at::randn({8, 4, 3, 3});
+  at::Tensor moved = start.clone().requires_grad_(), stays = start.clone().requires_grad_();
+  SgdMomentum moving({{"w", moved, true, 1.0}}, SgdOptions{}, 1e-2);
+  SgdMomentum staying({{"w", stays, true, 1.0}}, SgdOptions{}, 1e-2);
+  moving.load_velocity({{"w", velocity}});
+  staying.load_velocity({{"w", velocity}});
+  moved.set_data(moved.contiguous(at::MemoryFormat::ChannelsLast));
+  moved.mutable_grad() = grad.contiguous(at::MemoryFormat::ChannelsLast);
+  stays.mutable_grad() = grad;
+  moving.step(0.1);
+  staying.step(0.1);
+  EXPECT_EQ(moving.velocity().at("w").strides(), moved.strides());
+  EXPECT_TRUE(at::allclose(moved, stays, 1e-6, 1e-7));
+  EXPECT_TRUE(at::allclose(moving.velocity().at("w"), staying.velocity().at("w"), 1e-6, 1e-7));
 }
 
 TEST(SgdMomentum, VelocityOfAnotherShapeInACheckpointIsAUserError) {

@@ -7,13 +7,15 @@
 //   v = momentum * v + d             (v starts at d)
 //   w = w - lr * (nesterov ? d + momentum * v : v)
 // The velocity of each parameter is kept by name, so checkpoints store and restore it exactly.
-// A parameter whose tensor, gradient and velocity are float32 CPU arrays in one layout (dense, same
-// strides: contiguous or channels-last alike) is updated in one pass over its memory
-// (train/sgd_array_update.h); all others (on a GPU, float64, strided differently) together with
-// ATen's multi-tensor (foreach) operators, so that a step on a GPU launches a handful of kernels
-// per operation for all parameters instead of several per parameter. Both compute the formula
-// above up to the rounding of fused multiply-adds. The velocity takes its parameter's device, dtype
-// and layout, also when loaded.
+// A parameter whose tensor, gradient and velocity are float32 CPU arrays in one layout (dense, alike
+// as core/tensor_layout.h says: contiguous or channels-last) is updated in one pass over its memory
+// (train/sgd_array_update.h); all others (on a GPU, float64, a gradient laid out differently)
+// together with ATen's multi-tensor (foreach) operators. On a GPU whose parameters share a dtype and
+// whose gradients and velocities are laid out as their parameters, that is a few kernel launches
+// per operation for all parameters instead of several per parameter. Both compute the formula above
+// up to the rounding of fused multiply-adds. A velocity lives on its parameter's device, in its
+// dtype and layout: created so, loaded so, and re-laid once if the parameter changes layout after
+// a checkpoint's velocities were loaded (model.memory_format is applied after them).
 
 #include <ATen/core/Tensor.h>
 
@@ -70,6 +72,8 @@ class SgdMomentum {
   // The one-pass update, when the parameter, its gradient and its velocity are float32 arrays on
   // the CPU; false (nothing done) otherwise.
   bool step_in_one_pass(const OptimizedParameter& parameter, const at::Tensor& grad, double lr);
+  // The parameter's velocity, laid out as the parameter now is; nullptr before its first step.
+  at::Tensor* velocity_of(const OptimizedParameter& parameter);
   // The update of `others` (each with a gradient) with ATen's foreach operators.
   void step_as_lists(const std::vector<const OptimizedParameter*>& others, double lr);
 
