@@ -9,19 +9,23 @@ namespace atrous::train {
 
 StepAgreement agree_on_step(distributed::Communicator& comm, double total,
                             const std::vector<loss::LossEntry>& entries, bool preempt, bool checkpoint_time,
-                            bool overflow) {
+                            bool overflow, bool failed) {
   const int world = comm.size();
   const size_t n = entries.size();
   bool finite = std::isfinite(total);
   for (const auto& entry : entries) finite = finite && std::isfinite(entry.value);
-  at::Tensor values = at::zeros({int64_t(1 + n + world + 3)}, at::kDouble);
+  const auto counted = [&](double value) { return std::isfinite(value) && !failed ? value : 0.0; };
+  // [total, entries..., non-finite per rank..., failed per rank..., preempt, checkpoint, overflow]
+  const size_t flags = 1 + n + 2 * world;
+  at::Tensor values = at::zeros({int64_t(flags + 3)}, at::kDouble);
   double* v = values.data_ptr<double>();
-  v[0] = finite ? total : 0.0;
-  for (size_t e = 0; e < n; ++e) v[1 + e] = std::isfinite(entries[e].value) ? entries[e].value : 0.0;
-  v[1 + n + comm.rank()] = finite ? 0.0 : 1.0;
-  v[1 + n + world] = preempt ? 1.0 : 0.0;
-  v[2 + n + world] = checkpoint_time ? 1.0 : 0.0;
-  v[3 + n + world] = overflow ? 1.0 : 0.0;
+  v[0] = finite ? counted(total) : 0.0;
+  for (size_t e = 0; e < n; ++e) v[1 + e] = counted(entries[e].value);
+  v[1 + n + comm.rank()] = finite || failed ? 0.0 : 1.0;
+  v[1 + n + world + comm.rank()] = failed ? 1.0 : 0.0;
+  v[flags] = preempt ? 1.0 : 0.0;
+  v[flags + 1] = checkpoint_time ? 1.0 : 0.0;
+  v[flags + 2] = overflow ? 1.0 : 0.0;
   comm.allreduce(values, distributed::ReduceOp::sum, distributed::CollectivePurpose::step_agreement)->wait();
   v = values.data_ptr<double>();
 
@@ -32,12 +36,14 @@ StepAgreement agree_on_step(distributed::Communicator& comm, double total,
     agreed.entries.push_back({entries[e].name, v[1 + e] / world});
     text << (e ? ", " : "") << entries[e].name << " " << entries[e].value;
   }
-  for (int r = 0; r < world; ++r)
+  for (int r = 0; r < world; ++r) {
     if (v[1 + n + r] > 0) agreed.nonfinite_ranks.push_back(r);
+    if (v[1 + n + world + r] > 0) agreed.failed_ranks.push_back(r);
+  }
   agreed.entries_text = "this rank's entries: " + text.str();
-  agreed.preempted = v[1 + n + world] > 0;
-  agreed.checkpoint_time = v[2 + n + world] > 0;
-  agreed.overflow = v[3 + n + world] > 0;
+  agreed.preempted = v[flags] > 0;
+  agreed.checkpoint_time = v[flags + 1] > 0;
+  agreed.overflow = v[flags + 2] > 0;
   return agreed;
 }
 

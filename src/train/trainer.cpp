@@ -339,6 +339,8 @@ int Trainer::run() {
     const bool time_due = s.world.is_root() && checkpoint_time_due(s.options.checkpoint, since_last);
     if (s.stall) s.stall->set_step(s.step + 1);
     const StepOutcome outcome = s.training_step->run(s.step, time_due);
+    if (!outcome.agreement.failed_ranks.empty())  // each failed rank's own error, a clean stop everywhere
+      distributed::agree_on_errors(s.world.comm(), outcome.error);
     if (!outcome.applied && !outcome.skipped)  // every rank knows; one message from rank 0, a clean stop
       distributed::agree_on_errors(
           s.world.comm(), std::make_exception_ptr(nonfinite_loss_error(outcome.agreement, outcome.step)));

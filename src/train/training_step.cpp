@@ -31,12 +31,20 @@ void seed_dropout(int64_t seed, int64_t step, int rank) {
 }
 
 // The step's loss reports read back in one transfer (a synchronisation with a GPU, so it comes after
-// every backward is queued), averaged over the micro-batches. Throws the loss's UserError for a
-// label that is neither a class nor the ignore label.
-void read_step_losses(const std::vector<loss::LossReport>& reports, double& total,
-                      std::vector<loss::LossEntry>& entries) {
+// every backward is queued), averaged over the micro-batches. The loss's UserError for a label that
+// is neither a class nor the ignore label is returned, not thrown, with the entries named and 0, so
+// that this rank still takes part in the step agreement with as many values as the others.
+std::exception_ptr read_step_losses(const std::vector<loss::LossReport>& reports, double& total,
+                                    std::vector<loss::LossEntry>& entries) {
   const double accumulate = double(reports.size());
-  for (const loss::LossValues& values : loss::read_losses(reports)) {
+  std::vector<loss::LossValues> read;
+  try {
+    read = loss::read_losses(reports);
+  } catch (const UserError&) {
+    for (const std::string& name : reports.front().names) entries.push_back({name, 0.0});
+    return std::current_exception();
+  }
+  for (const loss::LossValues& values : read) {
     total += values.total / accumulate;
     if (entries.empty()) entries.assign(values.entries.size(), {});
     for (size_t e = 0; e < entries.size(); ++e) {
@@ -44,6 +52,7 @@ void read_step_losses(const std::vector<loss::LossReport>& reports, double& tota
       entries[e].value += values.entries[e].value / accumulate;
     }
   }
+  return nullptr;
 }
 
 }  // namespace
@@ -132,18 +141,20 @@ StepOutcome TrainingStep::run(int64_t steps_done, bool checkpoint_time) {
     const observe::TimelineSpan span(timeline, "agreement");
     std::vector<loss::LossEntry> entries;
     double total = 0;
-    read_step_losses(reports, total, entries);  // the step's one read of the loss, once backward is queued
+    outcome.error = read_step_losses(reports, total, entries);  // the step's one read of the loss
     const bool overflow = parts_.scaler.unscale(parts_.optimizer.parameters());
-    outcome.agreement =
-        agree_on_step(parts_.comm, total, entries, preemption_requested(), checkpoint_time, overflow);
+    outcome.agreement = agree_on_step(parts_.comm, total, entries, preemption_requested(), checkpoint_time,
+                                      overflow, outcome.error != nullptr);
   }
-  const bool finite = outcome.agreement.nonfinite_ranks.empty() && !outcome.agreement.overflow;
+  const bool finite = outcome.agreement.nonfinite_ranks.empty() && !outcome.agreement.overflow &&
+                      outcome.agreement.failed_ranks.empty();
   const observe::TimelineSpan optimizer_span(timeline, "optimizer");
   if (finite) {
     outcome.lr = parts_.schedule(steps_done);
     parts_.optimizer.step(outcome.lr);
     outcome.applied = true;
-  } else if (parts_.scaler.enabled() && !parts_.scaler.at_min_scale()) {
+  } else if (outcome.agreement.failed_ranks.empty() && parts_.scaler.enabled() &&
+             !parts_.scaler.at_min_scale()) {
     outcome.skipped = true;  // fp16 overflow: back off and go on
   }
   parts_.scaler.update(!finite);

@@ -64,5 +64,20 @@ TEST(StepAgreement, AveragesLossesListsNonFiniteRanksAndSharesOneRanksFlags) {
   }
 }
 
+// A rank whose step failed (its own error, reported afterwards through agree_on_errors) is listed
+// on every rank, and its values, even a NaN, count as 0 rather than as a non-finite loss.
+TEST(StepAgreement, ListsTheRanksWhoseStepFailed) {
+  distributed::Communicator& comm = test_support::test_communicator();
+  const int rank = comm.rank(), n = comm.size();
+  const bool last = rank == n - 1;
+  const double value = last ? std::numeric_limits<double>::quiet_NaN() : 4.0;
+  const StepAgreement agreed = agree_on_step(comm, value, {{"merged", value}}, false, false, false, last);
+  EXPECT_EQ(agreed.failed_ranks, std::vector<int>{n - 1});
+  EXPECT_TRUE(agreed.nonfinite_ranks.empty());
+  EXPECT_DOUBLE_EQ(agreed.total, 4.0 * (n - 1) / n);
+  EXPECT_DOUBLE_EQ(agreed.entries[0].value, 4.0 * (n - 1) / n);
+  EXPECT_TRUE(agree_on_step(comm, 1.0, {{"merged", 1.0}}, false, false).failed_ranks.empty());
+}
+
 }  // namespace
 }  // namespace atrous::train

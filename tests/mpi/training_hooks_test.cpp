@@ -42,11 +42,14 @@ struct RecordingHook : TrainingHook {
   }
 };
 
-void write_pack(const std::string& path) {
+// invalid_label: a label value written into every sample besides the three classes (a pack that
+// atrous pack would have refused); 0 for none.
+void write_pack(const std::string& path, int invalid_label = 0) {
   data::PackWriter writer(path, test_support::three_class_metadata(40, 40, "train"), 0);
   at::manual_seed(5);
   for (int i = 0; i < 16; ++i) {
     const at::Tensor label = at::randint(0, 3, {40, 40}, at::kByte);
+    if (invalid_label != 0) label.narrow(0, 0, 20).fill_(invalid_label);
     const at::Tensor image =
         (label.unsqueeze(2).to(at::kFloat) * 60 + at::rand({40, 40, 3}) * 80).to(at::kByte);
     writer.append("s" + std::to_string(i), image, label, {40, 40}, {40, 40});
@@ -54,18 +57,12 @@ void write_pack(const std::string& path) {
   writer.commit();
 }
 
-TEST(TrainingHooks, EveryRankHearsEveryStepCheckpointAndTheEndInOrder) {
-  const distributed::World& world = test_support::test_world();
-  test_support::ScratchFile pack("training_hooks_pack");  // one per rank, the same samples
-  write_pack(pack.path());
-  // The run folder is rank 0's alone (only rank 0 writes); its name just has to be fresh.
-  const std::string run_dir =
-      (std::filesystem::temp_directory_path() / ("training_hooks_run_" + std::to_string(getpid()))).string();
-
+// A small MobileNetV2 training of `steps` on `pack`, checkpoints every 2 steps into `run_dir`.
+TrainerOptions small_training(const std::string& pack, const std::string& run_dir, int64_t steps) {
   TrainerOptions options;
-  options.data.train_pack = pack.path();
+  options.data.train_pack = pack;
   options.run.run_dir = run_dir;
-  options.run.steps = 5;
+  options.run.steps = steps;
   options.run.resume = "none";
   options.checkpoint.every_steps = 2;
   options.model.backbone = "mobilenet_v2";
@@ -73,6 +70,20 @@ TEST(TrainingHooks, EveryRankHearsEveryStepCheckpointAndTheEndInOrder) {
   options.loader.batch_size = 2;
   options.loader.reader_threads = 1;
   options.augment.crop_size = 33;
+  return options;
+}
+
+// The run folder is rank 0's alone (only rank 0 writes); its name just has to be fresh.
+std::string fresh_run_dir(const std::string& stem) {
+  return (std::filesystem::temp_directory_path() / (stem + "_" + std::to_string(getpid()))).string();
+}
+
+TEST(TrainingHooks, EveryRankHearsEveryStepCheckpointAndTheEndInOrder) {
+  const distributed::World& world = test_support::test_world();
+  test_support::ScratchFile pack("training_hooks_pack");  // one per rank, the same samples
+  write_pack(pack.path());
+  const std::string run_dir = fresh_run_dir("training_hooks_run");
+  const TrainerOptions options = small_training(pack.path(), run_dir, 5);
   std::ostringstream out, err;
   Logger log(LogOptions{}, world.is_root(), out, err);
 
@@ -112,6 +123,26 @@ TEST(TrainingHooks, EveryRankHearsEveryStepCheckpointAndTheEndInOrder) {
     else
       EXPECT_TRUE(checkpoint.path.empty());
   }
+  if (world.is_root()) test_support::remove_tree(run_dir);
+}
+
+// A label that is neither a class nor the ignore label in the last rank's data: that rank's step
+// fails when its loss is read, and every rank stops at that step with a ReportedError (the last
+// rank's message printed by itself), instead of the other ranks waiting in the next collective.
+TEST(TrainingHooks, AnInvalidLabelOnOneRankStopsEveryRankAtThatStep) {
+  const distributed::World& world = test_support::test_world();
+  test_support::ScratchFile pack("invalid_label_pack");
+  write_pack(pack.path(), world.rank() == world.size() - 1 ? 7 : 0);
+  const std::string run_dir = fresh_run_dir("invalid_label_run");
+  std::ostringstream out, err;
+  Logger log(LogOptions{}, world.is_root(), out, err);
+  Trainer trainer(small_training(pack.path(), run_dir, 3), world, log, "[train]\nsteps = 3\n");
+  trainer.connect();
+  auto hook = std::make_unique<RecordingHook>();
+  RecordingHook& recorded = *hook;
+  trainer.add_hook(std::move(hook));
+  EXPECT_THROW(trainer.run(), ReportedError);
+  EXPECT_EQ(recorded.events, std::vector<std::string>{"start 0/3"});  // not even step 1 was applied
   if (world.is_root()) test_support::remove_tree(run_dir);
 }
 

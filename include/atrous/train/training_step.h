@@ -7,12 +7,16 @@
 //      the next epoch), forward over the image pyramid, the loss, backward of loss / accumulate_steps;
 //      the GradReducer communicates on the last micro-batch only;
 //   3. the reducer's finish_step() waits for the last buckets;
-//   4. the step agreement (train/step_agreement.h, collective): losses averaged over ranks, the
-//      ranks whose loss was not finite, whether any rank was asked to stop, and whether the caller's
-//      checkpoint clock (checkpoint_time, set on rank 0 only) says a checkpoint is due;
-//   5. only when every rank's loss is finite: lr = schedule(step), the optimizer step, zero_grad.
-//      Otherwise nothing touches the weights or velocities (applied = false) and the caller decides
-//      (the trainer stops every rank with nonfinite_loss_error).
+//   4. the step's losses read back in one transfer; a label that is neither a class nor the ignore
+//      label makes this rank's step fail (outcome.error) instead of throwing before the agreement;
+//   5. the step agreement (train/step_agreement.h, collective): losses averaged over ranks, the
+//      ranks whose loss was not finite, the ranks whose step failed, whether any rank was asked to
+//      stop, and whether the caller's checkpoint clock (checkpoint_time, set on rank 0 only) says a
+//      checkpoint is due;
+//   6. only when every rank's loss is finite and no rank failed: lr = schedule(step), the optimizer
+//      step, zero_grad. Otherwise nothing touches the weights or velocities (applied = false) and
+//      the caller decides (the trainer stops every rank: through distributed::agree_on_errors with
+//      each failed rank's error, or with nonfinite_loss_error).
 // Every wait for a collective in it (gradient buckets, SyncBatchNorm, the loss, the agreement) is
 // accounted by purpose in outcome.times.comm, from the CollectiveWaits that the communicators
 // report into (distributed/collective_waits.h).
@@ -22,6 +26,7 @@
 // beside it. Every rank must call run() the same number of times (it holds collectives).
 
 #include <cstdint>
+#include <exception>
 
 #include "atrous/distributed/collective_waits.h"
 #include "atrous/model/precision.h"
@@ -57,14 +62,15 @@ struct StepTimes {
 };
 
 struct StepOutcome {
-  int64_t step = 0;         // steps done after this one: the 1-based number of this step
-  int64_t epoch = 0;        // the epoch of the step's last batch
-  StepAgreement agreement;  // losses, non-finite ranks and preemption, the same on every rank
-  bool applied = false;     // the optimizer step was taken
-  bool skipped = false;     // not taken: fp16 gradients overflowed, the loss scale backed off
-  double loss_scale = 1;    // the scale this step's backward ran with (train/loss_scaler.h)
-  double lr = 0;            // the learning rate applied (0 when not applied)
-  int64_t images = 0;       // images in the global batch: data.batch_size x ranks x accumulate_steps
+  int64_t step = 0;          // steps done after this one: the 1-based number of this step
+  int64_t epoch = 0;         // the epoch of the step's last batch
+  StepAgreement agreement;   // losses, non-finite and failed ranks, preemption: the same on every rank
+  std::exception_ptr error;  // why this rank's step failed (a UserError); null unless it did
+  bool applied = false;      // the optimizer step was taken
+  bool skipped = false;      // not taken: fp16 gradients overflowed, the loss scale backed off
+  double loss_scale = 1;     // the scale this step's backward ran with (train/loss_scaler.h)
+  double lr = 0;             // the learning rate applied (0 when not applied)
+  int64_t images = 0;        // images in the global batch: data.batch_size x ranks x accumulate_steps
   StepTimes times;
 };
 
