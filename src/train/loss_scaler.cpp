@@ -19,14 +19,28 @@ LossScaler::LossScaler(bool enabled, const LossScalerSettings& settings)
 bool LossScaler::unscale(const std::vector<OptimizedParameter>& parameters) const {
   if (!enabled_) return false;
   at::NoGradGuard no_grad;
+  std::vector<at::Tensor> grads;
+  for (const OptimizedParameter& parameter : parameters)
+    if (parameter.tensor.grad().defined()) grads.push_back(parameter.tensor.grad());
+  if (grads.empty()) return false;
+  const double inverse = 1.0 / scale_;
+  const c10::Device device = grads.front().device();
+  const bool one_gpu = device.is_cuda() && std::all_of(grads.begin(), grads.end(), [&](const at::Tensor& g) {
+                         return g.device() == device;
+                       });
+  // ATen's fused kernel (CUDA only) checks the scaled values; with scale >= 1 dividing by a power of
+  // two makes no value non-finite that was not, so that is the same test.
+  if (one_gpu && scale_ >= 1.0) {
+    at::Tensor found_inf = at::zeros({1}, grads.front().options().dtype(at::kFloat));
+    const at::Tensor inverse_scale = at::full({1}, inverse, grads.front().options().dtype(at::kFloat));
+    at::_amp_foreach_non_finite_check_and_unscale_(grads, found_inf, inverse_scale);
+    return found_inf.item<float>() > 0;  // the one host read
+  }
   std::vector<at::Tensor> finite;
-  for (const OptimizedParameter& parameter : parameters) {
-    const at::Tensor& grad = parameter.tensor.grad();
-    if (!grad.defined()) continue;
-    grad.mul_(1.0 / scale_);
+  for (at::Tensor& grad : grads) {
+    grad.mul_(inverse);
     finite.push_back(grad.isfinite().all().reshape({1}));
   }
-  if (finite.empty()) return false;
   return !at::cat(finite).all().item<bool>();  // the one host read
 }
 

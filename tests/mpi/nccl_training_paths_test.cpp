@@ -6,6 +6,9 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "atrous/build_info.h"
 #include "atrous/core/error.h"
 #include "atrous/core/options.h"
@@ -16,6 +19,7 @@
 #include "atrous/distributed/sync_batch_norm.h"
 #include "atrous/loss/segmentation_loss.h"
 #include "atrous/loss/top_k_selection.h"
+#include "atrous/train/loss_scaler.h"
 #include "atrous/train/optimizer.h"
 #include "mpi_test_world.h"
 #include "nccl_test_fixture.h"
@@ -274,6 +278,33 @@ TEST_F(NcclOptimizer, SgdOnAGpuEqualsTheCpu) {
     gpu_sgd.zero_grad();
     EXPECT_EQ(on_gpu[0].grad().abs().max().item<double>(), 0.0) << where;
   }
+}
+
+// fp16's loss scaler unscales on a GPU with ATen's fused kernel: the same gradients as on the CPU,
+// and an inf or NaN in any of them (also a float16 one) found.
+TEST_F(NcclOptimizer, LossScalerUnscalesOnAGpuLikeOnTheCpu) {
+  at::manual_seed(4);
+  const std::vector<at::Tensor> grads{at::randn({64, 8, 3, 3}) * 1024, at::randn({64}) * 1024};
+  auto parameters_with = [&](const at::TensorOptions& where, int poisoned, double poison) {
+    std::vector<train::OptimizedParameter> parameters;
+    for (size_t i = 0; i < grads.size(); ++i) {
+      at::Tensor tensor = at::zeros_like(grads[i], where).requires_grad_();
+      tensor.mutable_grad() = grads[i].to(where);
+      if (int(i) == poisoned) tensor.mutable_grad().view({-1})[3] = poison;
+      parameters.push_back({"p" + std::to_string(i), tensor, true, 1.0});
+    }
+    return parameters;
+  };
+  train::LossScaler scaler(true);
+  const std::vector<train::OptimizedParameter> on_cpu = parameters_with(at::TensorOptions(), -1, 0);
+  const std::vector<train::OptimizedParameter> on_gpu = parameters_with(gpu(), -1, 0);
+  EXPECT_FALSE(scaler.unscale(on_cpu));
+  EXPECT_FALSE(scaler.unscale(on_gpu));
+  for (size_t i = 0; i < grads.size(); ++i)
+    EXPECT_EQ(max_abs_difference(on_gpu[i].tensor.grad(), on_cpu[i].tensor.grad()), 0.0) << i;
+  EXPECT_TRUE(scaler.unscale(parameters_with(gpu(), 1, std::numeric_limits<double>::infinity())));
+  EXPECT_TRUE(scaler.unscale(parameters_with(gpu(), 0, std::nan(""))));
+  EXPECT_TRUE(scaler.unscale(parameters_with(gpu().dtype(at::kHalf), 0, 1e6)));  // overflows float16
 }
 
 #else

@@ -44,7 +44,9 @@ class LossScaler {
   bool at_min_scale() const { return scale_ <= settings_.min_scale; }
 
   // Divides every defined gradient by scale() in place; true when any of them holds an inf or NaN.
-  // One host read. Disabled: changes nothing and returns false.
+  // One host read. On one GPU a few fused kernels for all gradients (ATen's
+  // _amp_foreach_non_finite_check_and_unscale_, as PyTorch's GradScaler), elsewhere a few operators
+  // per gradient. Disabled: changes nothing and returns false.
   bool unscale(const std::vector<OptimizedParameter>& parameters) const;
   // After a step: overflow true backs off (not below min_scale), false counts towards growth.
   void update(bool overflow);
