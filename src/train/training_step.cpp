@@ -157,7 +157,7 @@ StepOutcome TrainingStep::run(int64_t steps_done, bool checkpoint_time) {
              !parts_.scaler.at_min_scale()) {
     outcome.skipped = true;  // fp16 overflow: back off and go on
   }
-  parts_.scaler.update(!finite);
+  if (outcome.agreement.failed_ranks.empty()) parts_.scaler.update(!finite);  // a failed step stops the job
   if (outcome.applied || outcome.skipped) parts_.optimizer.zero_grad();
   outcome.epoch = epoch_;
   outcome.times.step = seconds_since(start);

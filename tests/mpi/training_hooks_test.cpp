@@ -42,14 +42,15 @@ struct RecordingHook : TrainingHook {
   }
 };
 
-// invalid_label: a label value written into every sample besides the three classes (a pack that
-// atrous pack would have refused); 0 for none.
+// invalid_label: a label value, neither one of the three classes nor the ignore label, that every
+// pixel gets instead (a pack that atrous pack would have refused), so that any crop holds it; 0 for
+// none.
 void write_pack(const std::string& path, int invalid_label = 0) {
   data::PackWriter writer(path, test_support::three_class_metadata(40, 40, "train"), 0);
   at::manual_seed(5);
   for (int i = 0; i < 16; ++i) {
     const at::Tensor label = at::randint(0, 3, {40, 40}, at::kByte);
-    if (invalid_label != 0) label.narrow(0, 0, 20).fill_(invalid_label);
+    if (invalid_label != 0) label.fill_(invalid_label);
     const at::Tensor image =
         (label.unsqueeze(2).to(at::kFloat) * 60 + at::rand({40, 40, 3}) * 80).to(at::kByte);
     writer.append("s" + std::to_string(i), image, label, {40, 40}, {40, 40});

@@ -14,9 +14,10 @@
 //      stop, and whether the caller's checkpoint clock (checkpoint_time, set on rank 0 only) says a
 //      checkpoint is due;
 //   6. only when every rank's loss is finite and no rank failed: lr = schedule(step), the optimizer
-//      step, zero_grad. Otherwise nothing touches the weights or velocities (applied = false) and
-//      the caller decides (the trainer stops every rank: through distributed::agree_on_errors with
-//      each failed rank's error, or with nonfinite_loss_error).
+//      step, zero_grad. Otherwise nothing touches the weights or velocities (applied = false): with
+//      fp16 above its minimum loss scale and no failed rank that is a skipped step (skipped = true,
+//      the scale backs off); else the caller decides (the trainer stops every rank: through
+//      distributed::agree_on_errors with each failed rank's error, or with nonfinite_loss_error).
 // Every wait for a collective in it (gradient buckets, SyncBatchNorm, the loss, the agreement) is
 // accounted by purpose in outcome.times.comm, from the CollectiveWaits that the communicators
 // report into (distributed/collective_waits.h).
