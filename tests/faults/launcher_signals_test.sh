@@ -48,7 +48,11 @@ wait $launcher
 status=$?
 [ "$status" -ne 0 ] && [ "$status" -ne 75 ] || fail "SIGTERM to the launcher: status $status; README.md says 1"
 [ $((SECONDS - began)) -le 15 ] || fail "SIGTERM to the launcher: the job took $((SECONDS - began)) s to end"
-[ -z "$(ranks_of "$work/term")" ] || fail "SIGTERM to the launcher left ranks behind"
+# mpirun's SIGKILL may still be tearing the ranks down when mpirun itself has exited (on a loaded
+# machine, for a moment); a rank left behind is one that is still there seconds later.
+gone_by=$((SECONDS + 5))
+while [ -n "$(ranks_of "$work/term")" ] && [ "$SECONDS" -lt "$gone_by" ]; do sleep 0.2; done
+[ -z "$(ranks_of "$work/term")" ] || fail "SIGTERM to the launcher left ranks behind (5 s after it ended)"
 start "$work/term" --train.steps 12 >"$work/term-resume.log" 2>&1 ||
   fail "resume after SIGTERM to the launcher: $(tail -3 "$work/term-resume.log")"
 grep -qE "resuming from .*step-[0-9]+.pt" "$work/term-resume.log" || fail "the resume did not start from a checkpoint"
