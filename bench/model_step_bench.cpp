@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <stdexcept>
 #include <string>
 
 #include "atrous/model/deeplab.h"
@@ -28,33 +29,58 @@ namespace {
 
 struct Arguments {
   int threads = 1, batch = 2, crop = 321, classes = 21, repetitions = 3;
-  std::string weights, precision = "fp32", memory_format = "contiguous";
+  std::string weights;
+  atrous::model::Precision precision = atrous::model::Precision::fp32;
+  atrous::model::MemoryFormatChoice memory_format = atrous::model::MemoryFormatChoice::contiguous;
 };
 
-// false (having said why) for an unknown option or no --weights.
-bool parse_arguments(int argc, char** argv, Arguments& a) {
+int positive_integer(const std::string& name, const std::string& value) {
+  size_t used = 0;
+  try {
+    const int result = std::stoi(value, &used);
+    if (used == value.size() && result > 0) return result;
+  } catch (const std::logic_error&) {
+  }
+  throw std::runtime_error(name + " " + value + ": not an integer > 0");
+}
+
+bool parse_each_argument(int argc, char** argv, Arguments& a) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string name = argv[i], value = argv[i + 1];
     if (name == "--weights")
       a.weights = value;
     else if (name == "--threads")
-      a.threads = std::stoi(value);
+      a.threads = positive_integer(name, value);
     else if (name == "--batch")
-      a.batch = std::stoi(value);
+      a.batch = positive_integer(name, value);
     else if (name == "--crop")
-      a.crop = std::stoi(value);
+      a.crop = positive_integer(name, value);
     else if (name == "--classes")
-      a.classes = std::stoi(value);
+      a.classes = positive_integer(name, value);
     else if (name == "--repetitions")
-      a.repetitions = std::stoi(value);
+      a.repetitions = positive_integer(name, value);
     else if (name == "--precision")
-      a.precision = value;
+      a.precision = atrous::parse_choice(name.substr(2), atrous::model::precision_choices(), value);
     else if (name == "--memory-format")
-      a.memory_format = value;
+      a.memory_format = atrous::parse_choice(name.substr(2), atrous::model::memory_format_choices(), value);
     else {
       std::cerr << "unknown option " << name << "\n";
       return false;
     }
+  }
+  if (a.precision == atrous::model::Precision::fp16)
+    throw std::runtime_error(
+        "--precision fp16: float16 autocast needs a GPU; this bench runs on the CPU (fp32 or bf16)");
+  return true;
+}
+
+// false (having said why) for an unknown option, a value that is not one, or no --weights.
+bool parse_arguments(int argc, char** argv, Arguments& a) {
+  try {
+    if (!parse_each_argument(argc, argv, a)) return false;
+  } catch (const std::exception& error) {  // a value that is not an integer, or an OptionError
+    std::cerr << "atrous_model_step_bench: " << error.what() << "\n";
+    return false;
   }
   if (a.weights.empty())
     std::cerr << "usage: atrous_model_step_bench --threads T --weights FILE [--batch B --crop C]\n";
@@ -74,13 +100,7 @@ int main(int argc, char** argv) {
   options.dropout = 0.5;  // torchvision's
   atrous::model::DeepLab net(options, classes);
   atrous::model::import_weights(*net, atrous::model::read_state_dict(weights), "model", {}, false, weights);
-  atrous::model::use_memory_format(
-      *net,
-      atrous::model::resolve_memory_format(
-          atrous::parse_choice("--memory-format", atrous::model::memory_format_choices(), memory_format),
-          at::kCPU));
-  const atrous::model::Precision autocast =
-      atrous::parse_choice("--precision", atrous::model::precision_choices(), precision);
+  atrous::model::use_memory_format(*net, atrous::model::resolve_memory_format(memory_format, at::kCPU));
   net->train();
   at::manual_seed(0);
   const at::Tensor images = at::rand({batch, 3, crop, crop}) * 255;
@@ -94,7 +114,7 @@ int main(int argc, char** argv) {
     net->zero_grad();
     atrous::model::ScaleOutputs outputs;
     {
-      const atrous::model::AutocastScope scope(autocast, at::kCPU);
+      const atrous::model::AutocastScope scope(precision, at::kCPU);
       outputs = net->forward(images);
     }
     atrous::model::upcast_logits(outputs);
