@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <fstream>
 #include <memory>
+#include <vector>
 
 #include "atrous/core/atomic_file.h"
 #include "atrous/core/log.h"
 #include "atrous/core/options.h"
+#include "atrous/core/output_paths.h"
 #include "atrous/data/image_io.h"
 #include "atrous/data/pack_reader.h"
 #include "atrous/distributed/make_communicator.h"
@@ -40,6 +42,11 @@ int EvalCommand::run(const CommandContext& context) {
     ATROUS_CHECK_OPTION(visualize_ >= 0, "eval.visualize", visualize_, "an integer >= 0");
     ATROUS_CHECK_OPTION(visualize_ == 0 || !visualize_out_.empty(), "eval.visualize_out", visualize_out_,
                         "a PNG file path");
+    const std::vector<NamedPath> read = {{"eval.checkpoint", checkpoint_.checkpoint},
+                                         {"eval.data", data_},
+                                         {"--config", context.options.config_file()}};
+    refuse_overwriting_inputs({"eval.out", out_}, read);
+    if (visualize_ > 0) refuse_overwriting_inputs({"eval.visualize_out", visualize_out_}, read);
     pack = std::make_unique<data::PackReader>(data_);
     eval::require_samples(*pack);
     predictor = std::make_unique<eval::Predictor>(eval::load_predictor(

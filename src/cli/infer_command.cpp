@@ -2,9 +2,15 @@
 
 #include <filesystem>
 #include <memory>
+#include <sstream>
+#include <string>
+#include <system_error>
+#include <vector>
 
+#include "atrous/core/error.h"
 #include "atrous/core/log.h"
 #include "atrous/core/options.h"
+#include "atrous/core/output_paths.h"
 #include "atrous/data/image_inputs.h"
 #include "atrous/distributed/world.h"
 #include "atrous/eval/image_prediction.h"
@@ -37,8 +43,21 @@ int InferCommand::run(const CommandContext& context) {
     ATROUS_CHECK_OPTION(!out_.empty(), "infer.out", out_, "a folder for the masks");
     ATROUS_CHECK_OPTION(logits_out_.empty() || context.world.size() == 1, "infer.logits_out", logits_out_,
                         "empty when running on several ranks (the logits file is written by one process)");
+    std::error_code error;
+    if (std::filesystem::exists(out_, error) && !std::filesystem::is_directory(out_, error))
+      throw UserError(
+          to_text("infer.out '", out_, "' is a file; give a folder for the masks (created if missing)"),
+          ATROUS_HERE);
     inputs = data::resolve_image_inputs(input_);
     eval::check_distinct_outputs(inputs, out_);
+    std::vector<NamedPath> read = {{"eval.checkpoint", checkpoint_.checkpoint},
+                                   {"infer.descriptor", descriptor_},
+                                   {"--config", context.options.config_file()}};
+    for (const data::ImageInput& item : inputs.items) read.push_back({"infer.input", item.file});
+    std::stringstream list(input_);
+    for (std::string entry; std::getline(list, entry, ',');) read.push_back({"infer.input", entry});  // packs
+    refuse_overwriting_inputs({"infer.logits_out", logits_out_}, read);
+    if (!logits_out_.empty()) eval::check_distinct_logits_keys(inputs);
     palette = data::mask_palette(inputs, descriptor_);
     predictor = std::make_unique<eval::Predictor>(
         eval::load_predictor(model_, predict_, checkpoint_.checkpoint, device, /*expected_classes=*/0));

@@ -5,10 +5,12 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <vector>
 
 #include "atrous/build_info.h"
 #include "atrous/core/log.h"
 #include "atrous/core/options.h"
+#include "atrous/core/output_paths.h"
 #include "atrous/distributed/world.h"
 
 namespace atrous::cli {
@@ -74,6 +76,12 @@ int PackCommand::run(const CommandContext& context) {
                                            ? std::string(ATROUS_DATASETS_DIR) + "/" + options_.format + ".ini"
                                            : options_.descriptor);
     samples = data::list_samples(options_.format, options_.root, options_.split);
+    std::vector<NamedPath> read = {{"pack.descriptor", descriptor.path}};
+    for (const data::SampleSource& sample : samples) {
+      read.push_back({"pack.root", sample.image_path});
+      read.push_back({"pack.root", sample.label_path});
+    }
+    refuse_overwriting_inputs({"pack.out", options_.out}, read);
   });
   const int threads = options_.threads > 0 ? options_.threads : context.world.threads();
   context.log.info(to_text(

@@ -15,6 +15,8 @@
 #include <map>
 #include <sstream>
 
+#include "atrous/core/ini_text.h"
+
 namespace atrous {
 namespace po = boost::program_options;
 
@@ -162,12 +164,12 @@ po::parsed_options parse_config_file(const OptionTable& table, const po::options
   // Editors on some systems start UTF-8 files with a byte-order mark; it is not part of the first line.
   std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
   if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);
-  std::istringstream content(text);
   po::parsed_options parsed(&description);
-  try {
-    parsed = po::parse_config_file(content, description, /*allow_unregistered=*/true);
-  } catch (const po::error& error) {
-    throw translate(error, table, where);
+  for (const IniEntry& entry : parse_ini(text, where)) {
+    po::option option(entry.key, {entry.value});
+    option.original_tokens = {entry.key, entry.value};
+    option.unregistered = description.find_nothrow(entry.key, /*approx=*/false) == nullptr;
+    parsed.options.push_back(std::move(option));
   }
   for (const po::option& option : parsed.options) {
     if (!option.unregistered || known_elsewhere.count(option.string_key)) continue;
@@ -258,8 +260,8 @@ std::string effective_config(const OptionTable& table) {
       const char* source = entry->source == OptionSource::command_line  ? "command line"
                            : entry->source == OptionSource::config_file ? "config file"
                                                                         : "default";
-      out << entry->name.substr(section.size() + 1) << " = " << entry->current_text() << "  # " << source
-          << '\n';
+      out << entry->name.substr(section.size() + 1) << " = " << ini_value(entry->current_text()) << "  # "
+          << source << '\n';
     }
   }
   return out.str();
@@ -303,18 +305,20 @@ std::string closest_name(const std::string& name, const std::vector<std::string>
 }
 
 std::vector<double> parse_positive_numbers(const std::string& name, const std::string& text,
-                                           const std::string& allowed) {
+                                           const std::string& allowed, double max) {
   std::vector<double> values;
   std::stringstream stream(text);
   std::string item;
   while (std::getline(stream, item, ',')) {
     char* end = nullptr;
     const double value = std::strtod(item.c_str(), &end);
-    if (item.empty() || end != item.c_str() + item.size() || !std::isfinite(value) || value <= 0)
+    // Decimal only: strtod would also take hexadecimal ("0x10") and words ("inf").
+    if (item.empty() || item.find_first_not_of("0123456789.eE+- ") != std::string::npos ||
+        end != item.c_str() + item.size() || !(value > 0 && value <= max))
       bad_option(name, text, allowed, ATROUS_HERE);
     values.push_back(value);
   }
-  if (values.empty()) bad_option(name, text, allowed, ATROUS_HERE);
+  if (values.empty() || text.back() == ',') bad_option(name, text, allowed, ATROUS_HERE);  // "6,12,"
   return values;
 }
 

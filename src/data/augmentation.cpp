@@ -51,18 +51,22 @@ Sample as_sample(const at::Tensor& image, const at::Tensor& label) {
 void AugmentOptions::declare(OptionTable& table, AugmentOptions& options) {
   table.add("data.crop_size", &options.crop_size, 513, "training crop (square), in pixels",
             "an integer >= 1");
-  table.add("data.min_scale", &options.min_scale, 0.5, "smallest random scale", "a number > 0");
-  table.add("data.max_scale", &options.max_scale, 2.0, "largest random scale", "a number >= data.min_scale");
+  table.add("data.min_scale", &options.min_scale, 0.5, "smallest random scale", "a number in (0, 16]");
+  table.add("data.max_scale", &options.max_scale, 2.0, "largest random scale",
+            "a number from data.min_scale to 16");
   table.add("data.scale_step", &options.scale_step, 0.25,
-            "step between random scales; 0 draws them continuously", "a number >= 0");
+            "step between random scales; 0 draws them continuously", "a number in [0, 16]");
   table.add("data.flip", &options.flip, true, "random left-right flips", "true or false");
 }
 
 void AugmentOptions::validate() const {
   ATROUS_CHECK_OPTION(crop_size >= 1, "data.crop_size", crop_size, "an integer >= 1");
-  ATROUS_CHECK_OPTION(min_scale > 0, "data.min_scale", min_scale, "a number > 0");
-  ATROUS_CHECK_OPTION(max_scale >= min_scale, "data.max_scale", max_scale, "a number >= data.min_scale");
-  ATROUS_CHECK_OPTION(scale_step >= 0, "data.scale_step", scale_step, "a number >= 0");
+  // Scales beyond 16 are typing mistakes: a sample scaled so far no longer fits in memory.
+  ATROUS_CHECK_OPTION(min_scale > 0 && min_scale <= 16, "data.min_scale", min_scale, "a number in (0, 16]");
+  ATROUS_CHECK_OPTION(max_scale >= min_scale && max_scale <= 16, "data.max_scale", max_scale,
+                      "a number from data.min_scale to 16");
+  ATROUS_CHECK_OPTION(scale_step >= 0 && scale_step <= 16, "data.scale_step", scale_step,
+                      "a number in [0, 16]");
 }
 
 AugmentDecision draw_augmentation(const AugmentOptions& options, int64_t height, int64_t width,

@@ -60,7 +60,9 @@ class DescriptorParser {
       const size_t equals = line.find('=');
       if (section != "[dataset]" || equals == std::string::npos)
         fail("line '" + line + "'", "is not `key = value` in the [dataset] section");
-      values[trim(line.substr(0, equals))] = trim(line.substr(equals + 1));
+      const std::string key = trim(line.substr(0, equals));
+      if (!values.emplace(key, trim(line.substr(equals + 1))).second)
+        fail(key, "is given twice; keep one of its lines");
     }
     return values;
   }

@@ -19,6 +19,7 @@ struct JpegError {
   std::jmp_buf jump;
   char message[JMSG_LENGTH_MAX];
   int64_t height = 0, width = 0;  // from the header, once read
+  bool cmyk = false;              // the header's colour space is CMYK or YCCK (print-ready files)
 };
 
 [[noreturn]] void fail(j_common_ptr info) {
@@ -73,7 +74,8 @@ bool decode(const std::vector<unsigned char>& bytes, const ImageLimits& limits,
   jpeg_read_header(&info, TRUE);
   error.height = info.image_height;
   error.width = info.image_width;
-  if (!limits.allows(error.height, error.width)) {
+  error.cmyk = info.jpeg_color_space == JCS_CMYK || info.jpeg_color_space == JCS_YCCK;
+  if (!limits.allows(error.height, error.width) || (pixels != nullptr && error.cmyk)) {
     jpeg_destroy_decompress(&info);
     return false;
   }
@@ -97,6 +99,11 @@ void decode_or_throw(const std::string& path, const std::vector<unsigned char>& 
   error.message[0] = '\0';
   if (decode(bytes, limits, pixels, error)) return;
   check_image_pixels(path, error.height, error.width, limits);
+  if (error.cmyk)
+    throw UserError(to_text("image file '", path,
+                            "' is a CMYK JPEG (a print colour space); convert it to RGB, e.g. with "
+                            "ImageMagick's `convert IN -colorspace sRGB OUT.jpg`"),
+                    ATROUS_HERE);
   throw UserError(to_text("image file '", path, "' is not a readable JPEG: ", error.message,
                           "; replace the file with an intact copy"),
                   ATROUS_HERE);

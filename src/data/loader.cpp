@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include "atrous/core/error.h"
@@ -22,7 +23,7 @@ constexpr uint32_t augmentation_stream = 1;  // the purpose of a sample's Counte
 void LoaderOptions::declare(OptionTable& table, LoaderOptions& options) {
   table.add("data.batch_size", &options.batch_size, 8, "images per rank per step", "an integer >= 1");
   table.add("data.reader_threads", &options.reader_threads, 2, "threads reading and augmenting samples",
-            "an integer >= 1");
+            "an integer from 1 to 256");
   table.add("data.prefetch", &options.prefetch, 4, "batches kept ready ahead of training", "an integer >= 1");
   table.add("data.seed", &options.seed, int64_t{0}, "seed of the shuffles and augmentations",
             "an integer >= 0");
@@ -30,7 +31,8 @@ void LoaderOptions::declare(OptionTable& table, LoaderOptions& options) {
 
 void LoaderOptions::validate() const {
   ATROUS_CHECK_OPTION(batch_size >= 1, "data.batch_size", batch_size, "an integer >= 1");
-  ATROUS_CHECK_OPTION(reader_threads >= 1, "data.reader_threads", reader_threads, "an integer >= 1");
+  ATROUS_CHECK_OPTION(reader_threads >= 1 && reader_threads <= 256, "data.reader_threads", reader_threads,
+                      "an integer from 1 to 256");
   ATROUS_CHECK_OPTION(prefetch >= 1, "data.prefetch", prefetch, "an integer >= 1");
   ATROUS_CHECK_OPTION(seed >= 0, "data.seed", seed, "an integer >= 0");
 }
@@ -122,16 +124,32 @@ Loader::Loader(const Dataset& dataset, ShardSampler sampler, const LoaderOptions
     : state_(std::make_unique<State>(dataset, std::move(sampler), options, augment_options)) {
   options.validate();
   augment_options.validate();
-  for (int i = 0; i < options.reader_threads; ++i) state_->threads.emplace_back([this] { state_->work(); });
+  try {
+    state_->threads.reserve(size_t(options.reader_threads));
+    for (int i = 0; i < options.reader_threads; ++i) state_->threads.emplace_back([this] { state_->work(); });
+  } catch (const std::system_error& error) {  // the system refused a thread: stop those already started
+    stop_threads();
+    throw UserError(
+        to_text("cannot start data.reader_threads = ", options.reader_threads, " threads (",
+                state_->threads.size(), " started: ", error.what(), "); lower data.reader_threads"),
+        ATROUS_HERE);
+  } catch (...) {
+    stop_threads();
+    throw;
+  }
 }
 
-Loader::~Loader() {
+void Loader::stop_threads() {
   {
     std::lock_guard<std::mutex> lock(state_->mutex);
     state_->stopping = true;
   }
   state_->work_available.notify_all();
   for (auto& thread : state_->threads) thread.join();
+}
+
+Loader::~Loader() {
+  stop_threads();
 }
 
 void Loader::start_epoch(uint64_t epoch, int64_t position) {

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <exception>
 #include <optional>
+#include <system_error>
 #include <thread>
 
 #include "atrous/core/error.h"
@@ -137,7 +138,14 @@ std::vector<ChunkSample> prepare_chunk(const std::vector<SampleSource>& samples,
     }
   };
   std::vector<std::thread> pool;
-  for (int worker = 1; worker < threads; ++worker) pool.emplace_back(work, worker);
+  try {
+    for (int worker = 1; worker < threads; ++worker) pool.emplace_back(work, worker);
+  } catch (const std::system_error& error) {  // the system refused a thread: finish the started ones
+    for (auto& thread : pool) thread.join();
+    throw UserError(to_text("cannot start pack.threads = ", threads, " threads (", pool.size() + 1,
+                            " running: ", error.what(), "); lower pack.threads"),
+                    ATROUS_HERE);
+  }
   work(0);
   for (auto& thread : pool) thread.join();
   return chunk;
@@ -166,7 +174,7 @@ void PackOptions::declare(OptionTable& table, PackOptions& options) {
   table.add("pack.skip_bad", &options.skip_bad, false,
             "skip unreadable or invalid samples (and count them) instead of stopping", "true or false");
   table.add("pack.threads", &options.threads, 0, "decoding threads; 0: the rank's threads",
-            "an integer >= 0");
+            "an integer from 0 to 1024");
   table.add("pack.max_pixels", &options.max_pixels, default_max_pixels,
             "refuse a source image or label of more pixels (height x width, read from its header before "
             "decoding) as a decompression bomb; 0: no limit",
@@ -183,7 +191,7 @@ void PackOptions::validate() const {
   ATROUS_CHECK_OPTION(size >= 0, "pack.size", size, "an integer >= 0");
   ATROUS_CHECK_OPTION(compress >= 0 && compress <= 9, "pack.compress", compress, "an integer in 0..9");
   ATROUS_CHECK_OPTION(limit >= 0, "pack.limit", limit, "an integer >= 0");
-  ATROUS_CHECK_OPTION(threads >= 0, "pack.threads", threads, "an integer >= 0");
+  ATROUS_CHECK_OPTION(threads >= 0 && threads <= 1024, "pack.threads", threads, "an integer from 0 to 1024");
   ATROUS_CHECK_OPTION(max_pixels >= 0, "pack.max_pixels", max_pixels, "an integer >= 0 (0: no limit)");
 }
 

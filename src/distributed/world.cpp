@@ -31,7 +31,7 @@ void WorldOptions::declare(OptionTable& table, WorldOptions& options) {
   table.add("dist.threads", &options.threads, 0,
             "intra-op threads per rank; 0 decides: SLURM_CPUS_PER_TASK, else this rank's cpus "
             "divided among the ranks that share them",
-            "an integer >= 0");
+            "an integer from 0 to 1024");
   table.add_choice("dist.device", &options.device, DeviceChoice::automatic,
                    "where each rank computes; cuda uses GPU <local rank>, auto picks cuda when usable",
                    device_choices());
@@ -47,7 +47,7 @@ void WorldOptions::declare(OptionTable& table, WorldOptions& options) {
 }
 
 void WorldOptions::validate() const {
-  ATROUS_CHECK_OPTION(threads >= 0, "dist.threads", threads, "an integer >= 0");
+  ATROUS_CHECK_OPTION(threads >= 0 && threads <= 1024, "dist.threads", threads, "an integer from 0 to 1024");
   ATROUS_CHECK_OPTION(timeout_s > 0 && timeout_s <= 1e9, "dist.timeout_s", timeout_s, "a number > 0");
 }
 

@@ -5,9 +5,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 
+#include "atrous/core/error.h"
 #include "atrous/data/hdf5_attributes.h"
 #include "atrous/data/hdf5_check.h"
+#include "atrous/data/image_inputs.h"
 
 namespace atrous::eval {
 
@@ -26,10 +29,30 @@ LogitsFile::~LogitsFile() {
   std::remove(partial_.c_str());
 }
 
-void LogitsFile::write(const std::string& name, const at::Tensor& logits) {
-  const at::Tensor data = logits.to(at::kFloat).contiguous().cpu();
+std::string logits_key(const std::string& name) {
   std::string key = name;
   std::replace(key.begin(), key.end(), '/', '_');
+  if (key.find_first_not_of('.') == std::string::npos) key = "_" + key;  // "." and ".." name groups in HDF5
+  return key;
+}
+
+void check_distinct_logits_keys(const data::ImageInputs& inputs) {
+  std::map<std::string, const data::ImageInput*> writer_of;
+  for (const data::ImageInput& input : inputs.items) {
+    const auto [entry, added] = writer_of.emplace(logits_key(input.name), &input);
+    if (!added)
+      throw UserError(to_text("infer inputs ", data::describe_input(*entry->second), " and ",
+                              data::describe_input(input), " would both write /logits/", entry->first,
+                              " in infer.logits_out; rename one, or infer them separately"),
+                      ATROUS_HERE);
+  }
+}
+
+void LogitsFile::write(const std::string& name, const at::Tensor& logits) {
+  const at::Tensor data = logits.to(at::kFloat).contiguous().cpu();
+  const std::string key = logits_key(name);
+  ATROUS_CHECK(H5Lexists(group_.get(), key.c_str(), H5P_DEFAULT) == 0, "/logits/", key, " written twice in '",
+               path_, "'; check_distinct_logits_keys() should have refused its inputs");
   const hsize_t dims[3] = {hsize_t(data.size(0)), hsize_t(data.size(1)), hsize_t(data.size(2))};
   data::Hdf5Handle space(ATROUS_HDF5_CHECK(H5Screate_simple(3, dims, nullptr)));
   data::Hdf5Handle dataset(ATROUS_HDF5_CHECK(H5Dcreate2(group_.get(), key.c_str(), H5T_IEEE_F32LE,

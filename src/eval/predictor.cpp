@@ -16,7 +16,7 @@ const ChoiceValues<int>& output_stride_choices() {
 void PredictOptions::declare(OptionTable& table, PredictOptions& options) {
   table.add("eval.scales", &options.scales, std::string("1"),
             "inference scales; probabilities are averaged over them (e.g. 0.5,0.75,1,1.25,1.5,1.75)",
-            "comma-separated numbers > 0");
+            "comma-separated numbers in (0, 8]");
   table.add("eval.flip", &options.flip, false, "also average over the left-right flipped image",
             "true or false");
   table.add_choice("eval.output_stride", &options.output_stride, 0,
@@ -38,7 +38,7 @@ void PredictOptions::validate() const {
 }
 
 std::vector<double> parse_scales(const std::string& text) {
-  return parse_positive_numbers("eval.scales", text, "comma-separated numbers > 0");
+  return parse_positive_numbers("eval.scales", text, "comma-separated numbers in (0, 8]", 8.0);
 }
 
 Predictor::Predictor(model::DeepLab net, const PredictOptions& options)

@@ -2,18 +2,25 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <set>
 #include <sstream>
 
 #include "atrous/core/options.h"
 #include "atrous/model/backbone_registry.h"
+#include "atrous/model/multi_scale.h"
 
 namespace atrous::model {
 namespace {
 
+// Dilation rates and multipliers beyond this are no atrous convolution any backend runs.
+constexpr int64_t max_rate = 1024;
+// Image-pyramid scales beyond this are typing mistakes, not inputs that fit in memory.
+constexpr double max_pyramid_scale = 8;
+
 std::vector<int64_t> parse_integer_list(const std::string& option, const std::string& text,
                                         const std::string& allowed) {
   std::vector<int64_t> integers;
-  for (double value : parse_positive_numbers(option, text, allowed)) {
+  for (double value : parse_positive_numbers(option, text, allowed, double(max_rate))) {
     if (value != std::floor(value)) bad_option(option, text, allowed, ATROUS_HERE);
     integers.push_back(static_cast<int64_t>(value));
   }
@@ -21,7 +28,7 @@ std::vector<int64_t> parse_integer_list(const std::string& option, const std::st
 }
 
 std::string multi_grid_allowed() {
-  return "none, or 3 comma-separated integers >= 1 (model.backbone " +
+  return "none, or 3 comma-separated integers from 1 to 1024 (model.backbone " +
          backbone_names_where([](const BackboneEntry& entry) { return entry.supports_multi_grid; }) + ")";
 }
 
@@ -38,7 +45,7 @@ void ModelOptions::declare(OptionTable& table, ModelOptions& options) {
             "input size / backbone feature size; later strides become atrous dilation", "8, 16 or 32");
   table.add("model.atrous_rates", &options.atrous_rates, std::string("auto"),
             "ASPP's atrous rates; auto: 6,12,18 at output stride 16, 12,24,36 at 8, 3,6,9 at 32",
-            "auto, none, or comma-separated integers >= 1");
+            "auto, none, or comma-separated integers from 1 to 1024");
   table.add("model.multi_grid", &options.multi_grid, std::string("none"),
             "dilation multipliers of the last backbone block's units (e.g. 1,2,4)", multi_grid_allowed());
   table.add("model.decoder_output_stride", &options.decoder_output_stride, 4,
@@ -50,7 +57,8 @@ void ModelOptions::declare(OptionTable& table, ModelOptions& options) {
   table.add("model.dropout", &options.dropout, 0.1,
             "dropout after the ASPP projection (torchvision's deeplabv3 uses 0.5)", "a number in [0, 1)");
   table.add("model.image_pyramid", &options.image_pyramid, std::string("1"),
-            "input scales of the multi-scale logits, e.g. 0.5,1,1.5", "comma-separated numbers > 0");
+            "input scales of the multi-scale logits, e.g. 0.5,1,1.5",
+            "comma-separated numbers in (0, 8], each with its own name (scale_<value>)");
   table.add_choice("model.merge_method", &options.merge_method, MergeMethod::max,
                    "how the scales' logits are merged", merge_method_choices());
   table.add_choice("model.normalization", &options.normalization, InputNormalization::imagenet,
@@ -108,7 +116,7 @@ std::vector<int64_t> resolved_atrous_rates(const ModelOptions& options) {
     return {base, 2 * base, 3 * base};
   }
   return parse_integer_list("model.atrous_rates", options.atrous_rates,
-                            "auto, none, or comma-separated integers >= 1");
+                            "auto, none, or comma-separated integers from 1 to 1024");
 }
 
 std::vector<int64_t> resolved_multi_grid(const ModelOptions& options) {
@@ -121,7 +129,15 @@ std::vector<int64_t> resolved_multi_grid(const ModelOptions& options) {
 }
 
 std::vector<double> resolved_image_pyramid(const ModelOptions& options) {
-  return parse_positive_numbers("model.image_pyramid", options.image_pyramid, "comma-separated numbers > 0");
+  const char* allowed = "comma-separated numbers in (0, 8], each with its own name (scale_<value>)";
+  const std::vector<double> scales =
+      parse_positive_numbers("model.image_pyramid", options.image_pyramid, allowed, max_pyramid_scale);
+  // Each scale's loss and logits are keyed by its name; two scales of one name would collide.
+  std::set<std::string> names;
+  for (double scale : scales)
+    if (!names.insert(scale_name(scale)).second)
+      bad_option("model.image_pyramid", options.image_pyramid, allowed, ATROUS_HERE);
+  return scales;
 }
 
 bool resolved_logits_align_corners(const ModelOptions& options) {

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -75,6 +76,13 @@ std::string ImportReport::summary() const {
 }
 
 std::map<std::string, at::Tensor> read_state_dict(const std::string& path) {
+  std::error_code ignored;
+  if (std::filesystem::is_directory(path, ignored))  // a directory opens, then fails its first read
+    throw UserError(
+        to_text("weights file '", path,
+                "' is a directory; give a file: a checkpoint such as RUN_DIR/checkpoints/step-N.pt, "
+                "or a torch.save({name: tensor}) file"),
+        ATROUS_HERE);
   std::ifstream file(path, std::ios::binary);
   if (!file)
     throw UserError(to_text("cannot read weights file '", path, "': it does not exist or is not readable"),

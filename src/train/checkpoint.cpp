@@ -43,14 +43,18 @@ std::map<std::string, at::Tensor> tensor_map(const c10::IValue& value, const std
   return tensors;
 }
 
+// The step of a file named exactly step-<n>.pt as save_checkpoint() names them (n in decimal, no
+// leading zeros), else -1: a user's copy (step-2-best.pt, step-02.pt, step-2.pt.bak) is never taken
+// for a checkpoint, so it is neither pruned nor resumed from.
 int64_t step_of(const fs::path& file) {
-  const std::string name = file.filename().string();  // step-<n>.pt
-  if (name.rfind("step-", 0) != 0 || file.extension() != ".pt") return -1;
-  try {
-    return std::stoll(name.substr(5));
-  } catch (...) {
-    return -1;
+  const std::string name = file.filename().string();
+  if (name.size() < 9 || name.size() > 26 || name.rfind("step-", 0) != 0) return -1;
+  int64_t step = 0;
+  for (size_t i = 5; i < name.size() - 3; ++i) {
+    if (name[i] < '0' || name[i] > '9') return -1;
+    step = step * 10 + (name[i] - '0');
   }
+  return name == "step-" + std::to_string(step) + ".pt" ? step : -1;
 }
 
 }  // namespace
@@ -91,8 +95,8 @@ std::string save_checkpoint(const std::string& run_dir, const Checkpoint& checkp
   write_file_atomically(file.string(), std::string(bytes.begin(), bytes.end()));
   write_file_atomically((folder / "latest").string(), file.filename().string() + "\n");
 
-  // Pruning: only checkpoints up to this one. Later steps belong to another run in this folder
-  // (train.resume none); they are not this run's to delete, and `latest` now names this one.
+  // Pruning: only checkpoints up to this one. Later steps belong to the run this one rewinds (resumed
+  // from an earlier checkpoint file); they are not this run's to delete, and `latest` now names this one.
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(folder))
     if (step_of(entry.path()) >= 0 && step_of(entry.path()) <= checkpoint.step) files.push_back(entry.path());

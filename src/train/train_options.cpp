@@ -9,9 +9,11 @@ void RunOptions::declare(OptionTable& table, RunOptions& options) {
   table.add("train.steps", &options.steps, 1000, "optimizer steps to train", "an integer >= 1");
   table.add("train.run_dir", &options.run_dir, std::string(), "where checkpoints, metrics and config go",
             "a folder");
-  table.add("train.resume", &options.resume, std::string("auto"),
-            "auto: continue from RUN_DIR's latest checkpoint if any; none: start afresh; or a checkpoint",
-            "auto, none, or a checkpoint file");
+  table.add(
+      "train.resume", &options.resume, std::string("auto"),
+      "auto: continue from RUN_DIR's latest checkpoint if any; none: start afresh (refused where RUN_DIR "
+      "holds checkpoints); or a checkpoint",
+      "auto, none, or a checkpoint file");
   table.add("train.log_every", &options.log_every, 10, "steps between progress lines and metrics",
             "an integer >= 1");
   table.add("train.accumulate_steps", &options.accumulate_steps, 1,

@@ -8,6 +8,7 @@
 
 #include "atrous/core/log.h"
 #include "atrous/core/options.h"
+#include "atrous/core/output_paths.h"
 #include "atrous/data/loader.h"
 #include "atrous/data/pack_reader.h"
 #include "atrous/data/shard_sampler.h"
@@ -37,6 +38,19 @@ std::vector<distributed::NamedTensor> named(const torch::OrderedDict<std::string
   std::vector<distributed::NamedTensor> list;
   for (const auto& item : tensors) list.push_back({item.key(), item.value()});
   return list;
+}
+
+// train.resume none in a folder that holds checkpoints would overwrite the earlier run's checkpoint
+// of each step it reaches, prune its older ones and drop its metrics.jsonl lines: refused, so that
+// starting afresh never loses a run.
+void refuse_to_start_over(const std::string& run_dir) {
+  const LatestCheckpoint earlier = latest_checkpoint(run_dir);
+  if (earlier.path.empty()) return;
+  throw UserError(to_text("train.resume none starts a new run, but train.run_dir '", run_dir,
+                          "' holds an earlier run (its checkpoint ", earlier.path,
+                          "), whose checkpoints and metrics a new run there would overwrite; resume it "
+                          "(train.resume auto), give a new train.run_dir, or move that run's files away"),
+                  ATROUS_HERE);
 }
 
 }  // namespace
@@ -153,6 +167,13 @@ distributed::CollectiveMembers Trainer::State::batch_norm_members() const {
 // error: the timeline's part (every rank), the stall directory (every rank), rank 0's TensorBoard
 // file (a new one per process, starting with the restart marker: readers drop what it replaces).
 void Trainer::State::open_outputs() {
+  const std::string resume_file =
+      options.run.resume == "auto" || options.run.resume == "none" ? "" : options.run.resume;
+  refuse_overwriting_inputs({"train.timeline", options.run.timeline},
+                            {{"data.train", options.data.train_pack},
+                             {"data.val", options.data.val_pack},
+                             {"model.init_weights", options.init.init_weights},
+                             {"train.resume", resume_file}});
   if (!options.run.timeline.empty())
     timeline = std::make_unique<observe::Timeline>(
         options.run.timeline, world.rank(), world.host(),
@@ -233,7 +254,7 @@ void Trainer::State::adopt_checkpoint(const Checkpoint& checkpoint, const std::s
   if (checkpoint.seed != options.loader.seed)
     throw UserError(
         to_text("checkpoint '", path, "' was trained with data.seed = ", checkpoint.seed, ", not ",
-                options.loader.seed, "; resume with the same seed or start afresh (train.resume = none)"),
+                options.loader.seed, "; resume with the same seed, or start afresh in a new train.run_dir"),
         ATROUS_HERE);
   model::import_weights(*net, checkpoint.model, "model", {}, false, path);
   step = checkpoint.step;
@@ -278,7 +299,10 @@ Trainer::Trainer(const TrainerOptions& options, const distributed::World& world,
                  std::string effective_config)
     : state_(std::make_unique<State>(options, world, log, std::move(effective_config))) {
   State& s = *state_;
-  if (world.is_root()) s.run_dir = std::make_unique<RunDirectory>(options.run.run_dir);
+  if (world.is_root()) {
+    s.run_dir = std::make_unique<RunDirectory>(options.run.run_dir);
+    if (options.run.resume == "none") refuse_to_start_over(options.run.run_dir);
+  }
   s.open_data();
   s.build_model();
   s.open_outputs();

@@ -3,7 +3,8 @@
 # The `atrous` command end to end: help, exit statuses, option errors printed once per job, config
 # file precedence, `atrous info` on 2 and 4 ranks (and its warning when threads outnumber cpus),
 # describe, the options and early errors of eval and infer (inputs that would write one file, an
-# empty folder, an empty pack), and JSON outputs that stay valid whatever the class names hold.
+# empty folder, an empty pack), and JSON outputs that stay valid whatever the class names hold;
+# outputs that would replace an input are refused; config.ini resumes its run whatever run_dir holds.
 # Launchers are CMake lists (';'-separated).
 set -u
 atrous=$1
@@ -39,7 +40,7 @@ run no-command 2 "$atrous" && expect no-command "usage: atrous <command>"
 run unknown-command 2 "$atrous" inof && expect unknown-command "unknown command 'inof'; did you mean 'info'?"
 run version 0 "$atrous" --version && expect version "atrous "
 run command-help 0 "$atrous" info --help && expect command-help "--dist.threads INT" &&
-  expect command-help "default: 0; allowed: an integer >= 0"
+  expect command-help "default: 0; allowed: an integer from 0 to 1024"
 
 run info-2 0 "${mpi2[@]}" "$atrous" info && expect info-2 "  rank " 2 &&
   expect info-2 "effective configuration" 1 && expect info-2 "world: 2 rank(s) on 1 node(s)" 2
@@ -56,9 +57,9 @@ run bad-option-2 2 "${mpi2[@]}" "$atrous" info --dist.thread 2 &&
   expect bad-option-2 "(on all 2 ranks" 1
 run malformed 2 "$atrous" info --dist.threads abc &&
   expect malformed "the argument ('abc') for option '--dist.threads' is invalid" 1 &&
-  expect malformed "allowed: an integer >= 0" 1
+  expect malformed "allowed: an integer from 0 to 1024" 1
 run out-of-range 2 "$atrous" info --dist.threads -1 &&
-  expect out-of-range "option --dist.threads = -1 is not allowed; allowed: an integer >= 0" 1
+  expect out-of-range "option --dist.threads = -1 is not allowed; allowed: an integer from 0 to 1024" 1
 
 printf '[dist]\nthreads = 1\ndevice = cpu\n[train]\nbatch_size = 4\n' >"$work/shared.ini"
 printf '[dist]\nthreads = 1\n[dist]\nthread = 2\n' >"$work/typo.ini"
@@ -195,6 +196,44 @@ run infer-pack 0 "$atrous" infer --config "$work/tiny.ini" --eval.checkpoint "$w
 masks=$(ls "$work/masks" 2>&1 | tr '\n' ' ')
 [ "$masks" = "demo_00002.png demo_00002_overlay.png demo_00003.png demo_00003_overlay.png " ] ||
   { echo "FAIL infer-pack: infer.out holds $masks"; failures=$((failures + 1)); }
+
+# An output that is one of the command's inputs is refused before anything is written.
+checkpoint="$work/run/checkpoints/step-1.pt"
+sums=$(md5sum "$checkpoint" "$work/val.h5")
+run eval-over-checkpoint 1 "$atrous" eval --config "$work/tiny.ini" --eval.checkpoint "$checkpoint" \
+  --eval.data "$work/val.h5" --eval.out "$work/run/checkpoints/../checkpoints/step-1.pt" &&
+  expect eval-over-checkpoint "is the file that eval.checkpoint '$checkpoint' reads; writing it would replace" 1
+run infer-over-pack 1 "$atrous" infer --config "$work/tiny.ini" --eval.checkpoint "$checkpoint" \
+  --infer.input "$work/val.h5" --infer.out "$work/masks2" --infer.logits_out "$work/val.h5" &&
+  expect infer-over-pack "infer.logits_out '$work/val.h5' is the file that infer.input '$work/val.h5' reads" 1
+run train-over-pack 1 "$atrous" train --config "$work/tiny.ini" --train.run_dir "$work/run3" --train.steps 1 \
+  --train.timeline "$work/val.h5" && expect train-over-pack "train.timeline '$work/val.h5' is the file that data.train" 1
+[ "$(md5sum "$checkpoint" "$work/val.h5")" = "$sums" ] || { echo "FAIL an input was changed"; failures=$((failures + 1)); }
+run infer-out-file 1 "$atrous" infer --config "$work/tiny.ini" --eval.checkpoint "$checkpoint" \
+  --infer.input "$work/val.h5" --infer.out "$work/eval.json" &&
+  expect infer-out-file "infer.out '$work/eval.json' is a file; give a folder for the masks" 1
+# An image named "..jpg" (stem ".", which HDF5 takes for the group itself) gets its logits as "_.".
+mkdir -p "$work/dots" && cp "$(ls "$work/demo/VOC2012/JPEGImages/"*.jpg | head -1)" "$work/dots/..jpg"
+run infer-dots 0 "$atrous" infer --config "$work/tiny.ini" --eval.checkpoint "$checkpoint" \
+  --infer.input "$work/dots" --infer.out "$work/dots-out" --infer.logits_out "$work/dots.h5" &&
+  run infer-dots-logits 0 /usr/bin/python3 -c "import h5py, sys; print(list(h5py.File(sys.argv[1])['logits']))" \
+    "$work/dots.h5" && expect infer-dots-logits "['_.']" 1
+cp "$work/dots/..jpg" "$work/dots/_..jpg"  # its key is "_." too: refused before any prediction
+run infer-dots-twice 1 "$atrous" infer --config "$work/tiny.ini" --eval.checkpoint "$checkpoint" \
+  --infer.input "$work/dots" --infer.out "$work/dots-out2" --infer.logits_out "$work/dots2.h5" &&
+  expect infer-dots-twice "would both write /logits/_. in infer.logits_out; rename one" 1
+# A CMYK JPEG is intact but not RGB: the message says so and how to convert it, not "damaged".
+/usr/bin/python3 -c "import sys; from PIL import Image; Image.new('CMYK', (16, 12), (0, 90, 200, 10)).save(sys.argv[1])" \
+  "$work/cmyk.jpg"
+run infer-cmyk 1 "$atrous" infer --config "$work/tiny.ini" --eval.checkpoint "$checkpoint" \
+  --infer.input "$work/cmyk.jpg" --infer.out "$work/cmyk-out" &&
+  expect infer-cmyk "image file '$work/cmyk.jpg' is a CMYK JPEG (a print colour space); convert it to RGB" 1
+# RUN_DIR/config.ini reads back as the run's options, a run_dir holding '#' and a trailing blank included:
+# --config with it resumes that run.
+run hash-run 0 "$atrous" train --config "$work/tiny.ini" --train.run_dir "$work/r#1 " --train.steps 1
+run hash-resume 0 "$atrous" train --config "$work/r#1 /config.ini" --train.steps 2 &&
+  expect hash-resume "resuming from $work/r#1 /checkpoints/step-1.pt" 1
+[ -e "$work/r#1 /checkpoints/step-2.pt" ] || { echo "FAIL hash-resume: no step 2 in the run"; failures=$((failures + 1)); }
 
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -231,6 +231,16 @@ status=$?
 printf '[dataset]\nname = x\nnum_classes = 2\nclass_names = a,b\npalette = 1 2\n' >"$work/bad.ini"
 out=$("$atrous" pack list --root "$work/list" --split pairs.txt --out "$work/bad.h5" --descriptor "$work/bad.ini" 2>&1)
 grep -qF "palette = '1 2' is not 'r g b'" <<<"$out" || fail "bad palette: $out"
+{ cat "$datasets/demo.ini"; printf 'num_classes = 6\n'; } >"$work/bad.ini"
+out=$("$atrous" pack list --root "$work/list" --split pairs.txt --out "$work/bad.h5" --descriptor "$work/bad.ini" 2>&1)
+grep -qF "dataset descriptor '$work/bad.ini': num_classes is given twice; keep one of its lines" <<<"$out" ||
+  fail "a key given twice: $out"
+# An output that is an input (here the descriptor) is refused, and the descriptor is kept.
+cp "$datasets/demo.ini" "$work/desc.ini"
+out=$("$atrous" pack list --root "$work/list" --split pairs.txt --out "$work/desc.ini" --descriptor "$work/desc.ini" 2>&1)
+status=$?
+[ "$status" -eq 1 ] && grep -qF "pack.out '$work/desc.ini' is the file that pack.descriptor" <<<"$out" &&
+  cmp -s "$datasets/demo.ini" "$work/desc.ini" || fail "pack over its descriptor: $status $out"
 
 # Checksums: 64 bytes changed inside sample 3's image chunk are named when training reads it.
 py "$work/train.h5" "$work/changed.h5" <<'PY' || fail "corrupting a copy of the pack"

@@ -9,7 +9,8 @@
 #     weights (model.memory_format) give the same first loss;
 #   - a half-written checkpoint (crash while writing) does not stop the resume, and is removed;
 #   - an emptied `latest` pointer resumes from the newest checkpoint, with a warning;
-#   - a second job on a locked run directory, a NaN loss and a truncated checkpoint give clear errors.
+#   - a second job on a locked run directory, a NaN loss, a truncated checkpoint and train.resume none
+#     over a run's checkpoints give clear errors.
 set -u
 atrous=$1
 datasets=$2
@@ -151,6 +152,13 @@ grep -q "resuming a run of 2 ranks on 1 ranks" <<<"$out" && [ "$(cat "$work/g/ch
   fail "resume on 1 rank: $out"
 out=$(train --train.run_dir "$work/g" --train.steps 24 --data.seed 5 2>&1); status=$?
 [ "$status" -eq 1 ] && grep -q "was trained with data.seed = 0, not 5" <<<"$out" || fail "seed mismatch: $status $out"
+
+# 1c. train.resume none where run g holds checkpoints is refused before anything of g changes.
+before=$(cd "$work/g" && md5sum metrics.jsonl config.ini checkpoints/*)
+out=$(train --train.run_dir "$work/g" --train.steps 2 --train.resume none 2>&1); status=$?
+[ "$status" -eq 1 ] && grep -q "train.resume none starts a new run, but train.run_dir '$work/g' holds an earlier run" <<<"$out" ||
+  fail "resume none over a run: $status $out"
+[ "$(cd "$work/g" && md5sum metrics.jsonl config.ini checkpoints/*)" = "$before" ] || fail "resume none changed run g"
 
 # 2. SIGTERM mid-run: checkpoint, exit 75; resume=auto finishes with the same losses.
 train --train.run_dir "$work/b" --train.steps 20 --ckpt.every_steps 4 >"$work/b.log" 2>&1 &

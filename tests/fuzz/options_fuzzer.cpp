@@ -3,8 +3,10 @@
 // Input: command-line words, one per line; then, when the input holds a NUL byte, the text after it is
 // a config file, passed with --config. The table has an option of every kind (int, long, double, bool,
 // string, and choices of an enum and of an int). Only an OptionError (a UserError) may leave
-// parse_options; after a successful parse the table must print as config.ini and as --help.
+// parse_options; after a successful parse the table must print as --help and as config.ini, which
+// must read back to the same values.
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -73,9 +75,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string config_text = atrous::effective_config(table);
   FUZZ_REQUIRE("effective_config", config_text.find("[train]\nsteps = ") != std::string::npos);
   FUZZ_REQUIRE("options_help", !atrous::options_help(table).empty());
+  // config.ini reads back as the values it was written from (resuming with --config RUN_DIR/config.ini).
+  static atrous::fuzz::InputFile written(".ini");
+  FuzzOptions reread;
+  OptionTable again;
+  reread.declare(again);
+  atrous::parse_options(again, {"--config", written.write(config_text)}, {});
+  FUZZ_REQUIRE("config.ini reads back",
+               reread.steps == options.steps && reread.bytes == options.bytes &&
+                   reread.flip == options.flip && reread.path == options.path &&
+                   reread.scales == options.scales && reread.merge == options.merge &&
+                   reread.stride == options.stride &&
+                   (reread.rate == options.rate || (std::isnan(reread.rate) && std::isnan(options.rate))));
   atrous::fuzz::expect_only_user_errors("parse_positive_numbers", [&] {
-    for (double scale : atrous::parse_positive_numbers("eval.scales", options.scales, "numbers > 0"))
-      FUZZ_REQUIRE("parse_positive_numbers", scale > 0);
+    for (double scale :
+         atrous::parse_positive_numbers("eval.scales", options.scales, "numbers in (0, 8]", 8.0))
+      FUZZ_REQUIRE("parse_positive_numbers", scale > 0 && scale <= 8);
   });
   return 0;
 }

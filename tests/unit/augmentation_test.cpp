@@ -1,6 +1,8 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <set>
 
 #include "atrous/core/error.h"
@@ -144,6 +146,20 @@ TEST(Augmentation, OptionsAreValidatedByName) {
   options = AugmentOptions{};
   options.crop_size = 0;
   EXPECT_THROW(options.validate(), OptionError);
+  const double infinity = std::numeric_limits<double>::infinity();
+  for (double scale : {infinity, 16.5, std::nan("")}) {
+    options = AugmentOptions{};
+    options.max_scale = scale;
+    EXPECT_THROW(options.validate(), OptionError) << scale;
+    options.min_scale = scale;
+    EXPECT_THROW(options.validate(), OptionError) << scale;
+    options = AugmentOptions{};
+    options.scale_step = scale;
+    EXPECT_THROW(options.validate(), OptionError) << scale;
+  }
+  options = AugmentOptions{};
+  options.min_scale = options.max_scale = 16;
+  options.validate();
 }
 
 }  // namespace

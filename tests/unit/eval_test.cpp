@@ -133,6 +133,12 @@ TEST(PredictOptions, RejectOutputStridesAndScalesByName) {
   options.validate();
   options.scales = "1,-2";
   EXPECT_THROW(options.validate(), OptionError);
+  for (const char* scales : {"1e300", "1,8.5", "inf", "nan"}) {
+    options.scales = scales;
+    EXPECT_THROW(options.validate(), OptionError) << scales;
+  }
+  options.scales = "0.5,1,8";
+  options.validate();
 }
 
 // Samples whose labels are the model's own predictions on their valid region, and a class the

@@ -179,6 +179,8 @@ TEST_F(LoaderTest, OptionsAreValidatedByName) {
   bad = options(1, 1);
   bad.seed = -1;
   EXPECT_THROW(bad.validate(), OptionError);
+  bad = options(1, 257);  // more readers than any machine uses: a typing mistake
+  EXPECT_THROW(bad.validate(), OptionError);
 }
 
 }  // namespace

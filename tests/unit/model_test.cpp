@@ -165,6 +165,27 @@ TEST(DeepLab, RejectsBadOptionsNamingThem) {
   options = ModelOptions();
   options.aux_head = true;  // deeplabv3plus has none
   EXPECT_NE(message(options).find("--model.aux_head"), std::string::npos);
+  // Out of range, before any conversion to an integer or a size could overflow.
+  for (const char* rates : {"6,12,1e30", "3000000000", "6,1025", "6,12,", "0x10"}) {
+    options = ModelOptions();
+    options.atrous_rates = rates;
+    EXPECT_NE(
+        message(options).find("--model.atrous_rates = " + std::string(rates) +
+                              " is not allowed; allowed: auto, none, or comma-separated integers from 1 "
+                              "to 1024"),
+        std::string::npos)
+        << rates;
+  }
+  options = ModelOptions();
+  options.multi_grid = "1,2,1e30";
+  EXPECT_NE(message(options).find("--model.multi_grid = 1,2,1e30"), std::string::npos);
+  // Scales whose names (scale_<value>, 6 digits) repeat would share one loss and one logits entry.
+  for (const char* pyramid : {"1e300", "0.5,9", "1,1", "0.3333333,0.3333334"}) {
+    options = ModelOptions();
+    options.image_pyramid = pyramid;
+    EXPECT_NE(message(options).find("--model.image_pyramid = " + std::string(pyramid)), std::string::npos)
+        << pyramid;
+  }
 }
 
 // The OptionError message of `action`, or "no error".
@@ -215,11 +236,11 @@ TEST(BackboneRegistry, DecidesMultiGridAndAuxHeadSupport) {
     EXPECT_EQ(message == "no error", entry.supports_multi_grid) << entry.name << ": " << message;
   }
   options.backbone = "mobilenet_v2";
-  EXPECT_NE(
-      option_error_of([&] { resolved_multi_grid(options); })
-          .find("allowed: none, or 3 comma-separated integers >= 1 (model.backbone resnet50, resnet101 or "
-                "xception65)"),
-      std::string::npos);
+  EXPECT_NE(option_error_of([&] { resolved_multi_grid(options); })
+                .find("allowed: none, or 3 comma-separated integers from 1 to 1024 (model.backbone resnet50, "
+                      "resnet101 or "
+                      "xception65)"),
+            std::string::npos);
   options = ModelOptions();
   options.head = DeepLabHead::deeplabv3;
   options.aux_head = true;
@@ -345,6 +366,14 @@ TEST(WeightImport, ATensorReachingPastItsStorageOrACheckpointWithoutAModelIsRefu
     FAIL() << "a checkpoint without a model was read";
   } catch (const UserError& error) {
     EXPECT_NE(error.message().find("an atrous checkpoint without a 'model' entry"), std::string::npos)
+        << error.message();
+  }
+  try {
+    read_state_dict(dir.string());
+    FAIL() << "a directory was read as weights";
+  } catch (const UserError& error) {
+    EXPECT_NE(error.message().find("weights file '" + dir.string() + "' is a directory; give a file"),
+              std::string::npos)
         << error.message();
   }
   test_support::remove_tree(dir.string());

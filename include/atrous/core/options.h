@@ -161,13 +161,13 @@ std::string options_help(const OptionTable& table);
 // The closest name among `candidates` to a mistyped `name`, or "" when none is close.
 std::string closest_name(const std::string& name, const std::vector<std::string>& candidates);
 
-// Comma-separated numbers > 0 ("0.5,1,1.5"); bad_option(name, text, allowed) for anything else,
-// an empty list included.
+// Comma-separated numbers in (0, max] ("0.5,1,1.5"); bad_option(name, text, allowed) for anything
+// else, an empty list included.
 std::vector<double> parse_positive_numbers(const std::string& name, const std::string& text,
-                                           const std::string& allowed);
+                                           const std::string& allowed, double max);
 
 // Throws the OptionError for a value its consumer rejects:
-// "option --dist.threads = -3 is not allowed; allowed: an integer >= 0".
+// "option --dist.threads = -3 is not allowed; allowed: an integer from 0 to 1024".
 template <class T>
 [[noreturn]] void bad_option(const std::string& name, const T& value, const std::string& allowed,
                              SourceLocation where) {

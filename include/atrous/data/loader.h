@@ -70,6 +70,8 @@ class Loader {
   double seconds_waited() const;
 
  private:
+  void stop_threads();  // tells the reader threads to stop and joins them
+
   struct State;
   std::unique_ptr<State> state_;
 };

@@ -2,7 +2,9 @@
 // LogitsFile (`atrous infer --infer.logits_out FILE.h5`): raw logits for ensembling or
 // post-processing, one float32 dataset per image, /logits/<name> of shape [C, H, W] at the image's
 // original size, with the attribute num_classes on the root. Written under a temporary name and
-// renamed by commit(); readable by h5py.
+// renamed by commit(); readable by h5py. <name> is logits_key(the input's name): '/' becomes '_',
+// and a name of dots only ("." of an image "..png", which HDF5 takes for the group) gets a leading
+// '_'. check_distinct_logits_keys() refuses, before anything is written, inputs whose keys collide.
 
 #include <ATen/core/Tensor.h>
 
@@ -10,7 +12,14 @@
 
 #include "atrous/data/hdf5_handle.h"
 
+namespace atrous::data {
+struct ImageInputs;
+}
+
 namespace atrous::eval {
+
+std::string logits_key(const std::string& name);
+void check_distinct_logits_keys(const data::ImageInputs& inputs);
 
 class LogitsFile {
  public:

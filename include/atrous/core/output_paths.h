@@ -1,0 +1,23 @@
+#pragma once
+// refuse_overwriting_inputs: a file a command is about to write must not be one of the files it reads.
+//
+// `output` is the option and the path the command will write; `inputs` the options and paths it
+// reads (empty paths are skipped). When the output exists and is the same file as an existing input
+// (std::filesystem::equivalent: another spelling of the path, or a link to the file, included), it
+// throws a UserError naming both options and the path and saying to give the output another path.
+// An output that does not exist yet replaces nothing. Call it before anything is written, where the
+// command checks its options.
+
+#include <string>
+#include <vector>
+
+namespace atrous {
+
+struct NamedPath {
+  std::string option;  // "eval.out"
+  std::string path;
+};
+
+void refuse_overwriting_inputs(const NamedPath& output, const std::vector<NamedPath>& inputs);
+
+}  // namespace atrous

@@ -1,0 +1,226 @@
+// Checkpoints (train/checkpoint.h): the round trip, damaged and foreign files refused by name,
+// pruning and the `latest` pointer.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+#include <torch/csrc/jit/serialization/pickle.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "atrous/core/error.h"
+#include "atrous/train/checkpoint.h"
+#include "scratch_files.h"
+
+namespace atrous::train {
+namespace {
+
+TEST(Checkpoint, RoundTripKeepsTheNewestAndRefusesTruncatedFiles) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "atrous_checkpoint_test";
+  test_support::remove_tree(dir.string());
+  Checkpoint checkpoint;
+  checkpoint.epoch = 2;
+  checkpoint.position = 12;
+  checkpoint.world_size = 4;
+  checkpoint.seed = 7;
+  checkpoint.config = "[train]\nsteps = 5\n";
+  checkpoint.model["a.weight"] = at::randn({3, 2});
+  checkpoint.velocity["a.weight"] = at::randn({3, 2});
+  checkpoint.loss_scale = 32768;
+  checkpoint.loss_scale_good_steps = 17;
+  for (int64_t step : {10, 20, 30}) {
+    checkpoint.step = step;
+    save_checkpoint(dir.string(), checkpoint, 2);
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "checkpoints" / "step-10.pt"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "checkpoints" / "step-20.pt"));
+  const std::string latest = latest_checkpoint(dir.string()).path;
+  EXPECT_EQ(latest, (dir / "checkpoints" / "step-30.pt").string());
+  EXPECT_EQ(latest_checkpoint(dir.string()).note, "");
+  const Checkpoint loaded = load_checkpoint(latest);
+  EXPECT_EQ(loaded.step, 30);
+  EXPECT_EQ(loaded.epoch, 2);
+  EXPECT_EQ(loaded.position, 12);
+  EXPECT_EQ(loaded.world_size, 4);
+  EXPECT_EQ(loaded.seed, 7);
+  EXPECT_EQ(loaded.config, checkpoint.config);
+  EXPECT_TRUE(at::equal(loaded.model.at("a.weight"), checkpoint.model.at("a.weight")));
+  EXPECT_TRUE(at::equal(loaded.velocity.at("a.weight"), checkpoint.velocity.at("a.weight")));
+  EXPECT_EQ(loaded.loss_scale, 32768);
+  EXPECT_EQ(loaded.loss_scale_good_steps, 17);
+
+  std::ifstream whole(latest, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(whole)), std::istreambuf_iterator<char>());
+  const std::string truncated = (dir / "truncated.pt").string();
+  std::ofstream(truncated, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  try {
+    load_checkpoint(truncated);
+    FAIL();
+  } catch (const UserError& error) {
+    EXPECT_NE(std::string(error.what()).find("truncated.pt"), std::string::npos) << error.what();
+  }
+  test_support::remove_tree(dir.string());
+}
+
+// 4 KiB flipped in the middle of a checkpoint (a bad disk, a bad copy): refused when read, by the
+// CRC-32 its zip keeps for every entry, naming the file, never loaded as different weights.
+TEST(Checkpoint, ChangedBytesAreRefusedWhenReadNotTrainedOn) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "atrous_checkpoint_crc_test";
+  test_support::remove_tree(dir.string());
+  Checkpoint checkpoint;
+  checkpoint.step = 5;
+  checkpoint.model["a.weight"] = at::randn({64, 64, 3});
+  checkpoint.velocity["a.weight"] = at::randn({64, 64, 3});
+  const std::string path = save_checkpoint(dir.string(), checkpoint, 1);
+  EXPECT_NO_THROW(load_checkpoint(path));
+  std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+  file.seekg(0, std::ios::end);
+  const std::streamoff size = file.tellg();
+  ASSERT_GT(size, 3 * 4096);
+  std::string block(4096, '\0');
+  file.seekg(size / 2);
+  file.read(block.data(), std::streamsize(block.size()));
+  for (char& byte : block) byte = char(byte ^ 0x21);
+  file.seekp(size / 2);
+  file.write(block.data(), std::streamsize(block.size()));
+  file.close();
+  try {
+    load_checkpoint(path);
+    FAIL() << "a changed checkpoint loaded";
+  } catch (const UserError& error) {
+    EXPECT_NE(error.message().find("checkpoint '" + path + "' is damaged"), std::string::npos)
+        << error.message();
+    EXPECT_NE(error.message().find("fails its CRC-32 check"), std::string::npos) << error.message();
+  }
+  test_support::remove_tree(dir.string());
+}
+
+// A run started afresh (train.resume none) in a folder holding a later run's checkpoints prunes only
+// its own older ones, and `latest` names what it wrote.
+TEST(Checkpoint, PruningNeverDeletesALaterStepOrWhatLatestNames) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "atrous_checkpoint_prune_test";
+  test_support::remove_tree(dir.string());
+  Checkpoint checkpoint;
+  checkpoint.model["a"] = at::zeros({2});
+  checkpoint.step = 1000;
+  save_checkpoint(dir.string(), checkpoint, 2);
+  for (int64_t step : {10, 20, 30}) {
+    checkpoint.step = step;
+    save_checkpoint(dir.string(), checkpoint, 2);
+  }
+  const std::filesystem::path folder = dir / "checkpoints";
+  EXPECT_TRUE(std::filesystem::exists(folder / "step-1000.pt")) << "another run's checkpoint";
+  EXPECT_FALSE(std::filesystem::exists(folder / "step-10.pt"));
+  EXPECT_TRUE(std::filesystem::exists(folder / "step-20.pt"));
+  EXPECT_TRUE(std::filesystem::exists(folder / "step-30.pt"));
+  EXPECT_EQ(latest_checkpoint(dir.string()).path, (folder / "step-30.pt").string());
+  test_support::remove_tree(dir.string());
+}
+
+// Only files named exactly step-<n>.pt are checkpoints: a user's copies next to them (step-2-best.pt,
+// step-9.pt.bak, step-x.pt) are neither pruned nor taken as the newest checkpoint.
+TEST(Checkpoint, PruningAndTheNewestCheckpointIgnoreFilesNotNamedStepN) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "atrous_checkpoint_names_test";
+  test_support::remove_tree(dir.string());
+  Checkpoint checkpoint;
+  checkpoint.model["a"] = at::zeros({2});
+  checkpoint.step = 2;
+  save_checkpoint(dir.string(), checkpoint, 1);
+  const std::filesystem::path folder = dir / "checkpoints";
+  const std::vector<std::string> copies = {"step-2-best.pt", "step-9.pt.bak", "step-x.pt",
+                                           "step-.pt",       "step-02.pt",    "step-99999999999999999999.pt"};
+  for (const std::string& copy : copies) std::filesystem::copy_file(folder / "step-2.pt", folder / copy);
+  for (int64_t step : {4, 6}) {
+    checkpoint.step = step;
+    save_checkpoint(dir.string(), checkpoint, 1);
+  }
+  EXPECT_FALSE(std::filesystem::exists(folder / "step-2.pt"));
+  EXPECT_FALSE(std::filesystem::exists(folder / "step-4.pt"));
+  for (const std::string& copy : copies) EXPECT_TRUE(std::filesystem::exists(folder / copy)) << copy;
+  std::filesystem::remove(folder / "latest");
+  EXPECT_EQ(latest_checkpoint(dir.string()).path, (folder / "step-6.pt").string());
+  test_support::remove_tree(dir.string());
+}
+
+// `latest` emptied, deleted or dangling: the run resumes from its newest checkpoint and says why,
+// instead of silently starting again from step 0.
+TEST(Checkpoint, ABrokenLatestPointerFallsBackToTheNewestCheckpointWithANote) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "atrous_checkpoint_latest_test";
+  test_support::remove_tree(dir.string());
+  EXPECT_EQ(latest_checkpoint(dir.string()).path, "") << "no run yet";
+  Checkpoint checkpoint;
+  checkpoint.model["a"] = at::zeros({2});
+  for (int64_t step : {5, 40, 7}) {
+    checkpoint.step = step;
+    save_checkpoint(dir.string(), checkpoint, 5);
+  }
+  const std::filesystem::path folder = dir / "checkpoints";
+  const std::string newest = (folder / "step-40.pt").string();
+  std::ofstream(folder / "latest", std::ios::trunc).flush();
+  LatestCheckpoint latest = latest_checkpoint(dir.string());
+  EXPECT_EQ(latest.path, newest);
+  EXPECT_NE(latest.note.find("latest is empty; the newest checkpoint there is step-40.pt"), std::string::npos)
+      << latest.note;
+  std::ofstream(folder / "latest", std::ios::trunc) << "step-99.pt\n";
+  latest = latest_checkpoint(dir.string());
+  EXPECT_EQ(latest.path, newest);
+  EXPECT_NE(latest.note.find("names 'step-99.pt', which does not exist"), std::string::npos) << latest.note;
+  std::filesystem::remove(folder / "latest");
+  latest = latest_checkpoint(dir.string());
+  EXPECT_EQ(latest.path, newest);
+  EXPECT_NE(latest.note.find("latest is missing"), std::string::npos) << latest.note;
+  test_support::remove_tree(dir.string());
+}
+
+// Entries of another type (a dict another program wrote, or an edited one) are refused by name, not by
+// LibTorch's "INTERNAL ASSERT FAILED ... please report a bug to PyTorch" from toInt() and the like.
+TEST(Checkpoint, EntriesOfAnotherTypeAreRefusedByName) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "atrous_checkpoint_types_test";
+  test_support::remove_tree(dir.string());
+  std::filesystem::create_directories(dir);
+  const auto refusal = [&](const char* key, const c10::IValue& value) -> std::string {
+    c10::impl::GenericDict dict(c10::StringType::get(), c10::AnyType::get());
+    dict.insert("format", std::string("atrous-checkpoint"));
+    for (const char* number : {"version", "step", "epoch", "position", "world_size", "seed"})
+      dict.insert(number, int64_t(1));
+    dict.insert("config", std::string("[train]\n"));
+    c10::impl::GenericDict tensors(c10::StringType::get(), c10::TensorType::get());
+    tensors.insert("w", at::zeros({2}));
+    dict.insert("model", tensors);
+    dict.insert("velocity", tensors);
+    dict.insert_or_assign(key, value);
+    const std::vector<char> bytes = torch::jit::pickle_save(c10::IValue(dict));
+    const std::string path = (dir / (std::string(key) + ".pt")).string();
+    std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+    try {
+      load_checkpoint(path);
+    } catch (const UserError& error) {
+      return error.message();
+    }
+    return "";
+  };
+  EXPECT_NE(refusal("version", std::string("1")).find("'version' is not an integer"), std::string::npos);
+  EXPECT_NE(refusal("step", 2.5).find("'step' is not an integer"), std::string::npos);
+  EXPECT_NE(refusal("config", int64_t(3)).find("'config' is not text"), std::string::npos);
+  c10::impl::GenericDict numbers(c10::StringType::get(), c10::AnyType::get());
+  numbers.insert("w", 1.0);
+  EXPECT_NE(refusal("model", numbers).find("entry 'model' is not a dict of tensors"), std::string::npos);
+  EXPECT_EQ(refusal("seed", int64_t(7)), "") << "the same file with every entry of its type";
+  test_support::remove_tree(dir.string());
+}
+
+TEST(Checkpoint, ADirectoryIsRefusedByPathAndSaysWhatToGive) {
+  const std::string dir = std::filesystem::temp_directory_path().string();
+  try {
+    load_checkpoint(dir);
+    FAIL() << "a directory loaded as a checkpoint";
+  } catch (const UserError& error) {
+    EXPECT_NE(error.message().find("checkpoint '" + dir + "' is a directory"), std::string::npos)
+        << error.message();
+    EXPECT_NE(error.message().find("train.resume auto"), std::string::npos) << error.message();
+  }
+}
+
+}  // namespace
+}  // namespace atrous::train
