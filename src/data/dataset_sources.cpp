@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "atrous/core/error.h"
@@ -33,6 +34,16 @@ std::vector<std::string> read_lines(const fs::path& path, const std::string& wha
   return lines;
 }
 
+// A VOC split list names each sample once: a repeated line would pack the sample twice, under one name.
+void refuse_repeated_names(const std::vector<SampleSource>& samples, const fs::path& list) {
+  std::set<std::string> seen;
+  for (const SampleSource& sample : samples)
+    if (!seen.insert(sample.name).second)
+      throw UserError(to_text("VOC split list '", list.string(), "' names '", sample.name,
+                              "' more than once; remove the repeated line"),
+                      ATROUS_HERE);
+}
+
 std::vector<SampleSource> voc(const fs::path& root, const std::string& split) {
   fs::path base = root;
   for (const fs::path& candidate : {root / "VOC2012", root / "VOCdevkit" / "VOC2012"})
@@ -41,10 +52,11 @@ std::vector<SampleSource> voc(const fs::path& root, const std::string& split) {
   const fs::path labels = base / (split == "train_aug" ? "SegmentationClassAug" : "SegmentationClass");
   existing_folder(labels, "VOC label folder");
   std::vector<SampleSource> samples;
-  for (const std::string& name :
-       read_lines(base / "ImageSets" / "Segmentation" / (split + ".txt"), "VOC split list"))
+  const fs::path list = base / "ImageSets" / "Segmentation" / (split + ".txt");
+  for (const std::string& name : read_lines(list, "VOC split list"))
     samples.push_back(
         {name, (base / "JPEGImages" / (name + ".jpg")).string(), (labels / (name + ".png")).string()});
+  refuse_repeated_names(samples, list);
   return samples;
 }
 

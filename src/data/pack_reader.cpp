@@ -62,6 +62,9 @@ PackMetadata read_metadata(hid_t root) {
     metadata.palette.push_back({palette[i], palette[i + 1], palette[i + 2]});
   const std::vector<float> mean = read_floats_attribute(root, "mean_rgb");
   ATROUS_CHECK(mean.size() == 3, "attribute 'mean_rgb' does not hold 3 numbers");
+  for (float channel : mean)  // the padding colour, subtracted from every pixel: NaN would poison training
+    ATROUS_CHECK(channel >= 0 && channel <= 255, "attribute 'mean_rgb' holds ", channel,
+                 ", not a pixel value in 0..255");
   metadata.mean_rgb = {mean[0], mean[1], mean[2]};
   metadata.interpolation = read_string_attribute(root, "interpolation");
   metadata.resize_policy = read_string_attribute(root, "resize_policy");

@@ -101,7 +101,6 @@ struct Trainer::State {
 
 void Trainer::State::open_data() {
   options.data.validate(options.run.eval_every > 0);
-  options.run.validate();
   model::check_precision_supported(options.run.precision, world.device(), "train.precision");
   options.loader.validate();
   options.augment.validate();
@@ -299,6 +298,7 @@ Trainer::Trainer(const TrainerOptions& options, const distributed::World& world,
                  std::string effective_config)
     : state_(std::make_unique<State>(options, world, log, std::move(effective_config))) {
   State& s = *state_;
+  options.run.validate();  // before RUN_DIR is made: a mistyped option leaves no folder behind
   if (world.is_root()) {
     s.run_dir = std::make_unique<RunDirectory>(options.run.run_dir);
     if (options.run.resume == "none") refuse_to_start_over(options.run.run_dir);

@@ -228,6 +228,10 @@ run infer-dots-twice 1 "$atrous" infer --config "$work/tiny.ini" --eval.checkpoi
 run infer-cmyk 1 "$atrous" infer --config "$work/tiny.ini" --eval.checkpoint "$checkpoint" \
   --infer.input "$work/cmyk.jpg" --infer.out "$work/cmyk-out" &&
   expect infer-cmyk "image file '$work/cmyk.jpg' is a CMYK JPEG (a print colour space); convert it to RGB" 1
+# A mistyped train option is refused before the run directory is made.
+run steps-zero 2 "$atrous" train --config "$work/tiny.ini" --train.run_dir "$work/zero" --train.steps 0 &&
+  expect steps-zero "option --train.steps = 0 is not allowed" 1
+[ ! -e "$work/zero" ] || { echo "FAIL steps-zero: $work/zero was made"; failures=$((failures + 1)); }
 # RUN_DIR/config.ini reads back as the run's options, a run_dir holding '#' and a trailing blank included:
 # --config with it resumes that run.
 run hash-run 0 "$atrous" train --config "$work/tiny.ini" --train.run_dir "$work/r#1 " --train.steps 1

@@ -235,6 +235,12 @@ grep -qF "palette = '1 2' is not 'r g b'" <<<"$out" || fail "bad palette: $out"
 out=$("$atrous" pack list --root "$work/list" --split pairs.txt --out "$work/bad.h5" --descriptor "$work/bad.ini" 2>&1)
 grep -qF "dataset descriptor '$work/bad.ini': num_classes is given twice; keep one of its lines" <<<"$out" ||
   fail "a key given twice: $out"
+# A VOC split list that names a sample twice is refused, naming the list and the sample.
+splits="$work/demo/VOC2012/ImageSets/Segmentation"
+{ cat "$splits/val.txt"; head -1 "$splits/val.txt"; } >"$splits/twice.txt"
+out=$("$atrous" pack voc --root "$work/demo" --split twice --out "$work/bad.h5" "${demo[@]}" 2>&1)
+grep -qF "VOC split list '$splits/twice.txt' names '$(head -1 "$splits/val.txt")' more than once" <<<"$out" ||
+  fail "a sample listed twice: $out"
 # An output that is an input (here the descriptor) is refused, and the descriptor is kept.
 cp "$datasets/demo.ini" "$work/desc.ini"
 out=$("$atrous" pack list --root "$work/list" --split pairs.txt --out "$work/desc.ini" --descriptor "$work/desc.ini" 2>&1)

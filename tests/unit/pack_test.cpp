@@ -1,6 +1,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -201,6 +202,15 @@ TEST_F(PackTest, ImpossibleClassAttributesAreRefusedByName) {
     EXPECT_NE(message.find(expected), std::string::npos) << message;
     EXPECT_NE(message.find("pack '" + path + "' cannot be used"), std::string::npos) << message;
   }
+  const std::string path = write_pack("bad_mean.h5", 1);
+  {
+    Hdf5Handle file(ATROUS_HDF5_CHECK(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT)));
+    ATROUS_HDF5_CHECK(H5Adelete(file.get(), "mean_rgb"));
+    write_attribute(file.get(), "mean_rgb", std::vector<float>{120.0f, std::nanf(""), 100.0f});
+  }
+  EXPECT_NE(error_opening(path).find("attribute 'mean_rgb' holds nan, not a pixel value in 0..255"),
+            std::string::npos)
+      << error_opening(path);
 }
 
 // pack.max_pixels: a source image over the limit stops the pack, naming the file and the option; with
