@@ -138,6 +138,7 @@ std::vector<ChunkSample> prepare_chunk(const std::vector<SampleSource>& samples,
     }
   };
   std::vector<std::thread> pool;
+  pool.reserve(size_t(std::max(0, threads - 1)));  // so that only a thread's start can throw below
   try {
     for (int worker = 1; worker < threads; ++worker) pool.emplace_back(work, worker);
   } catch (const std::system_error& error) {  // the system refused a thread: finish the started ones

@@ -166,8 +166,10 @@ distributed::CollectiveMembers Trainer::State::batch_norm_members() const {
 // error: the timeline's part (every rank), the stall directory (every rank), rank 0's TensorBoard
 // file (a new one per process, starting with the restart marker: readers drop what it replaces).
 void Trainer::State::open_outputs() {
-  const std::string resume_file =
-      options.run.resume == "auto" || options.run.resume == "none" ? "" : options.run.resume;
+  // The checkpoint this run resumes from: train.resume's file, or with auto RUN_DIR's latest.
+  const std::string resume_file = options.run.resume == "none"   ? std::string()
+                                  : options.run.resume == "auto" ? latest_checkpoint(options.run.run_dir).path
+                                                                 : options.run.resume;
   refuse_overwriting_inputs({"train.timeline", options.run.timeline},
                             {{"data.train", options.data.train_pack},
                              {"data.val", options.data.val_pack},

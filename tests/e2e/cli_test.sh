@@ -208,6 +208,12 @@ run infer-over-pack 1 "$atrous" infer --config "$work/tiny.ini" --eval.checkpoin
   expect infer-over-pack "infer.logits_out '$work/val.h5' is the file that infer.input '$work/val.h5' reads" 1
 run train-over-pack 1 "$atrous" train --config "$work/tiny.ini" --train.run_dir "$work/run3" --train.steps 1 \
   --train.timeline "$work/val.h5" && expect train-over-pack "train.timeline '$work/val.h5' is the file that data.train" 1
+run eval-over-config 1 "$atrous" eval --config "$work/tiny.ini" --eval.checkpoint "$checkpoint" \
+  --eval.data "$work/val.h5" --eval.out "$work/tiny.ini" &&
+  expect eval-over-config "eval.out '$work/tiny.ini' is the file that --config '$work/tiny.ini' reads" 1
+run train-over-resumed 1 "$atrous" train --config "$work/tiny.ini" --train.run_dir "$work/run" --train.steps 2 \
+  --train.timeline "$checkpoint" &&
+  expect train-over-resumed "train.timeline '$checkpoint' is the file that train.resume '$checkpoint' reads" 1
 [ "$(md5sum "$checkpoint" "$work/val.h5")" = "$sums" ] || { echo "FAIL an input was changed"; failures=$((failures + 1)); }
 run infer-out-file 1 "$atrous" infer --config "$work/tiny.ini" --eval.checkpoint "$checkpoint" \
   --infer.input "$work/val.h5" --infer.out "$work/eval.json" &&
