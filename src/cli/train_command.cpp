@@ -18,7 +18,7 @@ int TrainCommand::run(const CommandContext& context) {
   context.collective_setup([&] {
     trainer = std::make_unique<train::Trainer>(options_, context.world, context.log,
                                                effective_config(context.options));
-    if (options_.run.eval_every > 0) {
+    if (options_.run.evaluates()) {
       val_pack = std::make_unique<data::PackReader>(options_.data.val_pack);
       eval::require_samples(*val_pack);
     }

@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* format_name = "atrous-checkpoint";
-constexpr int64_t format_version = 1;
+constexpr int64_t format_version = 2;
 
 c10::impl::GenericDict tensor_dict(const std::map<std::string, at::Tensor>& tensors) {
   c10::impl::GenericDict dict(c10::StringType::get(), c10::TensorType::get());
@@ -57,6 +57,28 @@ int64_t step_of(const fs::path& file) {
   return name == "step-" + std::to_string(step) + ".pt" ? step : -1;
 }
 
+// The optimizer's state: version 1 holds SGD's velocities by parameter name (written before
+// optimizers were registered), version 2 the optimizer's name, step count and named state.
+template <class Get, class Integer>
+OptimizerState optimizer_state(int64_t version, const Get& get, const Integer& integer, const std::string& path) {
+  OptimizerState state;
+  if (version == 1) {
+    state.optimizer = "sgd";
+    for (const auto& [name, tensor] : tensor_map(get("velocity"), path, "velocity"))
+      state.tensors["velocity/" + name] = tensor;
+    return state;
+  }
+  const c10::IValue name = get("optimizer");
+  if (!name.isString() || integer("optimizer_steps") < 0)
+    throw UserError(to_text("'", path, "' is not an atrous checkpoint this build reads: 'optimizer' is not text ",
+                            "or 'optimizer_steps' is negative"),
+                    ATROUS_HERE);
+  state.optimizer = name.toStringRef();
+  state.steps = integer("optimizer_steps");
+  state.tensors = tensor_map(get("optimizer_state"), path, "optimizer_state");
+  return state;
+}
+
 }  // namespace
 
 void CheckpointOptions::declare(OptionTable& table, CheckpointOptions& options) {
@@ -84,7 +106,9 @@ std::string save_checkpoint(const std::string& run_dir, const Checkpoint& checkp
   dict.insert("seed", checkpoint.seed);
   dict.insert("config", checkpoint.config);
   dict.insert("model", tensor_dict(checkpoint.model));
-  dict.insert("velocity", tensor_dict(checkpoint.velocity));
+  dict.insert("optimizer", checkpoint.optimizer.optimizer);
+  dict.insert("optimizer_steps", checkpoint.optimizer.steps);
+  dict.insert("optimizer_state", tensor_dict(checkpoint.optimizer.tensors));
   dict.insert("loss_scale", checkpoint.loss_scale);
   dict.insert("loss_scale_good_steps", checkpoint.loss_scale_good_steps);
   const std::vector<char> bytes = torch::jit::pickle_save(c10::IValue(dict));
@@ -141,8 +165,9 @@ Checkpoint load_checkpoint(const std::string& path) {
   };
   if (!get("format").isString() || get("format").toStringRef() != format_name)
     throw fail("wrong format name");
-  if (integer("version") != format_version)
-    throw fail(to_text("version ", integer("version"), ", this build reads ", format_version));
+  const int64_t version = integer("version");
+  if (version != 1 && version != format_version)
+    throw fail(to_text("version ", version, ", this build reads 1 to ", format_version));
   Checkpoint checkpoint;
   checkpoint.step = integer("step");
   checkpoint.epoch = integer("epoch");
@@ -152,7 +177,7 @@ Checkpoint load_checkpoint(const std::string& path) {
   if (!get("config").isString()) throw fail("'config' is not text");
   checkpoint.config = get("config").toStringRef();
   checkpoint.model = tensor_map(get("model"), path, "model");
-  checkpoint.velocity = tensor_map(get("velocity"), path, "velocity");
+  checkpoint.optimizer = optimizer_state(version, get, integer, path);
   if (dict.contains("loss_scale")) {  // written since fp16 training; older checkpoints have none
     if (!dict.at("loss_scale").isDouble() || !dict.contains("loss_scale_good_steps") ||
         !dict.at("loss_scale_good_steps").isInt())

@@ -1,5 +1,8 @@
 #include "atrous/train/train_options.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "atrous/core/options.h"
 #include "atrous/observe/timeline.h"
 
@@ -21,6 +24,14 @@ void RunOptions::declare(OptionTable& table, RunOptions& options) {
   table.add("train.eval_every", &options.eval_every, 0,
             "evaluate on data.val every N steps and at the end (mIoU into metrics.jsonl); 0: never",
             "an integer >= 0");
+  table.add("train.eval_every_epochs", &options.eval_every_epochs, 0.0,
+            "evaluate on data.val every this many epochs (rounded to whole steps) and at the end; 0: never; "
+            "not with train.eval_every",
+            "a finite number >= 0");
+  table.add("train.target_miou", &options.target_miou, 0.0,
+            "stop once an evaluation's mIoU reaches this, and record when (RUN_DIR/target.json); needs "
+            "train.eval_every or train.eval_every_epochs; 0: train all train.steps",
+            "0, or a number in (0, 1]");
   table.add_choice(
       "train.precision", &options.precision, model::Precision::fp32,
       "the dtype of convolutions and matrix products (autocast): bf16 on CPUs with AVX512_BF16 and "
@@ -52,17 +63,33 @@ void RunOptions::validate() const {
   ATROUS_CHECK_OPTION(!run_dir.empty(), "train.run_dir", run_dir, "a folder for checkpoints and metrics");
   ATROUS_CHECK_OPTION(log_every >= 1, "train.log_every", log_every, "an integer >= 1");
   ATROUS_CHECK_OPTION(eval_every >= 0, "train.eval_every", eval_every, "an integer >= 0");
+  ATROUS_CHECK_OPTION(eval_every_epochs >= 0 && eval_every_epochs <= 1e6, "train.eval_every_epochs",
+                      eval_every_epochs, "a finite number >= 0 (at most 1e6)");
+  ATROUS_CHECK_OPTION(eval_every == 0 || eval_every_epochs == 0, "train.eval_every_epochs", eval_every_epochs,
+                      to_text("0 when train.eval_every is given (", eval_every,
+                              "): evaluate every N steps or every N epochs, not both"));
+  ATROUS_CHECK_OPTION(target_miou == 0 || (target_miou > 0 && target_miou <= 1), "train.target_miou",
+                      target_miou, "0, or a number in (0, 1] (a fraction: 0.85 for 85%)");
+  ATROUS_CHECK_OPTION(target_miou == 0 || evaluates(), "train.target_miou", target_miou,
+                      "0 unless the run evaluates: give train.eval_every or train.eval_every_epochs (and "
+                      "data.val)");
   ATROUS_CHECK_OPTION(accumulate_steps >= 1, "train.accumulate_steps", accumulate_steps, "an integer >= 1");
   ATROUS_CHECK_OPTION(tensorboard_images >= 0, "train.tensorboard_images", tensorboard_images,
                       "an integer >= 0");
   observe::StepRange::parse(timeline_steps, "train.timeline_steps");
 }
 
+int64_t RunOptions::evaluation_period(double steps_per_epoch) const {
+  if (eval_every > 0) return eval_every;
+  if (eval_every_epochs <= 0) return 0;
+  return std::max<int64_t>(1, int64_t(std::llround(eval_every_epochs * steps_per_epoch)));
+}
+
 void TrainerOptions::declare(OptionTable& table, TrainerOptions& options) {
   data::TrainingDataOptions::declare(table, options.data);
   RunOptions::declare(table, options.run);
   LrOptions::declare(table, options.lr);
-  SgdOptions::declare(table, options.sgd);
+  OptimizerOptions::declare(table, options.optim);
   CheckpointOptions::declare(table, options.checkpoint);
   model::ModelOptions::declare(table, options.model);
   model::WeightImportOptions::declare(table, options.init);

@@ -24,8 +24,10 @@
 #include "atrous/model/precision.h"
 #include "atrous/observe/event_file_writer.h"
 #include "atrous/observe/timeline.h"
+#include "atrous/train/optimizer_registry.h"
 #include "atrous/train/preemption.h"
 #include "atrous/train/run_directory.h"
+#include "atrous/train/target_miou.h"
 #include "atrous/train/timeline_hook.h"
 #include "atrous/train/training_report.h"
 
@@ -70,16 +72,18 @@ struct Trainer::State {
   std::unique_ptr<distributed::Communicator> batch_norm_comm;  // nullptr when batch norm is local
   std::unique_ptr<distributed::GradReducer> reducer;
   std::unique_ptr<loss::SegmentationLoss> loss;
-  std::unique_ptr<SgdMomentum> optimizer;
+  std::unique_ptr<Optimizer> optimizer;
   std::unique_ptr<LrSchedule> schedule;
   std::unique_ptr<LossScaler> scaler;
   std::unique_ptr<TrainingStep> training_step;
   std::unique_ptr<RunDirectory> run_dir;             // rank 0
   std::unique_ptr<observe::EventFileWriter> events;  // rank 0, train.tensorboard
   TrainingReport* report = nullptr;                  // rank 0: the first of the hooks
+  TargetMiou* target = nullptr;                      // train.target_miou: one of the hooks
   std::vector<std::unique_ptr<TrainingHook>> hooks;
   int64_t step = 0, epoch = 0, position = 0;  // where the run starts (a checkpoint's on resume)
   std::optional<Checkpoint> resumed;
+  std::string resume_path;
 
   State(const TrainerOptions& o, const distributed::World& w, Logger& l, std::string c)
       : options(o), world(w), log(l), config(std::move(c)) {}
@@ -97,10 +101,17 @@ struct Trainer::State {
   int64_t global_batch() const {
     return int64_t(options.loader.batch_size) * world.size() * options.run.accumulate_steps;
   }
+  // One epoch of the training pack: every rank's batches of it, in optimizer steps and in images.
+  double steps_per_epoch() const {
+    return double(loader->batches_per_epoch()) / double(options.run.accumulate_steps);
+  }
+  int64_t images_per_epoch() const {
+    return loader->batches_per_epoch() * int64_t(options.loader.batch_size) * world.size();
+  }
 };
 
 void Trainer::State::open_data() {
-  options.data.validate(options.run.eval_every > 0);
+  options.data.validate(options.run.evaluates());
   model::check_precision_supported(options.run.precision, world.device(), "train.precision");
   options.loader.validate();
   options.augment.validate();
@@ -128,14 +139,22 @@ void Trainer::State::build_model() {
   resume_or_initialise();
   net->to(world.device());
   if (world.device().is_cuda()) model::set_gpu_math(options.run.tf32, options.run.cudnn_benchmark);
-  const double weight_decay = options.sgd.weight_decay >= 0
-                                  ? options.sgd.weight_decay
+  const double weight_decay = options.optim.weight_decay >= 0
+                                  ? options.optim.weight_decay
                                   : model::find_backbone(options.model.backbone).default_weight_decay;
-  optimizer = std::make_unique<SgdMomentum>(deeplab_parameters(*net, options.sgd), options.sgd, weight_decay);
-  if (resumed) optimizer->load_velocity(resumed->velocity);
+  optimizer = make_optimizer(deeplab_parameters(*net, options.optim), options.optim, weight_decay);
+  if (resumed) {
+    try {
+      optimizer->load_state(resumed->optimizer);
+    } catch (const UserError& error) {
+      throw UserError(to_text("resuming from ", resume_path, ": ", error.what()), ATROUS_HERE);
+    }
+  }
+  log.info("optimizer ", optimizer->name(), " (weight decay ", weight_decay,
+           "): state ", optimizer_state_text(*optimizer));
   scaler = std::make_unique<LossScaler>(options.run.precision == model::Precision::fp16);
   if (resumed) scaler->restore(resumed->loss_scale, resumed->loss_scale_good_steps);
-  schedule = std::make_unique<LrSchedule>(options.lr, options.run.steps, global_batch());
+  schedule = std::make_unique<LrSchedule>(options.lr, options.run.steps, global_batch(), steps_per_epoch());
   options.checkpoint.validate();
   options.loss.validate(pack_classes);  // the loss itself is built with its communicator in connect()
 }
@@ -226,7 +245,8 @@ void Trainer::State::connect() {
       std::make_unique<TrainingStep>(TrainingParts{world, *loader, *net, *loss, *reducer, *comm, *waits,
                                                    *optimizer, *schedule, *scaler, timeline.get()},
                                      StepSettings{options.loader.batch_size, options.run.accumulate_steps,
-                                                  options.loader.seed, options.run.precision});
+                                                  options.loader.seed, options.run.precision,
+                                                  options.optim.max_grad_norm});
 }
 
 void Trainer::State::resume_or_initialise() {
@@ -274,6 +294,7 @@ void Trainer::State::adopt_checkpoint(const Checkpoint& checkpoint, const std::s
              " ranks: same samples, but batch norm and loss statistics now cover a different global batch");
   }
   resumed = checkpoint;
+  resume_path = path;
   log.info("resuming from ", path, " at step ", step, " (epoch ", epoch, ", ", position, " samples in)");
 }
 
@@ -288,7 +309,7 @@ std::string Trainer::State::save(CheckpointReason reason) {
   checkpoint.config = config;
   for (const auto& item : net->named_parameters()) checkpoint.model[item.key()] = item.value();
   for (const auto& item : net->named_buffers()) checkpoint.model[item.key()] = item.value();
-  checkpoint.velocity = optimizer->velocity();
+  checkpoint.optimizer = optimizer->state();
   checkpoint.loss_scale = scaler->enabled() ? scaler->scale() : 0.0;
   checkpoint.loss_scale_good_steps = scaler->good_steps();
   const std::string file = save_checkpoint(run_dir->path(), checkpoint, options.checkpoint.keep);
@@ -335,14 +356,21 @@ void Trainer::add_hook(std::unique_ptr<TrainingHook> hook) {
 
 void Trainer::set_evaluation(EvaluationHook::Evaluation evaluation) {
   const TrainerOptions& options = state_->options;
-  if (options.run.eval_every <= 0) return;
+  if (!options.run.evaluates()) return;
   if (observe::Timeline* timeline = state_->timeline.get())
     evaluation = [timeline, evaluation = std::move(evaluation)](int64_t step) {
       const observe::TimelineSpan span(timeline, "evaluation");
       return evaluation(step);
     };
-  add_hook(std::make_unique<EvaluationHook>(options.run.eval_every, options.run.steps, std::move(evaluation),
-                                            *state_->net, options.model.freeze_bn, state_->report));
+  if (options.run.target_miou > 0) {
+    auto target = std::make_unique<TargetMiou>(options.run.target_miou, state_->images_per_epoch(),
+                                               state_->run_dir.get(), state_->log);
+    state_->target = target.get();
+    add_hook(std::move(target));
+  }
+  add_hook(std::make_unique<EvaluationHook>(options.run.evaluation_period(state_->steps_per_epoch()),
+                                            options.run.steps, std::move(evaluation), *state_->net,
+                                            options.model.freeze_bn, state_->report, state_->target));
 }
 
 std::shared_ptr<model::DeepLabImpl> Trainer::model() const {
@@ -354,7 +382,7 @@ distributed::Communicator& Trainer::communicator() const {
 
 int Trainer::run() {
   State& s = *state_;
-  const int64_t total_steps = s.options.run.steps;
+  int64_t total_steps = s.options.run.steps;
   s.training_step->start(s.epoch, s.position);
   set_training_mode(*s.net, s.options.model.freeze_bn);
   for (auto& hook : s.hooks) hook->on_start(RunStart{s.step, total_steps});
@@ -373,8 +401,12 @@ int Trainer::run() {
     s.step = outcome.step;
     for (auto& hook : s.hooks) hook->on_step_end(outcome);
     preempted = outcome.agreement.preempted;
-    const CheckpointReason reason = checkpoint_due(s.options.checkpoint, s.step, total_steps,
-                                                   outcome.agreement.checkpoint_time, preempted);
+    bool stop = false;  // a hook's request (train.target_miou reached): the same on every rank
+    for (const auto& hook : s.hooks) stop = stop || hook->stop_requested();
+    CheckpointReason reason = checkpoint_due(s.options.checkpoint, s.step, total_steps,
+                                             outcome.agreement.checkpoint_time, preempted);
+    if (stop && reason == CheckpointReason::none) reason = CheckpointReason::final;
+    if (stop) total_steps = s.step;  // the loop ends after this checkpoint
     if (reason == CheckpointReason::none) continue;
     std::string path;
     {

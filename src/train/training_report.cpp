@@ -63,6 +63,7 @@ void TrainingReport::on_step_end(const StepOutcome& outcome) {
   interval_steps_ += 1;
   interval_images_ += outcome.images;
   if (outcome.skipped) ++skipped_steps_;
+  if (outcome.applied) grad_norm_ = outcome.grad_norm;
   seconds_per_step_ =
       seconds_per_step_ == 0 ? outcome.times.step : 0.9 * seconds_per_step_ + 0.1 * outcome.times.step;
   if (outcome.step % log_every_ == 0 || outcome.step == total_steps_) log_interval(outcome);
@@ -78,7 +79,8 @@ void TrainingReport::log_interval(const StepOutcome& outcome) {
        << agreed.total << " (";
   for (size_t e = 0; e < agreed.entries.size(); ++e)
     line << (e ? ", " : "") << agreed.entries[e].name << " " << agreed.entries[e].value;
-  line << ")  lr " << std::setprecision(5) << outcome.lr << "  " << std::setprecision(1) << images_per_s
+  line << ")  lr " << std::setprecision(5) << outcome.lr << "  gnorm " << std::setprecision(3) << grad_norm_
+       << "  " << std::setprecision(1) << images_per_s
        << " img/s  data " << std::setprecision(0) << 100 * data << "%  comm " << 100 * comm << "% ("
        << comm_parts_text(interval_.comm, seconds) << ")  eta "
        << duration_text(seconds_per_step_ * double(total_steps_ - outcome.step));
@@ -91,6 +93,7 @@ void TrainingReport::log_interval(const StepOutcome& outcome) {
     for (const loss::LossEntry& entry : agreed.entries)
       scalars.push_back({"loss/" + entry.name, entry.value});
     scalars.insert(scalars.end(), {{"train/lr", outcome.lr},
+                                   {"train/grad_norm", grad_norm_},
                                    {"train/images_per_s", images_per_s},
                                    {"train/step_seconds", seconds / double(interval_steps_)},
                                    {"time/data_wait", data},
@@ -111,7 +114,8 @@ void TrainingReport::log_interval(const StepOutcome& outcome) {
   for (size_t e = 0; e < agreed.entries.size(); ++e)
     json << (e ? ", " : "") << json_string(agreed.entries[e].name) << ": "
          << json_number(agreed.entries[e].value);
-  json << "}, \"lr\": " << json_number(outcome.lr) << ", \"images_per_s\": " << json_number(images_per_s)
+  json << "}, \"lr\": " << json_number(outcome.lr) << ", \"grad_norm\": " << json_number(grad_norm_)
+       << ", \"images_per_s\": " << json_number(images_per_s)
        << ", \"step_seconds\": " << json_number(seconds / double(interval_steps_))
        << ", \"data_wait\": " << json_number(data) << ", \"exposed_comm\": " << json_number(comm)
        << ", \"comm\": {";

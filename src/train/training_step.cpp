@@ -12,6 +12,7 @@
 #include "atrous/model/deeplab.h"
 #include "atrous/model/precision.h"
 #include "atrous/observe/timeline.h"
+#include "atrous/train/gradient_clipping.h"
 #include "atrous/train/lr_schedule.h"
 #include "atrous/train/optimizer.h"
 #include "atrous/train/preemption.h"
@@ -150,6 +151,7 @@ StepOutcome TrainingStep::run(int64_t steps_done, bool checkpoint_time) {
                       outcome.agreement.failed_ranks.empty();
   const observe::TimelineSpan optimizer_span(timeline, "optimizer");
   if (finite) {
+    outcome.grad_norm = clip_gradient_norm(parts_.optimizer.parameters(), settings_.max_grad_norm);
     outcome.lr = parts_.schedule(steps_done);
     parts_.optimizer.step(outcome.lr);
     outcome.applied = true;

@@ -65,10 +65,11 @@ assert events[0]["file_version"] == "brain.Event:2"
 assert events[1].get("session_log") == "START" and events[1]["step"] == 1, events[1]
 logged = [e for e in events if "loss/total" in e["scalars"]]
 assert [e["step"] for e in logged] == [2, 4, 6, 8], [e["step"] for e in logged]
-for tag in ["loss/merged", "train/lr", "train/images_per_s", "train/step_seconds", "time/data_wait",
+for tag in ["loss/merged", "train/lr", "train/grad_norm", "train/images_per_s", "train/step_seconds", "time/data_wait",
             "comm/exposed", "comm/gradients", "comm/batch_norm", "comm/loss_reduction", "comm/step_agreement"]:
     assert all(tag in e["scalars"] for e in logged), tag
 assert all(0 < e["scalars"]["train/lr"] < 1 and e["scalars"]["loss/total"] > 0 for e in logged)
+assert all(0 < e["scalars"]["train/grad_norm"] < 1e6 for e in logged)  # logged with clipping off too
 evals = [e for e in events if "eval/miou" in e["scalars"]]
 assert [e["step"] for e in evals] == [4, 8], evals
 for e in evals:

@@ -7,6 +7,8 @@
 #     resumed with train.resume=auto, log the same losses step by step as an uninterrupted run;
 #     a bf16 run (train.precision) resumed from a checkpoint repeats its losses too; channels-last
 #     weights (model.memory_format) give the same first loss;
+#   - LARS and LAMB resume exactly; another optimizer's checkpoint and a target without evaluations
+#     are refused;
 #   - a half-written checkpoint (crash while writing) does not stop the resume, and is removed;
 #   - an emptied `latest` pointer resumes from the newest checkpoint, with a warning;
 #   - a second job on a locked run directory, a NaN loss, a truncated checkpoint and train.resume none
@@ -181,6 +183,29 @@ train --train.run_dir "$work/q" --train.steps 12 --train.precision bf16 --train.
 [ "$(losses "$work/q" | wc -l)" -eq 4 ] && diff <(losses "$work/p" | awk '$1 > 8') <(losses "$work/q") >/dev/null ||
   fail "bf16 losses after resume differ:
 $(diff <(losses "$work/p" | awk '$1 > 8') <(losses "$work/q"))"
+
+# 2d. LARS and LAMB (the gradient norm clipped) resume as exactly from their step-8 checkpoints; a
+# run of one optimizer is not resumed with another: refused naming both, the run left as it was.
+for optimizer in lars lamb; do
+  train --train.run_dir "$work/$optimizer" --train.steps 12 --ckpt.every_steps 4 --optim.optimizer $optimizer \
+    --optim.lr 0.01 --optim.max_grad_norm 0.5 >"$work/$optimizer.log" 2>&1 || fail "$optimizer run: $(tail -5 "$work/$optimizer.log")"
+  grep -q "optimizer $optimizer (weight decay 4e-05): state .* MiB" "$work/$optimizer.log" || fail "$optimizer: no state line"
+  train --train.run_dir "$work/$optimizer-r" --train.steps 12 --optim.optimizer $optimizer --optim.lr 0.01 \
+    --optim.max_grad_norm 0.5 --train.resume "$work/$optimizer/checkpoints/step-8.pt" >"$work/$optimizer-r.log" 2>&1 ||
+    fail "$optimizer resume: $(tail -5 "$work/$optimizer-r.log")"
+  diff <(losses "$work/$optimizer" | awk '$1 > 8') <(losses "$work/$optimizer-r") >/dev/null ||
+    fail "$optimizer losses after resume differ:
+$(diff <(losses "$work/$optimizer" | awk '$1 > 8') <(losses "$work/$optimizer-r"))"
+done
+diff <(losses "$work/lars") <(losses "$work/lamb") >/dev/null && fail "lars and lamb trained alike"
+before=$(cd "$work/lamb" && md5sum metrics.jsonl config.ini checkpoints/*)
+out=$(train --train.run_dir "$work/lamb" --train.steps 16 --optim.optimizer sgd 2>&1); status=$?
+[ "$status" -eq 1 ] && grep -q "written by optim.optimizer lamb, and this run uses sgd" <<<"$out" ||
+  fail "lamb resumed with sgd: $status $out"
+[ "$(cd "$work/lamb" && md5sum metrics.jsonl config.ini checkpoints/*)" = "$before" ] || fail "the refused resume changed run lamb"
+out=$(train --train.run_dir "$work/t" --train.steps 4 --train.target_miou 0.5 2>&1); status=$?
+[ "$status" -eq 2 ] && grep -q "option --train.target_miou = 0.5 is not allowed; allowed: 0 unless the run evaluates" <<<"$out" ||
+  fail "a target without evaluations: $status $out"
 
 # 2c. model.memory_format channels_last trains on 2 ranks (replication, SyncBatchNorm and the reducer
 # on channels-last weights) and computes the same first loss as the contiguous run a (before any

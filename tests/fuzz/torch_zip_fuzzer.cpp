@@ -91,7 +91,7 @@ void read_both_ways(const std::string& path) {
   });
   atrous::fuzz::expect_only_user_errors("load_checkpoint", [&] {
     const atrous::train::Checkpoint checkpoint = atrous::train::load_checkpoint(path);
-    for (const auto* tensors : {&checkpoint.model, &checkpoint.velocity})
+    for (const auto* tensors : {&checkpoint.model, &checkpoint.optimizer.tensors})
       for (const auto& [name, tensor] : *tensors) require_inside_storage(tensor, "load_checkpoint");
   });
 }

@@ -20,7 +20,7 @@
 #include "atrous/loss/segmentation_loss.h"
 #include "atrous/loss/top_k_selection.h"
 #include "atrous/train/loss_scaler.h"
-#include "atrous/train/optimizer.h"
+#include "atrous/train/sgd_momentum.h"
 #include "mpi_test_world.h"
 #include "nccl_test_fixture.h"
 #include "sync_batch_norm_check.h"
@@ -244,7 +244,7 @@ TEST_F(NcclLoss, LocalTopKOnAGpuEqualsTheCpu) {
 // gradient (untouched, no velocity), and zero_grad in place.
 TEST_F(NcclOptimizer, SgdOnAGpuEqualsTheCpu) {
   for (bool nesterov : {false, true}) {
-    train::SgdOptions options;
+    train::OptimizerOptions options;
     options.nesterov = nesterov;
     at::manual_seed(9);
     const std::vector<at::Tensor> start{at::randn({16, 8, 3, 3}).contiguous(at::MemoryFormat::ChannelsLast),

@@ -1,5 +1,6 @@
 // Checkpoints (train/checkpoint.h): the round trip, damaged and foreign files refused by name,
-// pruning and the `latest` pointer.
+// pruning and the `latest` pointer, and checkpoints of format version 1 (before optimizers were
+// registered) resuming as sgd's state.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <torch/csrc/jit/serialization/pickle.h>
@@ -11,6 +12,7 @@
 
 #include "atrous/core/error.h"
 #include "atrous/train/checkpoint.h"
+#include "atrous/train/sgd_momentum.h"
 #include "scratch_files.h"
 
 namespace atrous::train {
@@ -26,7 +28,9 @@ TEST(Checkpoint, RoundTripKeepsTheNewestAndRefusesTruncatedFiles) {
   checkpoint.seed = 7;
   checkpoint.config = "[train]\nsteps = 5\n";
   checkpoint.model["a.weight"] = at::randn({3, 2});
-  checkpoint.velocity["a.weight"] = at::randn({3, 2});
+  checkpoint.optimizer.optimizer = "lamb";
+  checkpoint.optimizer.steps = 29;
+  checkpoint.optimizer.tensors["exp_avg/a.weight"] = at::randn({3, 2});
   checkpoint.loss_scale = 32768;
   checkpoint.loss_scale_good_steps = 17;
   for (int64_t step : {10, 20, 30}) {
@@ -46,7 +50,10 @@ TEST(Checkpoint, RoundTripKeepsTheNewestAndRefusesTruncatedFiles) {
   EXPECT_EQ(loaded.seed, 7);
   EXPECT_EQ(loaded.config, checkpoint.config);
   EXPECT_TRUE(at::equal(loaded.model.at("a.weight"), checkpoint.model.at("a.weight")));
-  EXPECT_TRUE(at::equal(loaded.velocity.at("a.weight"), checkpoint.velocity.at("a.weight")));
+  EXPECT_EQ(loaded.optimizer.optimizer, "lamb");
+  EXPECT_EQ(loaded.optimizer.steps, 29);
+  EXPECT_TRUE(at::equal(loaded.optimizer.tensors.at("exp_avg/a.weight"),
+                        checkpoint.optimizer.tensors.at("exp_avg/a.weight")));
   EXPECT_EQ(loaded.loss_scale, 32768);
   EXPECT_EQ(loaded.loss_scale_good_steps, 17);
 
@@ -71,7 +78,7 @@ TEST(Checkpoint, ChangedBytesAreRefusedWhenReadNotTrainedOn) {
   Checkpoint checkpoint;
   checkpoint.step = 5;
   checkpoint.model["a.weight"] = at::randn({64, 64, 3});
-  checkpoint.velocity["a.weight"] = at::randn({64, 64, 3});
+  checkpoint.optimizer.tensors["velocity/a.weight"] = at::randn({64, 64, 3});
   const std::string path = save_checkpoint(dir.string(), checkpoint, 1);
   EXPECT_NO_THROW(load_checkpoint(path));
   std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
@@ -208,6 +215,43 @@ TEST(Checkpoint, EntriesOfAnotherTypeAreRefusedByName) {
   EXPECT_NE(refusal("model", numbers).find("entry 'model' is not a dict of tensors"), std::string::npos);
   EXPECT_EQ(refusal("seed", int64_t(7)), "") << "the same file with every entry of its type";
   test_support::remove_tree(dir.string());
+}
+
+// A checkpoint exactly as version 1 wrote it (main before optimizers were registered: the entries
+// below, `velocity` a dict of SGD momentum buffers by parameter name): read as optimizer sgd's
+// state, which SgdMomentum takes, so such a run resumes with the velocities it saved.
+TEST(Checkpoint, AVersionOneCheckpointResumesItsVelocitiesAsSgdState) {
+  const std::string path = (std::filesystem::temp_directory_path() / "atrous_checkpoint_v1.pt").string();
+  c10::impl::GenericDict dict(c10::StringType::get(), c10::AnyType::get());
+  dict.insert("format", std::string("atrous-checkpoint"));
+  dict.insert("version", int64_t(1));
+  for (const char* number : {"step", "epoch", "position", "world_size", "seed"}) dict.insert(number, int64_t(3));
+  dict.insert("config", std::string("[train]\nsteps = 5\n"));
+  c10::impl::GenericDict model(c10::StringType::get(), c10::TensorType::get());
+  model.insert("w", at::ones({2, 3}));
+  dict.insert("model", model);
+  c10::impl::GenericDict velocity(c10::StringType::get(), c10::TensorType::get());
+  const at::Tensor saved = at::arange(6, at::kFloat).view({2, 3});
+  velocity.insert("w", saved);
+  dict.insert("velocity", velocity);
+  dict.insert("loss_scale", 0.0);
+  dict.insert("loss_scale_good_steps", int64_t(0));
+  const std::vector<char> bytes = torch::jit::pickle_save(c10::IValue(dict));
+  std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+
+  const Checkpoint loaded = load_checkpoint(path);
+  std::filesystem::remove(path);
+  EXPECT_EQ(loaded.step, 3);
+  EXPECT_EQ(loaded.optimizer.optimizer, "sgd");
+  EXPECT_EQ(loaded.optimizer.steps, 0);
+  ASSERT_EQ(loaded.optimizer.tensors.count("velocity/w"), 1u);
+  at::Tensor w = at::zeros({2, 3}).requires_grad_();
+  SgdMomentum sgd({{"w", w, true, 1.0}}, OptimizerOptions{}, 0.0);
+  sgd.load_state(loaded.optimizer);
+  EXPECT_TRUE(at::equal(sgd.velocity().at("w"), saved));
+  w.mutable_grad() = at::ones({2, 3});
+  sgd.step(1.0);  // v = 0.9 v + g: the loaded velocity is used, not restarted
+  EXPECT_TRUE(at::allclose(w.detach(), -(saved * 0.9 + 1)));
 }
 
 TEST(Checkpoint, ADirectoryIsRefusedByPathAndSaysWhatToGive) {

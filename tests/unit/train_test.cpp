@@ -20,7 +20,7 @@
 #include "atrous/model/deeplab.h"
 #include "atrous/train/checkpoint.h"
 #include "atrous/train/lr_schedule.h"
-#include "atrous/train/optimizer.h"
+#include "atrous/train/sgd_momentum.h"
 #include "atrous/train/sgd_array_update.h"
 #include "atrous/train/train_options.h"
 #include "scratch_files.h"
@@ -103,7 +103,7 @@ TEST(LrSchedule, RatesThatAreNotFiniteFloatsAreRefusedByName) {
 }
 
 TEST(SgdMomentum, ANotANumberWeightDecayIsRefusedRatherThanTakenForTheDefault) {
-  SgdOptions options;
+  OptimizerOptions options;
   options.weight_decay = std::nan("");
   const std::string message = refusal_of([&] { SgdMomentum({}, options, 4e-5); });
   EXPECT_NE(message.find("optim.weight_decay"), std::string::npos) << message;
@@ -119,7 +119,7 @@ TEST(SgdMomentum, DecayMultipliersAndMomentumFollowTheFormula) {
   at::Tensor weight = at::tensor({1.0, -2.0}, at::kDouble).view({1, 2}).requires_grad_();
   at::Tensor bias = at::tensor({0.5}, at::kDouble).requires_grad_();
   at::Tensor unused = at::tensor({3.0}, at::kDouble).requires_grad_();
-  SgdOptions options;
+  OptimizerOptions options;
   options.momentum = 0.9;
   SgdMomentum sgd({{"w", weight, true, 1.0}, {"b", bias, false, 2.0}, {"unused", unused, true, 1.0}}, options,
                   0.1);
@@ -189,7 +189,7 @@ std::map<std::string, at::Tensor> as_checkpoint_holds(const std::map<std::string
 TEST(SgdMomentum, Float32ParametersAgreeWithTheFloat64OperatorPath) {
   constexpr size_t count = 3;
   for (bool nesterov : {false, true}) {
-    SgdOptions options;
+    OptimizerOptions options;
     options.nesterov = nesterov;
     at::manual_seed(5);
     const at::Tensor w = at::randn({40, 3, 3}), b = at::randn({40});
@@ -238,8 +238,8 @@ TEST(SgdMomentum, ALoadedVelocityFollowsItsParameterIntoChannelsLast) {
   const at::Tensor start = at::randn({8, 4, 3, 3}), velocity = at::randn({8, 4, 3, 3}),
                    grad = at::randn({8, 4, 3, 3});
   at::Tensor moved = start.clone().requires_grad_(), stays = start.clone().requires_grad_();
-  SgdMomentum moving({{"w", moved, true, 1.0}}, SgdOptions{}, 1e-2);
-  SgdMomentum staying({{"w", stays, true, 1.0}}, SgdOptions{}, 1e-2);
+  SgdMomentum moving({{"w", moved, true, 1.0}}, OptimizerOptions{}, 1e-2);
+  SgdMomentum staying({{"w", stays, true, 1.0}}, OptimizerOptions{}, 1e-2);
   moving.load_velocity({{"w", velocity}});
   staying.load_velocity({{"w", velocity}});
   moved.set_data(moved.contiguous(at::MemoryFormat::ChannelsLast));
@@ -254,7 +254,7 @@ TEST(SgdMomentum, ALoadedVelocityFollowsItsParameterIntoChannelsLast) {
 
 TEST(SgdMomentum, VelocityOfAnotherShapeInACheckpointIsAUserError) {
   at::Tensor w = at::zeros({4, 3}).requires_grad_();
-  SgdMomentum optimizer({{"w", w, true, 1.0}}, SgdOptions{}, 0);
+  SgdMomentum optimizer({{"w", w, true, 1.0}}, OptimizerOptions{}, 0);
   EXPECT_THROW(
       {
         try {
@@ -271,7 +271,7 @@ TEST(SgdMomentum, DeepLabDecaysConvWeightsOnlyAndMultipliesConvBiasesAndTheLastL
   model::ModelOptions model_options;
   model_options.backbone = "mobilenet_v2";
   model::DeepLab net(model_options, 3);
-  SgdOptions options;
+  OptimizerOptions options;
   options.bias_multiplier = 2;
   options.last_layer_gradient_multiplier = 10;
   int decayed = 0, batch_norm = 0;

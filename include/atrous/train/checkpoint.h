@@ -3,11 +3,14 @@
 //
 // One file per checkpoint, RUN_DIR/checkpoints/step-<step>.pt, a torch.save-compatible zip (Python
 // reads it with torch.load) holding a dict:
-//   format "atrous-checkpoint", version 1, step (optimizer steps done), epoch and position (the
+//   format "atrous-checkpoint", version 2, step (optimizer steps done), epoch and position (the
 //   sampler's place: samples of this rank's epoch consumed), world_size, seed, config (the effective
-//   configuration, INI), model (name -> tensor: parameters and buffers), velocity (name -> tensor),
-//   loss_scale and loss_scale_good_steps (train.precision fp16's loss scaler; 0 and 0 otherwise,
-//   and taken as such when a checkpoint lacks them).
+//   configuration, INI), model (name -> tensor: parameters and buffers), optimizer (its registered
+//   name, train/optimizer_registry.h), optimizer_steps (updates it applied), optimizer_state
+//   ("<slot>/<parameter>" -> tensor: train/optimizer.h), loss_scale and loss_scale_good_steps
+//   (train.precision fp16's loss scaler; 0 and 0 otherwise).
+// Version 1 (written before optimizers were registered) is still read: its `velocity` dict (name ->
+// tensor) is the state of optimizer sgd, slot "velocity"; a version-1 file may lack the loss scale.
 // There is no generator state to store: augmentation draws from (seed, epoch, sample index) and
 // dropout is reseeded from (seed, step, rank) at every step.
 // Writing (rank 0 only): a temporary file in the same folder, fsync, rename, fsync of the folder;
@@ -20,6 +23,8 @@
 
 #include <map>
 #include <string>
+
+#include "atrous/train/optimizer.h"
 
 namespace atrous {
 class OptionTable;
@@ -44,7 +49,7 @@ struct Checkpoint {
   int64_t seed = 0;
   std::string config;
   std::map<std::string, at::Tensor> model;
-  std::map<std::string, at::Tensor> velocity;
+  OptimizerState optimizer;
   double loss_scale = 0;              // fp16's loss scale (train/loss_scaler.h); 0: none
   int64_t loss_scale_good_steps = 0;  // steps since its last overflow
 };

@@ -1,30 +1,33 @@
 #pragma once
-// SGD with momentum as TF DeepLab trains (and PyTorch's SGD computes): per parameter
-//   d = grad + weight_decay * w      (weight decay only on convolution weights: tensors of more
-//                                     than one dimension; never biases or batch-norm parameters)
-//   d = d * multiplier               (optim.bias_multiplier for convolution biases, TF's x2;
-//                                     optim.last_layer_gradient_multiplier for the logits layer)
-//   v = momentum * v + d             (v starts at d)
-//   w = w - lr * (nesterov ? d + momentum * v : v)
-// The velocity of each parameter is kept by name, so checkpoints store and restore it exactly.
-// A parameter whose tensor, gradient and velocity are float32 CPU arrays in one layout (dense, alike
-// as core/tensor_layout.h says: contiguous or channels-last) is updated in one pass over its memory
-// (train/sgd_array_update.h); all others (on a GPU, float64, a gradient laid out differently)
-// together with ATen's multi-tensor (foreach) operators. On a GPU whose parameters share a dtype and
-// whose gradients and velocities are laid out as their parameters, that is a few kernel launches
-// per operation for all parameters instead of several per parameter. Both compute the formula above
-// up to the rounding of fused multiply-adds. A velocity lives on its parameter's device, in its
-// dtype and layout: created so, loaded so, and re-laid once if the parameter changes layout after
-// a checkpoint's velocities were loaded (model.memory_format is applied after them).
+// Optimizer: what updates the weights from the averaged gradients, behind one interface, so that the
+// trainer, the checkpoint and the loss scaler never name a concrete one. The implementations are
+// registered in train/optimizer_registry.h (optim.optimizer): sgd (train/sgd_momentum.h), lars
+// (train/lars.h) and lamb (train/lamb.h).
+//
+// Parameters come in one group per tensor (OptimizedParameter), each with its treatment:
+//   decay       a convolution or linear weight (more than one dimension): weight decay applies; biases
+//               and batch-norm parameters never decay (TF DeepLab's rule, and MLPerf's for LARS/LAMB)
+//   multiplier  optim.bias_multiplier for convolution biases, optim.last_layer_gradient_multiplier for
+//               the logits layer: the gradient is multiplied by it before the update
+// LARS and LAMB also give a layer its own trust ratio where optim.exclude_from_adaptation allows:
+// bn_and_bias (the default) adapts exactly the decayed tensors; none adapts and decays every tensor.
+//
+// Every optimizer reads the gradients every rank holds after the allreduce (and after unscaling and
+// clipping: train/training_step.h), so norms need no collective and every rank computes the same
+// update. Its state (velocities, moments, the count of applied steps) lives on each parameter's
+// device, in its dtype and layout, and goes into checkpoints as OptimizerState: named tensors
+// "<slot>/<parameter>", restored exactly, so that a resumed run continues bit for bit.
 
 #include <ATen/core/Tensor.h>
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "atrous/core/options.h"
+
 namespace atrous {
-class OptionTable;
 namespace model {
 class DeepLabImpl;
 }
@@ -32,14 +35,27 @@ class DeepLabImpl;
 
 namespace atrous::train {
 
-struct SgdOptions {
-  double momentum = 0.9;                        // optim.momentum
-  bool nesterov = false;                        // optim.nesterov
-  double weight_decay = -1;                     // optim.weight_decay: < 0 = 1e-4 for ResNets, else 4e-5
+enum class AdaptationExclusion { bn_and_bias, none };
+const ChoiceValues<AdaptationExclusion>& adaptation_exclusion_choices();  // bn_and_bias, none
+
+// optim.*: the optimizer's name and the settings of every registered optimizer; each reads its own.
+struct OptimizerOptions {
+  std::string optimizer = "sgd";                // optim.optimizer (train/optimizer_registry.h)
+  double momentum = 0.9;                        // optim.momentum: sgd, lars
+  bool nesterov = false;                        // optim.nesterov: sgd, lars
+  double weight_decay = -1;                     // optim.weight_decay: < 0 = the backbone's default
   double bias_multiplier = 2.0;                 // optim.bias_multiplier
   double last_layer_gradient_multiplier = 1.0;  // optim.last_layer_gradient_multiplier
+  double lars_eta = 0.001;                      // optim.lars_eta: LARS's trust coefficient
+  double beta1 = 0.9;                           // optim.beta1: LAMB's first-moment decay
+  double beta2 = 0.999;                         // optim.beta2: LAMB's second-moment decay
+  double eps = 1e-6;                            // optim.eps: LAMB's denominator term
+  AdaptationExclusion exclude_from_adaptation = AdaptationExclusion::bn_and_bias;  // optim.exclude_...
+  double max_grad_norm = 0;                     // optim.max_grad_norm: 0 = no clipping
 
-  static void declare(OptionTable& table, SgdOptions& options);
+  static void declare(OptionTable& table, OptimizerOptions& options);
+  // Every value in its range (OptionError naming the option); the name must be registered.
+  void validate() const;
 };
 
 struct OptimizedParameter {
@@ -52,35 +68,58 @@ struct OptimizedParameter {
 // A DeepLab's trainable parameters with their treatment: decay for tensors of more than one
 // dimension, optim.bias_multiplier for the biases of its Conv2d modules, and
 // optim.last_layer_gradient_multiplier for the parameters under its logits prefixes.
-std::vector<OptimizedParameter> deeplab_parameters(model::DeepLabImpl& net, const SgdOptions& options);
+std::vector<OptimizedParameter> deeplab_parameters(model::DeepLabImpl& net, const OptimizerOptions& options);
 
-class SgdMomentum {
+// An optimizer's state as checkpoints hold it.
+struct OptimizerState {
+  std::string optimizer = "sgd";              // the registered name that wrote it
+  int64_t steps = 0;                          // updates applied (LAMB's bias correction counts them)
+  std::map<std::string, at::Tensor> tensors;  // "<slot>/<parameter name>" -> tensor
+};
+
+class Optimizer {
  public:
-  // weight_decay: the resolved value (>= 0). Validates the options.
-  SgdMomentum(std::vector<OptimizedParameter> parameters, const SgdOptions& options, double weight_decay);
+  explicit Optimizer(std::vector<OptimizedParameter> parameters) : parameters_(std::move(parameters)) {}
+  virtual ~Optimizer() = default;
+  Optimizer(const Optimizer&) = delete;
+  Optimizer& operator=(const Optimizer&) = delete;
 
-  // Applies one step with the parameters' current gradients (undefined gradients are skipped).
-  void step(double lr);
+  // The registered name (optim.optimizer).
+  virtual std::string name() const = 0;
+  // One update with the parameters' current gradients at learning rate lr; parameters without a
+  // gradient are left alone.
+  virtual void step(double lr) = 0;
+  // The names of the per-parameter state tensors ("velocity"; "exp_avg", "exp_avg_sq").
+  virtual std::vector<std::string> slots() const = 0;
+
+  // Zeroes every gradient in place (gradients that are views of communication buckets stay so).
   void zero_grad();
-
-  const std::map<std::string, at::Tensor>& velocity() const { return velocity_; }
-  // Restores velocities saved by a checkpoint; names must be parameters of this optimizer.
-  void load_velocity(const std::map<std::string, at::Tensor>& velocity);
   const std::vector<OptimizedParameter>& parameters() const { return parameters_; }
+  int64_t steps() const { return steps_; }
 
- private:
-  // The one-pass update, when the parameter, its gradient and its velocity are float32 arrays on
-  // the CPU; false (nothing done) otherwise.
-  bool step_in_one_pass(const OptimizedParameter& parameter, const at::Tensor& grad, double lr);
-  // The parameter's velocity, laid out as the parameter now is; nullptr before its first step.
-  at::Tensor* velocity_of(const OptimizedParameter& parameter);
-  // The update of `others` (each with a gradient) with ATen's foreach operators.
-  void step_as_lists(const std::vector<const OptimizedParameter*>& others, double lr);
+  // The state for a checkpoint: contiguous CPU copies are made by the checkpoint writer.
+  OptimizerState state() const;
+  // Restores a checkpoint's state. UserError when it was written by another optimizer (naming both),
+  // names a slot or parameter this optimizer lacks, or holds a tensor of another shape.
+  void load_state(const OptimizerState& state);
+  // Bytes of state once every parameter has its slots: one float per element per slot.
+  int64_t state_bytes() const;
+
+ protected:
+  // The state tensor `slot` of `parameter`, laid out as the parameter now is (re-laid once when the
+  // parameter changed layout after a checkpoint was loaded); nullptr before its first update.
+  at::Tensor* find_slot(const std::string& slot, const OptimizedParameter& parameter);
+  // The state tensor `slot` of `parameter`, created as zeros like the parameter when missing.
+  at::Tensor& slot_or_zeros(const std::string& slot, const OptimizedParameter& parameter);
+  // Stores `value` as the state tensor, in the parameter's layout.
+  at::Tensor& set_slot(const std::string& slot, const OptimizedParameter& parameter, const at::Tensor& value);
+  void count_step() { ++steps_; }
 
   std::vector<OptimizedParameter> parameters_;
-  SgdOptions options_;
-  double weight_decay_;
-  std::map<std::string, at::Tensor> velocity_;
+
+ private:
+  std::map<std::string, at::Tensor> state_;  // "<slot>/<parameter name>"
+  int64_t steps_ = 0;
 };
 
 }  // namespace atrous::train

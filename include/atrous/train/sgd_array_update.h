@@ -1,5 +1,5 @@
 #pragma once
-// One step of SGD with momentum (train/optimizer.h's formula) for a parameter held as float32 arrays
+// One step of SGD with momentum (train/sgd_momentum.h's formula) for a parameter held as float32 arrays
 // on the CPU, element by element in ONE pass over memory: w, g and v are read once, w and v written
 // once. ATen's operators take about a dozen passes (and two temporaries) for the same update, which
 // made up most of a DeepLab optimizer step on a CPU. For each i:

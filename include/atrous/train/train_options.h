@@ -28,6 +28,8 @@ struct RunOptions {
   int log_every = 10;                                   // train.log_every
   int accumulate_steps = 1;                             // train.accumulate_steps
   int eval_every = 0;                                   // train.eval_every: 0 = never (needs data.val)
+  double eval_every_epochs = 0;  // train.eval_every_epochs: 0 = never; not with eval_every (needs data.val)
+  double target_miou = 0;        // train.target_miou: stop once an evaluation reaches it; 0 = never
   model::Precision precision = model::Precision::fp32;  // train.precision (model/precision.h)
   bool tf32 = true;                    // train.tf32: TensorFloat-32 in cuDNN convolutions and cuBLAS products
   bool cudnn_benchmark = true;         // train.cudnn_benchmark: cuDNN times its algorithms per shape
@@ -38,13 +40,18 @@ struct RunOptions {
 
   static void declare(OptionTable& table, RunOptions& options);
   void validate() const;
+  // train.eval_every or train.eval_every_epochs is set: the run evaluates on data.val.
+  bool evaluates() const { return eval_every > 0 || eval_every_epochs > 0; }
+  // The steps between evaluations: train.eval_every, or train.eval_every_epochs x steps_per_epoch
+  // rounded to the nearest step (at least 1); 0 when the run does not evaluate.
+  int64_t evaluation_period(double steps_per_epoch) const;
 };
 
 struct TrainerOptions {
   data::TrainingDataOptions data;
   RunOptions run;
   LrOptions lr;
-  SgdOptions sgd;
+  OptimizerOptions optim;
   CheckpointOptions checkpoint;
   model::ModelOptions model;
   model::WeightImportOptions init;

@@ -11,7 +11,9 @@
 // A hook that runs collectives (an evaluation) relies on that: every rank calls it in the same
 // order. A hook that only records (progress, files) does its work on rank 0 and nothing elsewhere.
 // A hook must not change the weights or the optimizer; an exception from a hook ends the run like
-// any other error.
+// any other error. After each step's on_step_end the trainer asks every hook stop_requested(): when
+// one says yes (train.target_miou reached: train/target_miou.h), the final checkpoint is written and
+// the run ends. The answer must be the same on every rank.
 
 #include <cstdint>
 #include <string>
@@ -44,6 +46,7 @@ class TrainingHook {
   virtual void on_step_end(const StepOutcome& outcome) { (void)outcome; }
   virtual void on_checkpoint(const CheckpointWritten& checkpoint) { (void)checkpoint; }
   virtual void on_finish(const RunEnd& end) { (void)end; }
+  virtual bool stop_requested() const { return false; }
 };
 
 }  // namespace atrous::train

@@ -13,8 +13,9 @@
 //      ranks whose loss was not finite, the ranks whose step failed, whether any rank was asked to
 //      stop, and whether the caller's checkpoint clock (checkpoint_time, set on rank 0 only) says a
 //      checkpoint is due;
-//   6. only when every rank's loss is finite and no rank failed: lr = schedule(step), the optimizer
-//      step, zero_grad. Otherwise nothing touches the weights or velocities (applied = false): with
+//   6. only when every rank's loss is finite and no rank failed: the global gradient norm, clipped
+//      to optim.max_grad_norm when that is set (train/gradient_clipping.h; no collective: every rank
+//      holds the same averaged gradients), lr = schedule(step), the optimizer step, zero_grad. Otherwise nothing touches the weights or velocities (applied = false): with
 //      fp16 above its minimum loss scale and no failed rank that is a skipped step (skipped = true,
 //      the scale backs off); else the caller decides (the trainer stops every rank: through
 //      distributed::agree_on_errors with each failed rank's error, or with nonfinite_loss_error).
@@ -54,7 +55,7 @@ class Timeline;
 namespace atrous::train {
 
 class LrSchedule;
-class SgdMomentum;
+class Optimizer;
 
 struct StepTimes {
   double step = 0;                // seconds of the whole step
@@ -71,6 +72,7 @@ struct StepOutcome {
   bool skipped = false;      // not taken: fp16 gradients overflowed, the loss scale backed off
   double loss_scale = 1;     // the scale this step's backward ran with (train/loss_scaler.h)
   double lr = 0;             // the learning rate applied (0 when not applied)
+  double grad_norm = 0;      // the global gradient norm before clipping (0 when not applied)
   int64_t images = 0;        // images in the global batch: data.batch_size x ranks x accumulate_steps
   StepTimes times;
 };
@@ -84,7 +86,7 @@ struct TrainingParts {
   distributed::GradReducer& reducer;
   distributed::Communicator& comm;
   const distributed::CollectiveWaits& waits;  // where every communicator of the step accounts its waits
-  SgdMomentum& optimizer;
+  Optimizer& optimizer;
   const LrSchedule& schedule;
   LossScaler& scaler;
   observe::Timeline* timeline = nullptr;  // train.timeline: the phases of each step; nullptr = none
@@ -95,6 +97,7 @@ struct StepSettings {
   int accumulate_steps = 1;                             // train.accumulate_steps
   int64_t seed = 0;                                     // data.seed
   model::Precision precision = model::Precision::fp32;  // train.precision
+  double max_grad_norm = 0;                             // optim.max_grad_norm: 0 = no clipping
 };
 
 class TrainingStep {
