@@ -84,20 +84,26 @@ done
 [ "$(cat "$work/sweep/1/sweep-line.txt" 2>/dev/null)" = "--optim.lr 0.03 --train.steps 3" ] || fail "sweep-line.txt of task 1"
 check_steps "$work/sweep/1" 3
 
-# 5. The large-batch sweep through SLURM: one job array, each run evaluated, into CSV, table and plot.
+# 5. The large-batch sweep through SLURM: one job array, each run to its target or cap, into CSV, table
+# and plot.
 if (cd "$work" && ATROUS=$atrous "$root/launch/experiments/large-batch" --launcher slurm --out "$work/sweep-lb" \
-  --batches "2 4" --arms "linear local-bn" --seeds 0 --local-bn-per-rank 1 --epochs 1 --warmup-images 4 \
-  --config "$work/tiny.ini" --train "$work/train.h5" --val "$work/val.h5") >"$work/large-batch.log" 2>&1; then
+  --batches "2 4" --recipes "sgd-linear local-bn" --seeds 0 --local-bn-per-rank 1 --max-epochs 1 --target 1 \
+  --eval-every-epochs 0.5 --warmup-epochs 0.25 --config "$work/tiny.ini" --train "$work/train.h5" \
+  --val "$work/val.h5") >"$work/large-batch.log" 2>&1; then
   /usr/bin/python3 - "$work/sweep-lb" <<'EOF' || fail "large-batch results: $(cat "$work/sweep-lb/results.csv")"
-import csv, sys
-rows = list(csv.DictReader(open(sys.argv[1] + "/results.csv")))
-got = [(r["arm"], r["global_batch"], r["batch_per_rank"], r["accumulate"], r["steps"]) for r in rows]
-assert got == [("linear", "2", "1", "1", "12"), ("local-bn", "2", "1", "1", "12"), ("linear", "4", "2", "1", "6"),
-               ("local-bn", "4", "1", "2", "6")], got
+import csv, json, sys
+out = sys.argv[1]
+rows = list(csv.DictReader(open(out + "/results.csv")))
+got = [(r["recipe"], r["global_batch"], r["batch_per_rank"], r["accumulate"]) for r in rows]
+assert got == [("sgd-linear", "2", "1", "1"), ("local-bn", "2", "1", "1"), ("sgd-linear", "4", "2", "1"),
+               ("local-bn", "4", "1", "2")], got
+steps = {r["task"]: int(r["steps"]) for r in csv.DictReader(open(out + "/runs.csv"))}
 for r in rows:
-    assert 0 <= float(r["miou"]) <= 1 and float(r["images_per_s"]) > 0 and float(r["wall_s"]) > 0, r
+    target = json.load(open(f"{out}/runs/{r['task']}/target.json"))
+    assert target["reached"] is False and target["last_step"] == steps[r["task"]], (r, target)
+    assert 0 <= target["best_miou"] <= 1 and float(r["images_per_s"]) > 0, (r, target)
 EOF
-  grep -q '^| local-bn | 4 | 2 x 1 x 2 | 1 | 6 |' "$work/sweep-lb/results.md" || fail "large-batch: no table row for local-bn at 4"
+  grep -q '^| local-bn | 4 | 2 x 1 x 2 | 1 |' "$work/sweep-lb/results.md" || fail "large-batch: no table row for local-bn at 4"
   [ -s "$work/sweep-lb/large-batch.png" ] || fail "large-batch: no plot"
   grep -q "sync_bn = false" "$work/sweep-lb/runs/1/config.ini" || fail "large-batch: local-bn ran with SyncBatchNorm"
 else
