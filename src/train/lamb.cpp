@@ -8,12 +8,6 @@
 
 namespace atrous::train {
 
-Lamb::Lamb(std::vector<OptimizedParameter> parameters, const OptimizerOptions& options, double weight_decay)
-    : Optimizer(std::move(parameters)), options_(options), weight_decay_(weight_decay) {
-  options.validate();
-  ATROUS_ASSERT(weight_decay >= 0, "weight decay ", weight_decay);
-}
-
 void Lamb::step(double lr) {
   at::NoGradGuard no_grad;
   const bool adapt_all = options_.exclude_from_adaptation == AdaptationExclusion::none;

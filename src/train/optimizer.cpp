@@ -97,6 +97,12 @@ std::vector<OptimizedParameter> deeplab_parameters(model::DeepLabImpl& net, cons
   return parameters;
 }
 
+Optimizer::Optimizer(std::vector<OptimizedParameter> parameters, const OptimizerOptions& options, double weight_decay)
+    : parameters_(std::move(parameters)), options_(options), weight_decay_(weight_decay) {
+  options.validate();
+  ATROUS_ASSERT(weight_decay >= 0, "weight decay ", weight_decay);
+}
+
 void Optimizer::zero_grad() {
   std::vector<at::Tensor> grads;
   for (auto& parameter : parameters_)

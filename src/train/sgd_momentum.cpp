@@ -21,13 +21,6 @@ bool is_float_cpu_array_like(const at::Tensor& tensor, const at::Tensor& like) {
 
 }  // namespace
 
-SgdMomentum::SgdMomentum(std::vector<OptimizedParameter> parameters, const OptimizerOptions& options,
-                         double weight_decay)
-    : Optimizer(std::move(parameters)), options_(options), weight_decay_(weight_decay) {
-  options.validate();
-  ATROUS_ASSERT(weight_decay >= 0, "weight decay ", weight_decay);
-}
-
 void SgdMomentum::step(double lr) {
   at::NoGradGuard no_grad;
   std::vector<const OptimizedParameter*> others;

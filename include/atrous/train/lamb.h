@@ -22,16 +22,11 @@ namespace atrous::train {
 
 class Lamb : public Optimizer {
  public:
-  // weight_decay: the resolved value (>= 0). Validates the options.
-  Lamb(std::vector<OptimizedParameter> parameters, const OptimizerOptions& options, double weight_decay);
+  using Optimizer::Optimizer;
 
   std::string name() const override { return "lamb"; }
   std::vector<std::string> slots() const override { return {"exp_avg", "exp_avg_sq"}; }
   void step(double lr) override;
-
- private:
-  OptimizerOptions options_;
-  double weight_decay_;
 };
 
 }  // namespace atrous::train

@@ -19,16 +19,11 @@ namespace atrous::train {
 
 class Lars : public Optimizer {
  public:
-  // weight_decay: the resolved value (>= 0). Validates the options.
-  Lars(std::vector<OptimizedParameter> parameters, const OptimizerOptions& options, double weight_decay);
+  using Optimizer::Optimizer;
 
   std::string name() const override { return "lars"; }
   std::vector<std::string> slots() const override { return {"momentum"}; }
   void step(double lr) override;
-
- private:
-  OptimizerOptions options_;
-  double weight_decay_;
 };
 
 }  // namespace atrous::train

@@ -79,7 +79,9 @@ struct OptimizerState {
 
 class Optimizer {
  public:
-  explicit Optimizer(std::vector<OptimizedParameter> parameters) : parameters_(std::move(parameters)) {}
+  // Validates the options (OptionError naming them); weight_decay: optim.weight_decay resolved (>= 0:
+  // the backbone's default applied where it was < 0).
+  Optimizer(std::vector<OptimizedParameter> parameters, const OptimizerOptions& options, double weight_decay);
   virtual ~Optimizer() = default;
   Optimizer(const Optimizer&) = delete;
   Optimizer& operator=(const Optimizer&) = delete;
@@ -116,6 +118,8 @@ class Optimizer {
   void count_step() { ++steps_; }
 
   std::vector<OptimizedParameter> parameters_;
+  const OptimizerOptions options_;
+  const double weight_decay_;
 
  private:
   std::map<std::string, at::Tensor> state_;  // "<slot>/<parameter name>"

@@ -24,8 +24,7 @@ namespace atrous::train {
 
 class SgdMomentum : public Optimizer {
  public:
-  // weight_decay: the resolved value (>= 0). Validates the options.
-  SgdMomentum(std::vector<OptimizedParameter> parameters, const OptimizerOptions& options, double weight_decay);
+  using Optimizer::Optimizer;
 
   std::string name() const override { return "sgd"; }
   std::vector<std::string> slots() const override { return {"velocity"}; }
@@ -43,8 +42,6 @@ class SgdMomentum : public Optimizer {
   // The update of `others` (each with a gradient) with ATen's foreach operators.
   void step_as_lists(const std::vector<const OptimizedParameter*>& others, double lr);
 
-  OptimizerOptions options_;
-  double weight_decay_;
 };
 
 }  // namespace atrous::train
