@@ -147,7 +147,7 @@ void Trainer::State::build_model() {
     try {
       optimizer->load_state(resumed->optimizer);
     } catch (const UserError& error) {
-      throw UserError(to_text("resuming from ", resume_path, ": ", error.what()), ATROUS_HERE);
+      throw UserError(to_text("resuming from ", resume_path, ": ", error.message()), ATROUS_HERE);
     }
   }
   log.info("optimizer ", optimizer->name(), " (weight decay ", weight_decay,

@@ -312,5 +312,37 @@ TEST(RunOptions, TheOptionsOfSeeingARunAreValidatedByName) {
   EXPECT_NO_THROW(options.validate());
 }
 
+// train.target_miou and the evaluation period: a target is a fraction in (0, 1] and needs evaluations;
+// the period is given in steps or in epochs, not both, and epochs round to whole steps.
+TEST(RunOptions, TargetAndEvaluationPeriodAreValidatedByName) {
+  const auto refusal = [](const RunOptions& options) -> std::string {
+    try {
+      options.validate();
+    } catch (const OptionError& error) {
+      return error.message();
+    }
+    return "";
+  };
+  RunOptions options;
+  options.run_dir = "run";
+  options.target_miou = 0.9;
+  EXPECT_NE(refusal(options).find("--train.target_miou = 0.9 is not allowed; allowed: 0 unless the run evaluates"),
+            std::string::npos);
+  options.eval_every_epochs = 0.5;
+  EXPECT_EQ(refusal(options), "");
+  EXPECT_EQ(options.evaluation_period(10.0), 5);
+  EXPECT_EQ(options.evaluation_period(0.4), 1);  // at least every step
+  options.target_miou = 85;
+  EXPECT_NE(refusal(options).find("a fraction: 0.85 for 85%"), std::string::npos) << refusal(options);
+  options.target_miou = std::nan("");
+  EXPECT_NE(refusal(options).find("train.target_miou"), std::string::npos);
+  options.target_miou = 0.9;
+  options.eval_every = 100;
+  EXPECT_NE(refusal(options).find("evaluate every N steps or every N epochs, not both"), std::string::npos);
+  options.eval_every_epochs = 0;
+  EXPECT_EQ(refusal(options), "");
+  EXPECT_EQ(options.evaluation_period(10.0), 100);
+}
+
 }  // namespace
 }  // namespace atrous::train
