@@ -3,10 +3,12 @@
 // resized to the crop as torchvision's model does, cross-entropy, backward. bench/run-model-bench
 // runs both and prints the ratio. --precision bf16 runs the forward pass under autocast and upcasts
 // the logits as `atrous train` does (model/precision.h); --memory-format channels_last converts the
-// weights as model.memory_format does.
+// weights as model.memory_format does; --atrous-conv valid_taps|aten|auto runs the dilated
+// convolutions as model.atrous_conv does (default auto: what `atrous train` runs).
 //
 // usage: atrous_model_step_bench --threads T --weights FILE [--batch 2] [--crop 321] [--classes 21]
 //        [--repetitions 3] [--precision fp32|bf16] [--memory-format contiguous|channels_last]
+//        [--atrous-conv auto|valid_taps|aten]
 //        prints `step_seconds <median>` and the median forward and backward seconds
 
 #include <ATen/ATen.h>
@@ -32,6 +34,7 @@ struct Arguments {
   std::string weights;
   atrous::model::Precision precision = atrous::model::Precision::fp32;
   atrous::model::MemoryFormatChoice memory_format = atrous::model::MemoryFormatChoice::contiguous;
+  atrous::model::AtrousConvPath atrous_conv = atrous::model::AtrousConvPath::automatic;
 };
 
 int positive_integer(const std::string& name, const std::string& value) {
@@ -63,6 +66,8 @@ bool parse_each_argument(int argc, char** argv, Arguments& a) {
       a.precision = atrous::parse_choice(name.substr(2), atrous::model::precision_choices(), value);
     else if (name == "--memory-format")
       a.memory_format = atrous::parse_choice(name.substr(2), atrous::model::memory_format_choices(), value);
+    else if (name == "--atrous-conv")
+      a.atrous_conv = atrous::parse_choice(name.substr(2), atrous::model::atrous_conv_path_choices(), value);
     else {
       std::cerr << "unknown option " << name << "\n";
       return false;
@@ -92,12 +97,14 @@ bool parse_arguments(int argc, char** argv, Arguments& a) {
 int main(int argc, char** argv) {
   Arguments arguments;
   if (!parse_arguments(argc, argv, arguments)) return 2;
-  const auto& [threads, batch, crop, classes, repetitions, weights, precision, memory_format] = arguments;
+  const auto& [threads, batch, crop, classes, repetitions, weights, precision, memory_format, atrous_conv] =
+      arguments;
   at::set_num_threads(threads);
   atrous::model::ModelOptions options;
   options.head = atrous::model::DeepLabHead::deeplabv3;
   options.output_stride = 8;
   options.dropout = 0.5;  // torchvision's
+  options.atrous_conv = atrous_conv;
   atrous::model::DeepLab net(options, classes);
   atrous::model::import_weights(*net, atrous::model::read_state_dict(weights), "model", {}, false, weights);
   atrous::model::use_memory_format(*net, atrous::model::resolve_memory_format(memory_format, at::kCPU));

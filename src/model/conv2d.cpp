@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "atrous/core/error.h"
+#include "atrous/model/valid_tap_conv.h"
 
 namespace atrous::model {
 
@@ -22,6 +23,12 @@ Conv2dImpl::Conv2dImpl(const Conv2dSpec& spec) : torch::nn::Module("Conv2d"), sp
 }
 
 at::Tensor Conv2dImpl::forward(const at::Tensor& input) {
+  const DilatedConvShape shape{
+      spec_.kernel_size,    spec_.stride,  spec_.dilation,
+      input.size(2),        input.size(3), input.suggest_memory_format() == at::MemoryFormat::ChannelsLast,
+      input.device().type()};
+  if (runs_valid_taps(atrous_conv_path_, shape))
+    return valid_tap_conv2d(input, weight, bias, spec_.dilation, spec_.groups);
   const int64_t padding = spec_.dilation * (spec_.kernel_size - 1) / 2;
   return at::conv2d(input, weight, bias, {spec_.stride, spec_.stride}, {padding, padding},
                     {spec_.dilation, spec_.dilation}, spec_.groups);
@@ -31,6 +38,14 @@ void Conv2dImpl::init_normal(double std) {
   at::NoGradGuard no_grad;
   weight.normal_(0.0, std);
   if (bias.defined()) bias.zero_();
+}
+
+void use_atrous_conv_path(torch::nn::Module& net, AtrousConvPath path) {
+  // Not modules(include_self = true): that needs `net` held by a shared_ptr, which a module being
+  // constructed is not yet.
+  if (auto* conv = net.as<Conv2dImpl>()) conv->set_atrous_conv_path(path);
+  for (const std::shared_ptr<torch::nn::Module>& module : net.modules(/*include_self=*/false))
+    if (auto* conv = module->as<Conv2dImpl>()) conv->set_atrous_conv_path(path);
 }
 
 void Conv2dImpl::pretty_print(std::ostream& stream) const {

@@ -52,6 +52,7 @@ DeepLabImpl::DeepLabImpl(const ModelOptions& options, int64_t num_classes)
       build_deeplabv3(rates);
       break;
   }
+  use_atrous_conv_path(*this, options.atrous_conv);
 }
 
 void DeepLabImpl::build_deeplabv3plus(const std::vector<int64_t>& rates) {

@@ -32,6 +32,20 @@ std::string multi_grid_allowed() {
          backbone_names_where([](const BackboneEntry& entry) { return entry.supports_multi_grid; }) + ")";
 }
 
+// How the network runs, not what it computes: model.memory_format and model.atrous_conv.
+void declare_kernel_options(OptionTable& table, ModelOptions& options) {
+  table.add_choice("model.memory_format", &options.memory_format, MemoryFormatChoice::automatic,
+                   "layout of the convolutions' weights and activations; auto: channels_last on GPUs, "
+                   "contiguous on CPUs",
+                   memory_format_choices());
+  table.add_choice("model.atrous_conv", &options.atrous_conv, AtrousConvPath::automatic,
+                   "kernel of the dilated convolutions: valid_taps computes each tap only where it reads "
+                   "inside the map, aten is ATen's convolution over the padded map; auto: valid_taps on "
+                   "CPUs where it was measured faster (channels-last, or at most 75% of the taps' work "
+                   "inside the map), aten elsewhere and on GPUs",
+                   atrous_conv_path_choices());
+}
+
 }  // namespace
 
 void ModelOptions::declare(OptionTable& table, ModelOptions& options) {
@@ -84,10 +98,7 @@ void ModelOptions::declare(OptionTable& table, ModelOptions& options) {
                    logits_upsampling_choices());
   table.add("model.freeze_bn", &options.freeze_bn, false,
             "keep batch-norm statistics frozen (TF's fine_tune_batch_norm = false)", "true or false");
-  table.add_choice("model.memory_format", &options.memory_format, MemoryFormatChoice::automatic,
-                   "layout of the convolutions' weights and activations; auto: channels_last on GPUs, "
-                   "contiguous on CPUs",
-                   memory_format_choices());
+  declare_kernel_options(table, options);
 }
 
 const ChoiceValues<DeepLabHead>& head_choices() {

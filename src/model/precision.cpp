@@ -52,6 +52,11 @@ void set_autocast_dtype(c10::DeviceType type, at::ScalarType dtype) {
 
 }  // namespace
 
+std::optional<at::ScalarType> active_autocast_dtype(c10::DeviceType type) {
+  if (!autocast_enabled(type)) return std::nullopt;
+  return autocast_dtype(type);
+}
+
 const ChoiceValues<Precision>& precision_choices() {
   static const ChoiceValues<Precision> choices{
       {"fp32", Precision::fp32}, {"bf16", Precision::bf16}, {"fp16", Precision::fp16}};

@@ -8,9 +8,15 @@
 //
 // Initialisation: He normal, fan-out (torchvision's, and TF DeepLab's ReLU-network choice);
 // init_normal() gives the logits layer its N(0, std) weights and zero bias.
+//
+// A dilated one runs as ATen's convolution or as model/valid_tap_conv.h's, as model.atrous_conv
+// and its rule say (model/atrous_conv_path.h): same parameters, same names, same result up to the
+// order of summation.
 
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
+
+#include "atrous/model/atrous_conv_path.h"
 
 namespace atrous::model {
 
@@ -33,12 +39,17 @@ class Conv2dImpl : public torch::nn::Module {
   void pretty_print(std::ostream& stream) const override;
 
   const Conv2dSpec& spec() const { return spec_; }
+  void set_atrous_conv_path(AtrousConvPath path) { atrous_conv_path_ = path; }
   at::Tensor weight, bias;  // bias undefined when spec.bias is false
 
  private:
   Conv2dSpec spec_;
+  AtrousConvPath atrous_conv_path_ = AtrousConvPath::automatic;
 };
 
 TORCH_MODULE(Conv2d);
+
+// Every Conv2d in `net` (itself included) runs its dilated convolution as `path` says.
+void use_atrous_conv_path(torch::nn::Module& net, AtrousConvPath path);
 
 }  // namespace atrous::model

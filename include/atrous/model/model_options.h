@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "atrous/core/options.h"
+#include "atrous/model/atrous_conv_path.h"
 #include "atrous/model/backbone.h"
 #include "atrous/model/memory_format.h"
 #include "atrous/model/multi_scale.h"
@@ -51,6 +52,7 @@ struct ModelOptions {
   bool freeze_bn = false;        // model.freeze_bn: batch-norm statistics frozen
   LogitsUpsampling logits_upsampling = LogitsUpsampling::automatic;  // model.logits_upsampling
   MemoryFormatChoice memory_format = MemoryFormatChoice::automatic;  // model.memory_format
+  AtrousConvPath atrous_conv = AtrousConvPath::automatic;            // model.atrous_conv
 
   static void declare(OptionTable& table, ModelOptions& options);
 };

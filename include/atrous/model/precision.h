@@ -16,6 +16,7 @@
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 
+#include <optional>
 #include <string>
 
 #include "atrous/core/options.h"
@@ -52,6 +53,11 @@ class AutocastScope {
   bool was_enabled_ = false;
   at::ScalarType previous_dtype_ = at::kFloat;
 };
+
+// The dtype autocast runs convolutions in on devices of `type` while it is enabled there (inside an
+// AutocastScope), none otherwise. For operations of our own that take a convolution's place
+// (model/valid_tap_conv.h): they cast their inputs as autocast would have.
+std::optional<at::ScalarType> active_autocast_dtype(c10::DeviceType type);
 
 // The process-wide float32 math of GPUs (no effect without CUDA): tf32 lets cuDNN's convolutions and
 // cuBLAS's matrix products round float32 inputs to TensorFloat-32 (PyTorch's default for
