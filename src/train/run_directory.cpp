@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -52,6 +53,30 @@ void RunDirectory::append_metrics(const std::string& json_line) {
     throw UserError(to_text("cannot append to '", path_, "/metrics.jsonl' (disk full?)"), ATROUS_HERE);
 }
 
+std::optional<int64_t> step_record_step(const std::string& line) {
+  size_t at = 0;
+  const auto skip_space = [&] {
+    while (at < line.size() && std::isspace(static_cast<unsigned char>(line[at]))) ++at;
+  };
+  const auto take = [&](const std::string& token) {
+    skip_space();
+    if (line.compare(at, token.size(), token) != 0) return false;
+    at += token.size();
+    return true;
+  };
+  if (!take("{") || !take("\"step\"") || !take(":")) return std::nullopt;
+  skip_space();
+  const size_t digits_begin = at + (at < line.size() && line[at] == '-' ? 1 : 0);
+  size_t digits_end = digits_begin;
+  while (digits_end < line.size() && std::isdigit(static_cast<unsigned char>(line[digits_end]))) ++digits_end;
+  if (digits_end == digits_begin || digits_end - digits_begin > 18) return std::nullopt;  // none, or huge
+  const int64_t value = std::strtoll(line.c_str() + at, nullptr, 10);
+  at = digits_end;
+  skip_space();
+  if (at >= line.size() || (line[at] != ',' && line[at] != '}')) return std::nullopt;  // 12.5, 12e3, 12x
+  return value;
+}
+
 void RunDirectory::truncate_metrics_after(int64_t step) {
   const std::string target = path_ + "/metrics.jsonl";
   std::string kept;
@@ -59,9 +84,8 @@ void RunDirectory::truncate_metrics_after(int64_t step) {
     std::ifstream in(target);
     std::string line;
     while (std::getline(in, line)) {
-      const size_t at = line.find("\"step\": ");
-      // Our own lines start with {"step": N; anything else (an edited line) is kept as it is.
-      if (at != std::string::npos && std::strtoll(line.c_str() + at + 8, nullptr, 10) > step) continue;
+      const std::optional<int64_t> record_step = step_record_step(line);
+      if (record_step && *record_step > step) continue;
       kept += line + '\n';
     }
   }

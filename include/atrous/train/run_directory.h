@@ -10,9 +10,16 @@
 
 #include <cstdint>
 #include <fstream>
+#include <optional>
 #include <string>
 
 namespace atrous::train {
+
+// The step of a metrics.jsonl line that is a step record: a JSON object whose first member is
+// "step" with an integer value, as every line atrous writes there is ({"step": 12, ...}). Any other
+// line (a note a user added, an object that mentions "step" only inside another member, text that
+// is not JSON) is none, and is kept by truncate_metrics_after whatever it contains.
+std::optional<int64_t> step_record_step(const std::string& line);
 
 class RunDirectory {
  public:
@@ -25,8 +32,8 @@ class RunDirectory {
   const std::string& path() const { return path_; }
   void write_config(const std::string& ini);
   void append_metrics(const std::string& json_line);
-  // At every start: drops the metrics lines of steps after `step`, the step the run starts from
-  // (its checkpoint's, or 0 when none was found), which the run logs again.
+  // At every start: drops the step records (step_record_step) of steps after `step`, the step the
+  // run starts from (its checkpoint's, or 0 when none was found), which the run logs again.
   // The file is rewritten atomically: when that fails (a full disk) it keeps every line.
   void truncate_metrics_after(int64_t step);
 
