@@ -21,6 +21,10 @@ fs::path existing_folder(const fs::path& path, const std::string& what) {
 }
 
 std::vector<std::string> read_lines(const fs::path& path, const std::string& what) {
+  std::error_code ignored;  // a list that does not exist is named below, when it cannot be opened
+  if (fs::exists(path, ignored) && !fs::is_regular_file(path, ignored))  // /dev/zero, a FIFO: never ends
+    throw UserError(to_text(what, " '", path.string(), "' is not a regular file; check --pack.split"),
+                    ATROUS_HERE);
   std::ifstream file(path);
   if (!file)
     throw UserError(to_text(what, " '", path.string(), "' cannot be read; check --pack.split"), ATROUS_HERE);

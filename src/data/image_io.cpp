@@ -1,8 +1,12 @@
 #include "atrous/data/image_io.h"
 
 #include <ATen/ATen.h>
+#include <fcntl.h>
 #include <png.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <csetjmp>
 #include <cstdio>
 #include <cstdlib>
@@ -20,11 +24,36 @@
 namespace atrous::data {
 namespace {
 
+// Images come from regular files only: a device (/dev/zero) would be read forever and a FIFO would
+// block, so the file is opened without waiting for a FIFO's writer (O_NONBLOCK) and refused by what
+// fstat says it is before a byte is read.
 std::vector<unsigned char> read_file(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file)
+  struct OpenFile {
+    int fd;
+    ~OpenFile() {
+      if (fd >= 0) ::close(fd);
+    }
+  } const file{::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)};
+  const int fd = file.fd;
+  if (fd < 0)
     throw UserError(to_text("image file '", path, "' does not exist or cannot be read"), ATROUS_HERE);
-  return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  struct stat info {};
+  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode))
+    throw UserError(to_text("image file '", path,
+                            "' is not a regular file (a device, FIFO, socket or folder); give an image file"),
+                    ATROUS_HERE);
+  std::vector<unsigned char> bytes(static_cast<size_t>(info.st_size));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t got = ::read(fd, bytes.data() + done, bytes.size() - done);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0)
+      throw UserError(to_text("cannot read image file '", path, "': ", std::strerror(errno)), ATROUS_HERE);
+    if (got == 0) break;  // the file shrank while being read: decoding names what is missing
+    done += static_cast<size_t>(got);
+  }
+  bytes.resize(done);
+  return bytes;
 }
 
 UserError not_an_image(const std::string& path) {

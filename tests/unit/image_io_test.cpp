@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <jpeglib.h>
 #include <png.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <csetjmp>
@@ -18,6 +19,7 @@
 
 #include "atrous/core/error.h"
 #include "atrous/data/dataset_descriptor.h"
+#include "atrous/data/dataset_sources.h"
 #include "atrous/data/image_io.h"
 #include "scratch_files.h"
 
@@ -491,6 +493,20 @@ TEST_F(ImageIoTest, DecompressionBombsAreRefusedBeforeDecoding) {
       EXPECT_NE(message.find("downscale the image"), std::string::npos) << message;
     }
   }
+}
+
+// Only regular files are images: /dev/zero was read until memory ran out and a FIFO blocked forever.
+TEST_F(ImageIoTest, DevicesAndFifosAreRefusedBeforeAByteIsRead) {
+  EXPECT_NE(refusal([] { read_rgb_image("/dev/zero"); }).find("is not a regular file"), std::string::npos);
+  const std::string fifo = (folder / "pipe.png").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_NE(refusal([&] { read_label_image(fifo); }).find("'" + fifo + "' is not a regular file"),
+            std::string::npos);
+  EXPECT_NE(refusal([&] { read_image_size(folder.string()); }).find("is not a regular file"), std::string::npos);
+  const std::string list = (folder / "list.txt").string();
+  ASSERT_EQ(::mkfifo(list.c_str(), 0600), 0);
+  EXPECT_NE(refusal([&] { list_samples("list", folder.string(), list); }).find("is not a regular file"),
+            std::string::npos);
 }
 
 }  // namespace
