@@ -134,6 +134,12 @@ void write_png(const std::string& path, const at::Tensor& pixels,
 }  // namespace
 
 void check_image_pixels(const std::string& path, int64_t height, int64_t width, const ImageLimits& limits) {
+  constexpr int64_t largest_side = (int64_t(1) << 31) - 1;  // PNG's bound, beyond JPEG's 65535
+  if (height < 1 || width < 1 || height > largest_side || width > largest_side)
+    throw UserError(to_text("image file '", path, "' declares a size of ", height, " x ", width,
+                            " pixels, which no image has (each side is 1 to 2^31 - 1); the file is damaged: "
+                            "replace it with an intact copy"),
+                    ATROUS_HERE);
   if (limits.allows(height, width)) return;
   throw UserError(
       to_text("image file '", path, "' is ", height, " x ", width, " = ", uint64_t(height) * uint64_t(width),

@@ -155,7 +155,8 @@ LabelImage decode_png(const std::string& path, const std::vector<unsigned char>&
   state.bytes = &bytes;
   PngRows decoded;
   if (!decode(mode, limits, state, decoded)) {
-    check_image_pixels(path, state.height, state.width, limits);
+    // A size over the limit stops decoding on purpose: say so rather than what libpng said then.
+    if (state.height > 0 && state.width > 0) check_image_pixels(path, state.height, state.width, limits);
     throw UserError(to_text("image file '", path, "' is not a readable PNG: ", state.message,
                             "; replace the file with an intact copy"),
                     ATROUS_HERE);

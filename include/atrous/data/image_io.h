@@ -55,8 +55,9 @@ struct ImageLimits {
   }
 };
 
-// UserError unless `limits` allow an image of height x width: it names the file, its size, the limit
-// and the option that raises it.
+// UserError naming the file unless height x width is an image's size (each side 1 to 2^31 - 1; a
+// header that says 0 is a damaged file) that `limits` allow: then it names the size, the limit and
+// the option that raises it.
 void check_image_pixels(const std::string& path, int64_t height, int64_t width, const ImageLimits& limits);
 
 at::Tensor read_rgb_image(const std::string& path, const ImageLimits& limits = {});
