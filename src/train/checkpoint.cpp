@@ -60,7 +60,8 @@ int64_t step_of(const fs::path& file) {
 // The optimizer's state: version 1 holds SGD's velocities by parameter name (written before
 // optimizers were registered), version 2 the optimizer's name, step count and named state.
 template <class Get, class Integer>
-OptimizerState optimizer_state(int64_t version, const Get& get, const Integer& integer, const std::string& path) {
+OptimizerState optimizer_state(int64_t version, const Get& get, const Integer& integer,
+                               const std::string& path) {
   OptimizerState state;
   if (version == 1) {
     state.optimizer = "sgd";
@@ -70,9 +71,10 @@ OptimizerState optimizer_state(int64_t version, const Get& get, const Integer& i
   }
   const c10::IValue name = get("optimizer");
   if (!name.isString() || integer("optimizer_steps") < 0)
-    throw UserError(to_text("'", path, "' is not an atrous checkpoint this build reads: 'optimizer' is not text ",
-                            "or 'optimizer_steps' is negative"),
-                    ATROUS_HERE);
+    throw UserError(
+        to_text("'", path, "' is not an atrous checkpoint this build reads: 'optimizer' is not text ",
+                "or 'optimizer_steps' is negative"),
+        ATROUS_HERE);
   state.optimizer = name.toStringRef();
   state.steps = integer("optimizer_steps");
   state.tensors = tensor_map(get("optimizer_state"), path, "optimizer_state");
@@ -200,6 +202,13 @@ LatestCheckpoint latest_checkpoint(const std::string& run_dir) {
   for (const auto& entry : fs::directory_iterator(folder, error))
     if (step_of(entry.path()) >= 0 && (newest.empty() || step_of(entry.path()) > step_of(newest)))
       newest = entry.path();
+  if (newest.empty() && fs::exists(folder / "latest", error))  // written only after a checkpoint was
+    throw UserError(
+        to_text("train.run_dir '", run_dir, "' held checkpoints (", (folder / "latest").string(),
+                name.empty() ? " is empty" : " names '" + name + "'", ") but none is left, so the run ",
+                "cannot resume, and starting it over would drop its metrics.jsonl history; restore the ",
+                "checkpoints, or start afresh in a new train.run_dir (or move this run's files away)"),
+        ATROUS_HERE);
   if (newest.empty()) return {};
   const std::string why = !fs::exists(folder / "latest", error) ? "is missing"
                           : name.empty()                        ? "is empty"

@@ -180,6 +180,27 @@ TEST(Checkpoint, ABrokenLatestPointerFallsBackToTheNewestCheckpointWithANote) {
   test_support::remove_tree(dir.string());
 }
 
+// `latest` left behind after every checkpoint was removed: refused (it silently started again at
+// step 0 and dropped the earlier run's metrics), saying what to do.
+TEST(Checkpoint, ALatestPointerWithNoCheckpointLeftIsRefused) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "atrous_checkpoint_lost_test";
+  test_support::remove_tree(dir.string());
+  Checkpoint checkpoint;
+  checkpoint.model["a"] = at::zeros({2});
+  checkpoint.step = 7;
+  save_checkpoint(dir.string(), checkpoint, 1);
+  std::filesystem::remove(dir / "checkpoints" / "step-7.pt");
+  try {
+    latest_checkpoint(dir.string());
+    ADD_FAILURE() << "no UserError";
+  } catch (const UserError& error) {
+    EXPECT_NE(error.message().find("names 'step-7.pt') but none is left"), std::string::npos)
+        << error.message();
+    EXPECT_NE(error.message().find("new train.run_dir"), std::string::npos) << error.message();
+  }
+  test_support::remove_tree(dir.string());
+}
+
 // Entries of another type (a dict another program wrote, or an edited one) are refused by name, not by
 // LibTorch's "INTERNAL ASSERT FAILED ... please report a bug to PyTorch" from toInt() and the like.
 TEST(Checkpoint, EntriesOfAnotherTypeAreRefusedByName) {
@@ -225,7 +246,8 @@ TEST(Checkpoint, AVersionOneCheckpointResumesItsVelocitiesAsSgdState) {
   c10::impl::GenericDict dict(c10::StringType::get(), c10::AnyType::get());
   dict.insert("format", std::string("atrous-checkpoint"));
   dict.insert("version", int64_t(1));
-  for (const char* number : {"step", "epoch", "position", "world_size", "seed"}) dict.insert(number, int64_t(3));
+  for (const char* number : {"step", "epoch", "position", "world_size", "seed"})
+    dict.insert(number, int64_t(3));
   dict.insert("config", std::string("[train]\nsteps = 5\n"));
   c10::impl::GenericDict model(c10::StringType::get(), c10::TensorType::get());
   model.insert("w", at::ones({2, 3}));

@@ -65,7 +65,9 @@ Checkpoint load_checkpoint(const std::string& path);
 
 // The checkpoint to resume run_dir from: the one `latest` names; when `latest` is missing, empty or
 // names a file that is gone while step-<n>.pt files exist, the newest of them, with `note` saying
-// why (the caller warns); path "" when the run has no checkpoint.
+// why (the caller warns); path "" when the run has no checkpoint. A UserError when `latest` exists
+// but no step-<n>.pt is left: the run's checkpoints were removed, and neither resuming nor starting
+// over (which drops the run's metrics) is what its owner wants without saying so.
 struct LatestCheckpoint {
   std::string path;
   std::string note;
