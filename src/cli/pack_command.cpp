@@ -76,7 +76,9 @@ int PackCommand::run(const CommandContext& context) {
                                            ? std::string(ATROUS_DATASETS_DIR) + "/" + options_.format + ".ini"
                                            : options_.descriptor);
     samples = data::list_samples(options_.format, options_.root, options_.split);
-    std::vector<NamedPath> read = {{"pack.descriptor", descriptor.path}};
+    std::vector<NamedPath> read = {
+        {"pack.descriptor", descriptor.path},
+        {"pack.split", data::split_list_file(options_.format, options_.root, options_.split)}};
     for (const data::SampleSource& sample : samples) {
       read.push_back({"pack.root", sample.image_path});
       read.push_back({"pack.root", sample.label_path});

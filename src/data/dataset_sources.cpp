@@ -48,15 +48,29 @@ void refuse_repeated_names(const std::vector<SampleSource>& samples, const fs::p
                       ATROUS_HERE);
 }
 
-std::vector<SampleSource> voc(const fs::path& root, const std::string& split) {
+// The VOC2012 folder: the root itself, or VOC2012 / VOCdevkit/VOC2012 under it.
+fs::path voc_base(const fs::path& root) {
   fs::path base = root;
   for (const fs::path& candidate : {root / "VOC2012", root / "VOCdevkit" / "VOC2012"})
     if (fs::is_directory(candidate / "JPEGImages")) base = candidate;
+  return base;
+}
+
+fs::path voc_list(const fs::path& root, const std::string& split) {
+  return voc_base(root) / "ImageSets" / "Segmentation" / (split + ".txt");
+}
+
+fs::path sample_list(const fs::path& root, const std::string& split) {
+  return fs::path(split).is_absolute() ? fs::path(split) : root / split;
+}
+
+std::vector<SampleSource> voc(const fs::path& root, const std::string& split) {
+  const fs::path base = voc_base(root);
   existing_folder(base / "JPEGImages", "VOC image folder");
   const fs::path labels = base / (split == "train_aug" ? "SegmentationClassAug" : "SegmentationClass");
   existing_folder(labels, "VOC label folder");
   std::vector<SampleSource> samples;
-  const fs::path list = base / "ImageSets" / "Segmentation" / (split + ".txt");
+  const fs::path list = voc_list(root, split);
   for (const std::string& name : read_lines(list, "VOC split list"))
     samples.push_back(
         {name, (base / "JPEGImages" / (name + ".jpg")).string(), (labels / (name + ".png")).string()});
@@ -96,7 +110,7 @@ std::vector<SampleSource> ade20k(const fs::path& root, const std::string& split)
 }
 
 std::vector<SampleSource> list(const fs::path& root, const std::string& split) {
-  const fs::path list_path = fs::path(split).is_absolute() ? fs::path(split) : root / split;
+  const fs::path list_path = sample_list(root, split);
   auto resolve = [&](const std::string& path) {
     return fs::path(path).is_absolute() ? path : (root / path).string();
   };
@@ -116,6 +130,12 @@ std::vector<SampleSource> list(const fs::path& root, const std::string& split) {
 }
 
 }  // namespace
+
+std::string split_list_file(const std::string& format, const std::string& root, const std::string& split) {
+  if (format == "voc") return voc_list(root, split).string();
+  if (format == "list") return sample_list(root, split).string();
+  return "";
+}
 
 const std::vector<std::string>& source_formats() {
   static const std::vector<std::string> formats{"voc", "cityscapes", "ade20k", "list"};

@@ -247,6 +247,12 @@ out=$("$atrous" pack list --root "$work/list" --split pairs.txt --out "$work/des
 status=$?
 [ "$status" -eq 1 ] && grep -qF "pack.out '$work/desc.ini' is the file that pack.descriptor" <<<"$out" &&
   cmp -s "$datasets/demo.ini" "$work/desc.ini" || fail "pack over its descriptor: $status $out"
+# So is an output that is the split list being read (it became the HDF5 pack, exit 0).
+cp "$work/list/pairs.txt" "$work/list/pairs-copy.txt"
+out=$("$atrous" pack list --root "$work/list" --split pairs-copy.txt --out "$work/list/pairs-copy.txt" "${demo[@]}" 2>&1)
+status=$?
+[ "$status" -eq 1 ] && grep -qF "is the file that pack.split" <<<"$out" &&
+  cmp -s "$work/list/pairs.txt" "$work/list/pairs-copy.txt" || fail "pack over its split list: $status $out"
 
 # Checksums: 64 bytes changed inside sample 3's image chunk are named when training reads it.
 py "$work/train.h5" "$work/changed.h5" <<'PY' || fail "corrupting a copy of the pack"

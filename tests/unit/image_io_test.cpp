@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 #include <jpeglib.h>
 #include <png.h>
-#include <sys/stat.h>
 #include <zlib.h>
 
 #include <csetjmp>
@@ -19,7 +18,6 @@
 
 #include "atrous/core/error.h"
 #include "atrous/data/dataset_descriptor.h"
-#include "atrous/data/dataset_sources.h"
 #include "atrous/data/image_io.h"
 #include "scratch_files.h"
 
@@ -493,35 +491,6 @@ TEST_F(ImageIoTest, DecompressionBombsAreRefusedBeforeDecoding) {
       EXPECT_NE(message.find("downscale the image"), std::string::npos) << message;
     }
   }
-}
-
-// A header declaring a side of 0 pixels is a damaged file, named as such (pack stopped at an
-// internal invariant).
-TEST_F(ImageIoTest, AHeaderWithASideOfZeroNamesTheDamagedFile) {
-  PngSpec spec;
-  spec.samples.assign(5 * 7, 9);
-  Bytes png = encode_png(spec);
-  png[16] = png[17] = png[18] = png[19] = 0;  // IHDR's width (its CRC is not checked by the size read)
-  const std::string path = write("zero-width.png", png);
-  const std::string message = refusal([&] { read_image_size(path); });
-  EXPECT_NE(message.find("'" + path + "' declares a size of"), std::string::npos) << message;
-  EXPECT_NE(message.find("x 0 pixels"), std::string::npos) << message;
-  EXPECT_NE(refusal([&] { read_label_image(path); }).find(path), std::string::npos);
-}
-
-// Only regular files are images: /dev/zero was read until memory ran out and a FIFO blocked forever.
-TEST_F(ImageIoTest, DevicesAndFifosAreRefusedBeforeAByteIsRead) {
-  EXPECT_NE(refusal([] { read_rgb_image("/dev/zero"); }).find("is not a regular file"), std::string::npos);
-  const std::string fifo = (folder / "pipe.png").string();
-  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  EXPECT_NE(refusal([&] { read_label_image(fifo); }).find("'" + fifo + "' is not a regular file"),
-            std::string::npos);
-  EXPECT_NE(refusal([&] { read_image_size(folder.string()); }).find("is not a regular file"),
-            std::string::npos);
-  const std::string list = (folder / "list.txt").string();
-  ASSERT_EQ(::mkfifo(list.c_str(), 0600), 0);
-  EXPECT_NE(refusal([&] { list_samples("list", folder.string(), list); }).find("is not a regular file"),
-            std::string::npos);
 }
 
 }  // namespace

@@ -26,6 +26,11 @@ struct SampleSource {
 std::vector<SampleSource> list_samples(const std::string& format, const std::string& root,
                                        const std::string& split);
 
+// The file list_samples reads the split's samples from (VOC's ImageSets/Segmentation/<split>.txt,
+// the list format's split file), an input pack must not overwrite; "" for the formats that walk
+// folders (cityscapes, ade20k).
+std::string split_list_file(const std::string& format, const std::string& root, const std::string& split);
+
 const std::vector<std::string>& source_formats();
 
 }  // namespace atrous::data
