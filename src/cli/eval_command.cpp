@@ -46,7 +46,10 @@ int EvalCommand::run(const CommandContext& context) {
                                          {"eval.data", data_},
                                          {"--config", context.options.config_file()}};
     refuse_overwriting_inputs({"eval.out", out_}, read);
-    if (visualize_ > 0) refuse_overwriting_inputs({"eval.visualize_out", visualize_out_}, read);
+    if (visualize_ > 0) {
+      refuse_overwriting_inputs({"eval.visualize_out", visualize_out_}, read);
+      refuse_shared_outputs({{"eval.out", out_}, {"eval.visualize_out", visualize_out_}});
+    }
     pack = std::make_unique<data::PackReader>(data_);
     eval::require_samples(*pack);
     predictor = std::make_unique<eval::Predictor>(eval::load_predictor(

@@ -21,4 +21,22 @@ void refuse_overwriting_inputs(const NamedPath& output, const std::vector<NamedP
   }
 }
 
+void refuse_shared_outputs(const std::vector<NamedPath>& outputs) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> resolved;
+  for (const NamedPath& output : outputs) {
+    std::error_code error;
+    const fs::path path =
+        output.path.empty() ? fs::path() : fs::weakly_canonical(fs::absolute(output.path), error);
+    resolved.push_back(error ? fs::absolute(output.path).lexically_normal() : path);
+  }
+  for (size_t i = 0; i < outputs.size(); ++i)
+    for (size_t j = i + 1; j < outputs.size(); ++j)
+      if (!outputs[i].path.empty() && !outputs[j].path.empty() && resolved[i] == resolved[j])
+        throw UserError(to_text(outputs[i].option, " '", outputs[i].path, "' and ", outputs[j].option, " '",
+                                outputs[j].path, "' are the same file; the second would replace the first. ",
+                                "Give them different paths"),
+                        ATROUS_HERE);
+}
+
 }  // namespace atrous

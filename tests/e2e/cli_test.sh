@@ -211,6 +211,11 @@ run train-over-pack 1 "$atrous" train --config "$work/tiny.ini" --train.run_dir 
 run eval-over-config 1 "$atrous" eval --config "$work/tiny.ini" --eval.checkpoint "$checkpoint" \
   --eval.data "$work/val.h5" --eval.out "$work/tiny.ini" &&
   expect eval-over-config "eval.out '$work/tiny.ini' is the file that --config '$work/tiny.ini' reads" 1
+# Two outputs of one command that are one file: refused before either is written.
+run eval-outputs-shared 1 "$atrous" eval --config "$work/tiny.ini" --eval.checkpoint "$checkpoint" \
+  --eval.data "$work/val.h5" --eval.out "$work/same-out" --eval.visualize 1 --eval.visualize_out "$work/./same-out" &&
+  expect eval-outputs-shared "eval.out '$work/same-out' and eval.visualize_out '$work/./same-out' are the same file" 1
+[ ! -e "$work/same-out" ] || { echo "FAIL eval-outputs-shared wrote $work/same-out"; failures=$((failures + 1)); }
 run train-over-resumed 1 "$atrous" train --config "$work/tiny.ini" --train.run_dir "$work/run" --train.steps 2 \
   --train.timeline "$checkpoint" &&
   expect train-over-resumed "train.timeline '$checkpoint' is the file that train.resume '$checkpoint' reads" 1

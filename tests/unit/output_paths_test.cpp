@@ -40,5 +40,29 @@ TEST(OutputPaths, AnOutputThatIsAnInputUnderAnySpellingIsRefused) {
   test_support::remove_tree(dir.string());
 }
 
+// Two outputs of one command that are one file, existing or not: eval.out and eval.visualize_out
+// both "x" wrote the JSON and then replaced it with the PNG, exit 0.
+TEST(OutputPaths, TwoOutputsThatAreOneFileAreRefusedBeforeEitherExists) {
+  const fs::path dir = fs::temp_directory_path() / "atrous_shared_outputs_test";
+  test_support::remove_tree(dir.string());
+  fs::create_directories(dir / "sub");
+  const std::string a = (dir / "x").string(), same = (dir / "sub" / ".." / "x").string();
+  try {
+    refuse_shared_outputs({{"eval.out", a}, {"eval.visualize_out", same}});
+    ADD_FAILURE() << "no UserError";
+  } catch (const UserError& error) {
+    EXPECT_NE(
+        error.message().find("eval.out '" + a + "' and eval.visualize_out '" + same + "' are the same file"),
+        std::string::npos)
+        << error.message();
+  }
+  fs::create_directory_symlink(dir / "sub", dir / "link");
+  EXPECT_THROW(
+      refuse_shared_outputs({{"a", (dir / "sub" / "y").string()}, {"b", (dir / "link" / "y").string()}}),
+      UserError);
+  EXPECT_NO_THROW(refuse_shared_outputs({{"a", a}, {"b", (dir / "y").string()}, {"c", ""}, {"d", ""}}));
+  test_support::remove_tree(dir.string());
+}
+
 }  // namespace
 }  // namespace atrous

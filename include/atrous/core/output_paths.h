@@ -1,5 +1,6 @@
 #pragma once
-// refuse_overwriting_inputs: a file a command is about to write must not be one of the files it reads.
+// refuse_overwriting_inputs: a file a command is about to write must not be one of the files it reads;
+// refuse_shared_outputs: nor another of the files it writes.
 //
 // `output` is the option and the path the command will write; `inputs` the options and paths it
 // reads (empty paths are skipped). When the output exists and is the same file as an existing input
@@ -19,5 +20,10 @@ struct NamedPath {
 };
 
 void refuse_overwriting_inputs(const NamedPath& output, const std::vector<NamedPath>& inputs);
+
+// A UserError naming both options when two of a command's outputs are the same file (the same path
+// once made absolute and normalised, with the links of its existing part resolved), whether it exists
+// yet or not: the later write would replace the earlier one. Empty paths are skipped.
+void refuse_shared_outputs(const std::vector<NamedPath>& outputs);
 
 }  // namespace atrous
