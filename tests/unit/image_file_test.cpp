@@ -16,6 +16,7 @@
 #include "atrous/data/dataset_sources.h"
 #include "atrous/data/image_io.h"
 #include "scratch_files.h"
+#include "user_error_message.h"
 
 namespace atrous::data {
 namespace {
@@ -33,16 +34,7 @@ class ImageFileTest : public ::testing::Test {
   fs::path folder;
 };
 
-template <class Read>
-std::string refusal(Read read) {
-  try {
-    read();
-  } catch (const UserError& error) {
-    return error.message();
-  }
-  ADD_FAILURE() << "no UserError";
-  return "";
-}
+using test_support::refusal;
 
 // A PNG's signature and IHDR chunk declaring width x height (8-bit grey), with a correct CRC.
 std::string png_header(uint32_t width, uint32_t height) {

@@ -20,6 +20,7 @@
 #include "atrous/data/dataset_descriptor.h"
 #include "atrous/data/image_io.h"
 #include "scratch_files.h"
+#include "user_error_message.h"
 
 namespace atrous::data {
 namespace {
@@ -201,17 +202,7 @@ class ImageIoTest : public ::testing::Test {
   fs::path folder;
 };
 
-// The message of the UserError that `read` throws, or a failure.
-template <class Read>
-std::string refusal(Read read) {
-  try {
-    read();
-  } catch (const UserError& error) {
-    return error.message();
-  }
-  ADD_FAILURE() << "no UserError";
-  return "";
-}
+using test_support::refusal;
 
 // Samples 0, 1, 2, ... wrapped at `modulus`, as a [height, width(, channels)] tensor.
 at::Tensor ramp(const PngSpec& spec, unsigned modulus) {
