@@ -34,7 +34,7 @@ void refuse_shared_outputs(const std::vector<NamedPath>& outputs) {
     for (size_t j = i + 1; j < outputs.size(); ++j)
       if (!outputs[i].path.empty() && !outputs[j].path.empty() && resolved[i] == resolved[j])
         throw UserError(to_text(outputs[i].option, " '", outputs[i].path, "' and ", outputs[j].option, " '",
-                                outputs[j].path, "' are the same file; the second would replace the first. ",
+                                outputs[j].path, "' are the same file; one would replace the other. ",
                                 "Give them different paths"),
                         ATROUS_HERE);
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "atrous/core/options.h"
+#include "atrous/core/output_paths.h"
 #include "atrous/observe/timeline.h"
 
 namespace atrous::train {
@@ -77,6 +78,13 @@ void RunOptions::validate() const {
   ATROUS_CHECK_OPTION(tensorboard_images >= 0, "train.tensorboard_images", tensorboard_images,
                       "an integer >= 0");
   observe::StepRange::parse(timeline_steps, "train.timeline_steps");
+  // The timeline, written when the run ends, must not replace a file the run directory keeps.
+  const std::string own = run_dir + "/";
+  refuse_shared_outputs({{"train.timeline", timeline},
+                         {"the run's metrics", own + "metrics.jsonl"},
+                         {"the run's configuration", own + "config.ini"},
+                         {"the run's checkpoint pointer", own + "checkpoints/latest"},
+                         {"the run's target record", own + "target.json"}});
 }
 
 int64_t RunOptions::evaluation_period(double steps_per_epoch) const {

@@ -216,6 +216,10 @@ run eval-outputs-shared 1 "$atrous" eval --config "$work/tiny.ini" --eval.checkp
   --eval.data "$work/val.h5" --eval.out "$work/same-out" --eval.visualize 1 --eval.visualize_out "$work/./same-out" &&
   expect eval-outputs-shared "eval.out '$work/same-out' and eval.visualize_out '$work/./same-out' are the same file" 1
 [ ! -e "$work/same-out" ] || { echo "FAIL eval-outputs-shared wrote $work/same-out"; failures=$((failures + 1)); }
+run train-timeline-over-metrics 1 "$atrous" train --config "$work/tiny.ini" --train.run_dir "$work/run4" --train.steps 1 \
+  --train.timeline "$work/run4/metrics.jsonl" &&
+  expect train-timeline-over-metrics "train.timeline '$work/run4/metrics.jsonl' and the run's metrics" 1
+[ ! -e "$work/run4" ] || { echo "FAIL train-timeline-over-metrics left $work/run4"; failures=$((failures + 1)); }
 run train-over-resumed 1 "$atrous" train --config "$work/tiny.ini" --train.run_dir "$work/run" --train.steps 2 \
   --train.timeline "$checkpoint" &&
   expect train-over-resumed "train.timeline '$checkpoint' is the file that train.resume '$checkpoint' reads" 1

@@ -23,7 +23,7 @@ void refuse_overwriting_inputs(const NamedPath& output, const std::vector<NamedP
 
 // A UserError naming both options when two of a command's outputs are the same file (the same path
 // once made absolute and normalised, with the links of its existing part resolved), whether it exists
-// yet or not: the later write would replace the earlier one. Empty paths are skipped.
+// yet or not: one write would replace the other. Empty paths are skipped.
 void refuse_shared_outputs(const std::vector<NamedPath>& outputs);
 
 }  // namespace atrous
