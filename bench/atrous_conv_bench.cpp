@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "arguments.h"
 #include "atrous/core/allocator_tuning.h"
 #include "atrous/model/memory_format.h"
 #include "atrous/model/precision.h"
@@ -69,6 +70,8 @@ struct Arguments {
   std::string shapes = "all";
 };
 
+using atrous::bench::positive_integer;
+
 Arguments parse_arguments(int argc, char** argv) {
   Arguments a;
   for (int i = 1; i < argc; i += 2) {
@@ -76,13 +79,13 @@ Arguments parse_arguments(int argc, char** argv) {
     if (i + 1 >= argc) throw std::runtime_error(name + ": needs a value");
     const std::string value = argv[i + 1];
     if (name == "--threads")
-      a.threads = std::stoi(value);
+      a.threads = positive_integer(name, value);
     else if (name == "--repetitions")
-      a.repetitions = std::stoi(value);
+      a.repetitions = positive_integer(name, value);
     else if (name == "--crop")
-      a.crop = std::stoi(value);
+      a.crop = positive_integer(name, value);
     else if (name == "--batch")
-      a.batch = std::stoi(value);
+      a.batch = positive_integer(name, value);
     else if (name == "--precision")
       a.precision = atrous::parse_choice("precision", atrous::model::precision_choices(), value);
     else if (name == "--memory-format")
@@ -95,8 +98,6 @@ Arguments parse_arguments(int argc, char** argv) {
     else
       throw std::runtime_error("unknown option " + name);
   }
-  if (a.threads < 1 || a.repetitions < 1 || a.crop < 1 || a.batch < 1)
-    throw std::runtime_error("--threads, --repetitions, --crop and --batch: integers >= 1");
   return a;
 }
 
@@ -164,6 +165,7 @@ int main(int argc, char** argv) {
   atrous::ensure_tuned_allocator(argv);  // the malloc settings of the atrous binaries
   try {
     const Arguments a = parse_arguments(argc, argv);
+    const std::vector<Layer> chosen = layers(a.shapes, a.crop, a.batch);  // a bad --shapes before any output
     at::set_num_threads(a.threads);
     std::printf("%s, %s, %s, %d thread(s), median of %d; DeepLabV3-ResNet50 OS 8 at crop %d, batch %d\n",
                 a.device.str().c_str(),
@@ -172,7 +174,7 @@ int main(int argc, char** argv) {
                 a.repetitions, a.crop, a.batch);
     std::printf("%-16s %8s %8s %8s %6s  %8s %8s %6s  %7s  %7s\n", "layer", "map", "aten fwd", "bwd ms", "b/f",
                 "taps fwd", "bwd ms", "b/f", "inside", "speedup");
-    for (const Layer& layer : layers(a.shapes, a.crop, a.batch)) run_layer(a, layer);
+    for (const Layer& layer : chosen) run_layer(a, layer);
   } catch (const std::exception& error) {
     std::cerr << "atrous_conv_bench: " << error.what() << "\n";
     return 2;

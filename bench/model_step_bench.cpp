@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "arguments.h"
 #include "atrous/model/deeplab.h"
 #include "atrous/model/memory_format.h"
 #include "atrous/model/precision.h"
@@ -37,15 +38,7 @@ struct Arguments {
   atrous::model::AtrousConvPath atrous_conv = atrous::model::AtrousConvPath::automatic;
 };
 
-int positive_integer(const std::string& name, const std::string& value) {
-  size_t used = 0;
-  try {
-    const int result = std::stoi(value, &used);
-    if (used == value.size() && result > 0) return result;
-  } catch (const std::logic_error&) {
-  }
-  throw std::runtime_error(name + " " + value + ": not an integer > 0");
-}
+using atrous::bench::positive_integer;
 
 bool parse_each_argument(int argc, char** argv, Arguments& a) {
   for (int i = 1; i + 1 < argc; i += 2) {

@@ -257,18 +257,19 @@ TEST(ModelOptions, ChoicesAcceptTheirNamesSetTheEnumsAndWriteTheNamesBack) {
   ModelOptions::declare(table, options);
   parse_options(table, {"--model.backbone", "xception65", "--model.head", "deeplabv3", "--model.merge_method",
                         "mean", "--model.normalization", "deeplab", "--model.resnet_stem", "beta",
-                        "--model.logits_upsampling", "align_corners"});
+                        "--model.logits_upsampling", "align_corners", "--model.atrous_conv", "aten"});
   EXPECT_EQ(options.backbone, "xception65");
   EXPECT_EQ(options.head, DeepLabHead::deeplabv3);
   EXPECT_EQ(options.merge_method, MergeMethod::mean);
   EXPECT_EQ(options.normalization, InputNormalization::deeplab);
   EXPECT_EQ(options.resnet_stem, ResNetStem::beta);
   EXPECT_EQ(options.logits_upsampling, LogitsUpsampling::align_corners);
+  EXPECT_EQ(options.atrous_conv, AtrousConvPath::aten);
   const std::string ini = effective_config(table);
   for (const char* line :
        {"backbone = xception65  # command line\n", "head = deeplabv3  # command line\n",
         "merge_method = mean  # command line\n", "normalization = deeplab  # command line\n",
-        "resnet_stem = beta  # command line\n"})
+        "resnet_stem = beta  # command line\n", "atrous_conv = aten  # command line\n"})
     EXPECT_NE(ini.find(line), std::string::npos) << line << ini;
   const std::string help = options_help(table);
   EXPECT_NE(help.find("default: resnet50; allowed: resnet50, resnet101, mobilenet_v2 or xception65"),
@@ -276,6 +277,7 @@ TEST(ModelOptions, ChoicesAcceptTheirNamesSetTheEnumsAndWriteTheNamesBack) {
       << help;
   EXPECT_NE(help.find("default: deeplabv3plus; allowed: deeplabv3plus or deeplabv3"), std::string::npos);
   EXPECT_NE(help.find("default: torchvision; allowed: torchvision or beta"), std::string::npos);
+  EXPECT_NE(help.find("default: auto; allowed: auto, valid_taps or aten"), std::string::npos) << help;
 
   OptionTable again;
   ModelOptions wrong;
