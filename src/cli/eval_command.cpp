@@ -5,9 +5,9 @@
 #include <memory>
 #include <vector>
 
-#include "atrous/core/atomic_file.h"
 #include "atrous/core/log.h"
 #include "atrous/core/options.h"
+#include "atrous/core/output_file.h"
 #include "atrous/core/output_paths.h"
 #include "atrous/data/image_io.h"
 #include "atrous/data/pack_reader.h"

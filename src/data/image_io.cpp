@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include "atrous/core/error.h"
+#include "atrous/core/output_file.h"
 #include "atrous/data/jpeg_decoder.h"
 #include "atrous/data/png_decoder.h"
 
@@ -113,22 +114,21 @@ void write_png(const std::string& path, const at::Tensor& pixels,
   auto* base = const_cast<uint8_t*>(data.data_ptr<uint8_t>());
   for (int y = 0; y < height; ++y) rows[y] = base + size_t(y) * width * channels;
 
-  const std::string partial = path + ".partial";
-  FILE* file = std::fopen(partial.c_str(), "wb");
+  OutputFile output(path);
+  FILE* file = ::fdopen(::dup(output.descriptor()), "wb");
   if (file == nullptr)
-    throw UserError(
-        to_text("cannot write '", partial, "': ", std::strerror(errno), "; check the output folder"),
-        ATROUS_HERE);
+    throw UserError(to_text("cannot write '", path, "': ", std::strerror(errno), "; check the output folder"),
+                    ATROUS_HERE);
   PngWriteState state;
   const bool encoded = encode_png(file, rows.data(), height, width, palette ? colours.data() : nullptr,
                                   static_cast<int>(colours.size()), state);
-  const bool closed = std::fclose(file) == 0;
-  if (!encoded || !closed) {
-    std::remove(partial.c_str());
-    throw UserError(to_text("could not write PNG '", path, "': ", encoded ? "closing failed" : state.message),
+  const int close_error = std::fclose(file) == 0 ? 0 : errno;
+  if (!encoded || close_error != 0)
+    throw UserError(to_text("could not write PNG '", path,
+                            "': ", encoded ? std::string(std::strerror(close_error)) : state.message,
+                            "; nothing was written there. Check the space left in its folder"),
                     ATROUS_HERE);
-  }
-  std::filesystem::rename(partial, path);
+  output.commit();
 }
 
 }  // namespace

@@ -1,17 +1,12 @@
 #include "atrous/data/pack_writer.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
-#include <cstdlib>
+#include <chrono>
 #include <filesystem>
 
 #include "atrous/core/error.h"
 #include "atrous/data/hdf5_attributes.h"
 #include "atrous/data/hdf5_check.h"
+#include "atrous/data/hdf5_output.h"
 
 namespace atrous::data {
 namespace {
@@ -31,41 +26,19 @@ Hdf5Handle create_rows(hid_t file, const char* name, hid_t type, const std::vect
       H5Dcreate2(file, name, type, space.get(), H5P_DEFAULT, properties.get(), H5P_DEFAULT)));
 }
 
-// Removes "<path>.partial-<pid>" files of packing processes that are gone (killed, crashed): their
-// pack can never be committed. A live process's partial file is left alone.
-void remove_abandoned_partials(const std::string& path) {
-  const std::filesystem::path target(path);
-  const std::string prefix = target.filename().string() + ".partial-";
-  std::error_code error;
-  const std::filesystem::path folder = target.parent_path().empty() ? "." : target.parent_path();
-  for (const auto& entry : std::filesystem::directory_iterator(folder, error)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind(prefix, 0) != 0) continue;
-    char* end = nullptr;
-    const long pid = std::strtol(name.c_str() + prefix.size(), &end, 10);
-    if (pid <= 0 || *end != '\0') continue;
-    if (::kill(pid_t(pid), 0) != 0 && errno == ESRCH) std::filesystem::remove(entry.path(), error);
-  }
-}
-
-void sync_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  ATROUS_CHECK(fd >= 0 && ::fsync(fd) == 0, "cannot sync '", path, "' to disk");
-  ::close(fd);
-}
+// A packing process that was killed holds no lock on its temporary for longer than this.
+constexpr std::chrono::seconds abandoned_after{60};
 
 }  // namespace
 
 PackWriter::PackWriter(std::string path, PackMetadata metadata, int compress, bool checksums)
-    : path_(std::move(path)), metadata_(std::move(metadata)) {
+    : path_(std::move(path)), metadata_(std::move(metadata)), output_(OutputFile::for_library(path_)) {
   ATROUS_ASSERT(metadata_.height > 0 && metadata_.width > 0, "pack size ", metadata_.height, "x",
                 metadata_.width);
   ATROUS_CHECK(compress >= 0 && compress <= 9, "gzip level ", compress, " is not in 0..9");
-  remove_abandoned_partials(path_);
-  partial_path_ = path_ + ".partial-" + std::to_string(::getpid());
-  file_.reset(H5Fcreate(partial_path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
-  ATROUS_CHECK(file_.get() >= 0, "cannot create '", partial_path_, "' for the pack: ", hdf5_error_text(),
-               "; check that the folder exists and is writable");
+  const std::string folder = std::filesystem::path(path_).parent_path().string();
+  remove_abandoned_outputs(folder.empty() ? "." : folder, abandoned_after);
+  file_ = create_hdf5_output(output_);
   const auto h = static_cast<hsize_t>(metadata_.height), w = static_cast<hsize_t>(metadata_.width);
   images_ = create_rows(file_.get(), "images", H5T_NATIVE_UINT8, {h, w, 3}, compress, checksums);
   labels_ = create_rows(file_.get(), "labels", H5T_NATIVE_UINT8, {h, w}, compress, checksums);
@@ -75,10 +48,8 @@ PackWriter::PackWriter(std::string path, PackMetadata metadata, int compress, bo
   names_ = create_rows(file_.get(), "names", string_type.get(), {}, 0, false);  // variable-length
 }
 
-PackWriter::~PackWriter() {
-  if (committed_) return;
+PackWriter::~PackWriter() {  // without commit(), output_ then removes the temporary
   names_.reset(), source_hw_.reset(), valid_hw_.reset(), labels_.reset(), images_.reset(), file_.reset();
-  std::remove(partial_path_.c_str());
 }
 
 void PackWriter::append_row(const Hdf5Handle& dataset, hid_t type, const void* data,
@@ -133,11 +104,7 @@ void PackWriter::commit() {
   write_attribute(root, "source_format", metadata_.source_format);
   write_attribute(root, "split", metadata_.split);
   names_.reset(), source_hw_.reset(), valid_hw_.reset(), labels_.reset(), images_.reset();
-  ATROUS_HDF5_CHECK(H5Fclose(file_.release()));
-  sync_file(partial_path_);
-  std::error_code error;
-  std::filesystem::rename(partial_path_, path_, error);
-  ATROUS_CHECK(!error, "cannot rename '", partial_path_, "' to '", path_, "': ", error.message());
+  commit_hdf5_output(file_, output_);
   committed_ = true;
 }
 

@@ -17,6 +17,7 @@
 
 #include "atrous/core/error.h"
 #include "atrous/core/log.h"
+#include "atrous/core/output_file.h"
 
 namespace atrous::distributed {
 namespace {
@@ -213,16 +214,7 @@ struct StallInspector::State {
 
   // Atomically: a reader sees the old record or the new one, never a torn one.
   void publish(const RankPosition& position) const {
-    const std::string path = record_path(settings.directory, rank), partial = path + ".partial";
-    {
-      std::ofstream file(partial, std::ios::trunc);
-      file << format_rank_position(position) << "\n";
-      if (!file)
-        throw UserError(to_text("cannot write '", partial, "': ", std::strerror(errno)), ATROUS_HERE);
-    }
-    std::error_code error;
-    std::filesystem::rename(partial, path, error);
-    if (error) throw UserError(to_text("cannot rename '", partial, "': ", error.message()), ATROUS_HERE);
+    write_file_atomically(record_path(settings.directory, rank), format_rank_position(position) + "\n");
   }
 
   // The records of `members` written by this job (by world rank).

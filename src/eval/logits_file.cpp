@@ -3,30 +3,26 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
-#include <cstdio>
-#include <filesystem>
 #include <map>
 
 #include "atrous/core/error.h"
 #include "atrous/data/hdf5_attributes.h"
 #include "atrous/data/hdf5_check.h"
+#include "atrous/data/hdf5_output.h"
 #include "atrous/data/image_inputs.h"
 
 namespace atrous::eval {
 
 LogitsFile::LogitsFile(std::string path, int64_t num_classes)
-    : path_(std::move(path)), partial_(path_ + ".partial") {
-  file_ = data::Hdf5Handle(
-      ATROUS_HDF5_CHECK(H5Fcreate(partial_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)));
+    : path_(std::move(path)), output_(OutputFile::for_library(path_)) {
+  file_ = data::create_hdf5_output(output_);
   group_ = data::Hdf5Handle(
       ATROUS_HDF5_CHECK(H5Gcreate2(file_.get(), "logits", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)));
   data::write_attribute(file_.get(), "num_classes", num_classes);
 }
 
-LogitsFile::~LogitsFile() {
-  if (committed_) return;
+LogitsFile::~LogitsFile() {  // without commit(), output_ then removes the temporary
   group_.reset(), file_.reset();
-  std::remove(partial_.c_str());
 }
 
 std::string logits_key(const std::string& name) {
@@ -62,9 +58,8 @@ void LogitsFile::write(const std::string& name, const at::Tensor& logits) {
 }
 
 void LogitsFile::commit() {
-  group_.reset(), file_.reset();
-  std::filesystem::rename(partial_, path_);
-  committed_ = true;
+  group_.reset();
+  data::commit_hdf5_output(file_, output_);
 }
 
 }  // namespace atrous::eval

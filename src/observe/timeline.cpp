@@ -1,14 +1,18 @@
 #include "atrous/observe/timeline.h"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "atrous/core/error.h"
 #include "atrous/core/json.h"
 #include "atrous/core/options.h"
+#include "atrous/core/output_file.h"
 
 namespace atrous::observe {
 namespace {
@@ -50,13 +54,15 @@ Timeline::Timeline(const std::string& file, int rank, const std::string& host, S
   const auto steady = Clock::now().time_since_epoch();
   wall_offset_us_ = std::chrono::duration_cast<std::chrono::microseconds>(wall).count() -
                     std::chrono::duration_cast<std::chrono::microseconds>(steady).count();
-  out_.open(part_path_, std::ios::trunc);
-  if (!out_)
-    throw UserError(to_text("cannot write the timeline part '", part_path_, "': ", std::strerror(errno),
-                            "; give train.timeline a path in a writable directory"),
+  const int descriptor = create_stream_file(part_path_, "give train.timeline a path in a writable directory");
+  out_ = ::fdopen(descriptor, "w");
+  if (out_ == nullptr) {
+    ::close(descriptor);
+    throw UserError(to_text("cannot write the timeline part '", part_path_, "': ", std::strerror(errno)),
                     ATROUS_HERE);
+  }
   open_ = true;
-  out_ << "[\n";
+  std::fputs("[\n", out_);
   const std::string process = to_text("{\"ph\": \"M\", \"pid\": ", rank, ", ");
   write_event(process + "\"name\": \"process_name\", \"args\": {\"name\": " +
               json_string(to_text("rank ", rank, " (", host, ")")) + "}}");
@@ -92,16 +98,16 @@ void Timeline::span(const std::string& name, Clock::time_point begin, Clock::tim
 
 void Timeline::write_event(const std::string& json) {
   const std::lock_guard<std::mutex> lock(mutex_);
-  if (out_.is_open()) out_ << json << ",\n";
+  if (out_ != nullptr) std::fprintf(out_, "%s,\n", json.c_str());
 }
 
 void Timeline::flush() {
   const std::lock_guard<std::mutex> lock(mutex_);
-  if (!out_.is_open()) return;
-  out_.flush();
-  if (!out_) {
+  if (out_ == nullptr) return;
+  if (std::fflush(out_) != 0 || std::ferror(out_) != 0) {
     const std::string reason = std::strerror(errno);
-    out_.close();  // nothing more is recorded: the trace up to here stays readable
+    std::fclose(out_);  // nothing more is recorded: the trace up to here stays readable
+    out_ = nullptr;
     open_ = false;
     recording_ = false;
     throw UserError(to_text("cannot write the timeline part '", part_path_, "': ", reason,
@@ -113,7 +119,8 @@ void Timeline::flush() {
 void Timeline::close() {
   flush();
   const std::lock_guard<std::mutex> lock(mutex_);
-  if (out_.is_open()) out_.close();
+  if (out_ != nullptr) std::fclose(out_);
+  out_ = nullptr;
   open_ = false;
   recording_ = false;
 }
@@ -155,42 +162,30 @@ std::shared_ptr<distributed::CollectiveObserver> Timeline::observer(const std::s
 }
 
 std::vector<std::string> merge_timeline_parts(const std::string& file, int world_size) {
-  const std::string partial = file + ".partial";
+  OutputFile output(file);
   std::vector<std::string> missing;
-  {
-    std::ofstream out(partial, std::ios::trunc);
-    if (!out)
-      throw UserError(to_text("cannot write the timeline '", partial, "': ", std::strerror(errno)),
-                      ATROUS_HERE);
-    out << "{\"traceEvents\": [\n";
-    bool first = true;
-    for (int rank = 0; rank < world_size; ++rank) {
-      std::ifstream part(timeline_part_path(file, rank));
-      if (!part) {
-        missing.push_back(timeline_part_path(file, rank));
-        continue;
-      }
-      std::string line;
-      while (std::getline(part, line)) {
-        // Every event is one line ending in a comma (write_event; json_string escapes newlines): a
-        // line without it was cut short by a failed write.
-        if (line.empty() || line.back() != ',') continue;
-        line.pop_back();
-        out << (first ? "" : ",\n") << line;
-        first = false;
-      }
+  std::string text = "{\"traceEvents\": [\n";
+  bool first = true;
+  for (int rank = 0; rank < world_size; ++rank) {
+    std::ifstream part(timeline_part_path(file, rank));
+    if (!part) {
+      missing.push_back(timeline_part_path(file, rank));
+      continue;
     }
-    out << "\n], \"displayTimeUnit\": \"ms\"}\n";
-    out.flush();
-    if (!out)
-      throw UserError(to_text("cannot write the timeline '", partial, "': ", std::strerror(errno),
-                              "; check the space left there"),
-                      ATROUS_HERE);
+    std::string line;
+    while (std::getline(part, line)) {
+      // Every event is one line ending in a comma (write_event; json_string escapes newlines): a
+      // line without it was cut short by a failed write.
+      if (line.empty() || line.back() != ',') continue;
+      line.pop_back();
+      text += (first ? "" : ",\n") + line;
+      first = false;
+      if (text.size() >= (size_t(1) << 20)) output.write(text), text.clear();
+    }
   }
+  output.write(text + "\n], \"displayTimeUnit\": \"ms\"}\n");
+  output.commit();
   std::error_code error;
-  std::filesystem::rename(partial, file, error);
-  if (error)
-    throw UserError(to_text("cannot rename '", partial, "' to '", file, "': ", error.message()), ATROUS_HERE);
   for (int rank = 0; rank < world_size; ++rank)
     std::filesystem::remove(timeline_part_path(file, rank), error);
   return missing;

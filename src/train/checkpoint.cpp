@@ -12,9 +12,9 @@
 #include <fstream>
 #include <iterator>
 
-#include "atrous/core/atomic_file.h"
 #include "atrous/core/error.h"
 #include "atrous/core/options.h"
+#include "atrous/core/output_file.h"
 #include "atrous/core/torch_zip.h"
 
 namespace atrous::train {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -9,9 +10,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
-#include "atrous/core/atomic_file.h"
 #include "atrous/core/error.h"
+#include "atrous/core/output_file.h"
 
 namespace atrous::train {
 
@@ -23,8 +25,11 @@ RunDirectory::RunDirectory(const std::string& path) : path_(path) {
         to_text("cannot create run directory '", path, "': ", error.message(), "; check train.run_dir"),
         ATROUS_HERE);
   const std::string lock = path + "/.lock";
-  lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd_ < 0) throw UserError(to_text("cannot open '", lock, "': ", std::strerror(errno)), ATROUS_HERE);
+  lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0)
+    throw UserError(to_text("cannot open '", lock, "': ", std::strerror(errno),
+                            errno == ELOOP ? " (it is a link; remove it)" : ""),
+                    ATROUS_HERE);
   if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     ::close(lock_fd_);
     lock_fd_ = -1;
@@ -32,14 +37,30 @@ RunDirectory::RunDirectory(const std::string& path) : path_(path) {
                             " is locked); wait for it to end or choose another train.run_dir"),
                     ATROUS_HERE);
   }
-  remove_partial_files(path);  // what an interrupted write of an earlier job left; the lock is ours
-  remove_partial_files(path + "/checkpoints");
-  metrics_.open(path + "/metrics.jsonl", std::ios::app);
-  if (!metrics_) throw UserError(to_text("cannot write '", path, "/metrics.jsonl'"), ATROUS_HERE);
+  // What an interrupted write of an earlier job left: the lock is ours, so no writer there is alive.
+  remove_abandoned_outputs(path, std::chrono::seconds(0));
+  remove_abandoned_outputs(path + "/checkpoints", std::chrono::seconds(0));
+  open_metrics();
 }
 
 RunDirectory::~RunDirectory() {
+  if (metrics_fd_ >= 0) ::close(metrics_fd_);
   if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+void RunDirectory::open_metrics() {
+  const std::string file = path_ + "/metrics.jsonl";
+  metrics_fd_ = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  struct stat status {};
+  if (metrics_fd_ >= 0 && ::fstat(metrics_fd_, &status) == 0 && S_ISREG(status.st_mode)) return;
+  const int error = metrics_fd_ < 0 ? errno : 0;
+  if (metrics_fd_ >= 0) ::close(metrics_fd_);
+  metrics_fd_ = -1;
+  throw UserError(to_text("cannot write '", file, "': ",
+                          error == ELOOP ? "it is a link; remove it"
+                          : error != 0   ? std::strerror(error)
+                                         : "it is not a regular file; remove it"),
+                  ATROUS_HERE);
 }
 
 void RunDirectory::write_config(const std::string& ini) {
@@ -47,10 +68,17 @@ void RunDirectory::write_config(const std::string& ini) {
 }
 
 void RunDirectory::append_metrics(const std::string& json_line) {
-  metrics_ << json_line << '\n';
-  metrics_.flush();
-  if (!metrics_)
-    throw UserError(to_text("cannot append to '", path_, "/metrics.jsonl' (disk full?)"), ATROUS_HERE);
+  const std::string line = json_line + '\n';
+  size_t written = 0;
+  while (written < line.size()) {
+    const ssize_t n = ::write(metrics_fd_, line.data() + written, line.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0)
+      throw UserError(to_text("cannot append to '", path_, "/metrics.jsonl': ",
+                              std::strerror(n < 0 ? errno : ENOSPC), "; check the space left there"),
+                      ATROUS_HERE);
+    written += size_t(n);
+  }
 }
 
 std::optional<int64_t> step_record_step(const std::string& line) {
@@ -89,10 +117,10 @@ void RunDirectory::truncate_metrics_after(int64_t step) {
       kept += line + '\n';
     }
   }
-  metrics_.close();
+  ::close(metrics_fd_);
+  metrics_fd_ = -1;
   write_file_atomically(target, kept);  // on failure the file keeps every line it had
-  metrics_.open(target, std::ios::app);
-  if (!metrics_) throw UserError(to_text("cannot write '", target, "'"), ATROUS_HERE);
+  open_metrics();
 }
 
 }  // namespace atrous::train

@@ -3,10 +3,10 @@
 #include <iomanip>
 #include <sstream>
 
-#include "atrous/core/atomic_file.h"
 #include "atrous/core/error.h"
 #include "atrous/core/json.h"
 #include "atrous/core/log.h"
+#include "atrous/core/output_file.h"
 #include "atrous/train/run_directory.h"
 
 namespace atrous::train {
@@ -56,9 +56,9 @@ void TargetMiou::write_record() const {
        << ", \"epoch\": " << reached_number(json_number(double(images_) / double(images_per_epoch_)))
        << ", \"images\": " << reached_number(std::to_string(images_))
        << ", \"wall_s\": " << reached_number(json_number(wall_s_))
-       << ", \"miou\": " << reached_number(json_number(miou_)) << ", \"best_miou\": " << json_number(best_miou_)
-       << ", \"best_step\": " << best_step_ << ", \"evaluations\": " << evaluations_
-       << ", \"last_step\": " << last_step_
+       << ", \"miou\": " << reached_number(json_number(miou_))
+       << ", \"best_miou\": " << json_number(best_miou_) << ", \"best_step\": " << best_step_
+       << ", \"evaluations\": " << evaluations_ << ", \"last_step\": " << last_step_
        << ", \"last_epoch\": " << json_number(double(last_images_) / double(images_per_epoch_)) << "}\n";
   write_file_atomically(run_dir_->path() + "/target.json", json.str());
 }

@@ -85,10 +85,10 @@ out=$("${mpi2[@]}" "$atrous" eval --config "$work/tiny.ini" --eval.checkpoint "$
 [ "$(grep -c '  mIoU ' <<<"$out")" -eq 1 ] && grep -q '"samples": 8' "$work/eval.json" || fail "eval output: $out"
 
 # An emptied `latest` pointer: the run resumes from its newest checkpoint and says so.
-cp -r "$work/a" "$work/lp" && : >"$work/lp/checkpoints/latest" && : >"$work/lp/checkpoints/step-24.pt.partial"
+cp -r "$work/a" "$work/lp" && : >"$work/lp/checkpoints/latest" && : >"$work/lp/checkpoints/.step-24.pt.partial-abcdefghij12"
 out=$(train --train.run_dir "$work/lp" --train.steps 22 2>&1) || fail "resume with an empty latest: $out"
 grep -qF "checkpoints/latest is empty; the newest checkpoint there is step-20.pt; resuming from it" <<<"$out" &&
-  grep -q "resuming from .*step-20.pt at step 20" <<<"$out" && [ ! -e "$work/lp/checkpoints/step-24.pt.partial" ] ||
+  grep -q "resuming from .*step-20.pt at step 20" <<<"$out" && [ ! -e "$work/lp/checkpoints/.step-24.pt.partial-abcdefghij12" ] ||
   fail "resume with an empty latest: $(grep -E 'WARN|resuming' <<<"$out")"
 
 # infer: masks and overlays at the original size, logits consistent with the masks.
@@ -227,7 +227,7 @@ launcher=$!
 wait_lines "$work/c" 10 "$work/c.log" && kill -9 "$(ranks_of "$work/c" | tail -1)"
 timeout 60 tail --pid=$launcher -f /dev/null || fail "the job did not end after a rank was killed"
 wait $launcher && fail "the job succeeded although a rank was killed"
-head -c 1000 "$work/c/checkpoints/$(cat "$work/c/checkpoints/latest")" >"$work/c/checkpoints/step-12.pt.partial"
+head -c 1000 "$work/c/checkpoints/$(cat "$work/c/checkpoints/latest")" >"$work/c/checkpoints/.step-12.pt.partial-abcdefghij12"
 out=$(train --train.run_dir "$work/c" --train.steps 20 --ckpt.every_steps 4 2>&1) || fail "resume c: $out"
 diff <(losses "$work/a") <(losses "$work/c") >/dev/null || fail "losses after kill -9 + resume differ:
 $(diff <(losses "$work/a") <(losses "$work/c"))"

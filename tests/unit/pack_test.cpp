@@ -144,7 +144,7 @@ TEST_F(PackTest, AnInterruptedPackLeavesNoFileBehind) {
   {
     PackWriter writer(path, metadata, 0);
     writer.append("a", at::zeros({5, 7, 3}, at::kByte), at::zeros({5, 7}, at::kByte), {5, 7}, {5, 7});
-    partial = writer.partial_path();
+    partial = writer.temporary_path();
     EXPECT_TRUE(fs::exists(partial));
     EXPECT_FALSE(fs::exists(path));
   }  // destroyed without commit(), as when packing fails

@@ -1,11 +1,12 @@
 #pragma once
 // PackWriter: writes an atrous pack (data/pack_format.h) sample by sample.
 //
-// The file is written under a temporary name next to the target ("<path>.partial-<pid>") and only
-// commit() makes it appear at `path` (fsync, then rename): a pack that fails or is interrupted
-// never leaves a file at `path`, and destroying the writer without commit() removes the partial
-// file. A partial file of a packing process that no longer runs (killed) is removed when the next
-// writer for the same path starts.
+// The file is an OutputFile (core/output_file.h, data/hdf5_output.h): written under a temporary
+// name next to the target, created exclusively and locked, and only commit() makes it appear at
+// `path` (fsync, then rename): a pack that fails or is interrupted never leaves a file at `path`, and
+// destroying the writer without commit() removes the temporary. Temporaries in the folder whose
+// writer is gone (killed: nobody holds their lock, unmodified for a minute) are removed when a
+// writer starts; a live pack's, from any host or PID namespace sharing the folder, never are.
 // With checksums (pack.checksums, the default) every chunk of /images, /labels, /valid_hw and
 // /source_hw carries HDF5's Fletcher32 checksum (after compression): a sample whose stored bytes
 // changed is refused when it is read (data/pack_reader.h), never trained on.
@@ -15,6 +16,7 @@
 #include <array>
 #include <string>
 
+#include "atrous/core/output_file.h"
 #include "atrous/data/hdf5_handle.h"
 #include "atrous/data/pack_format.h"
 
@@ -34,13 +36,14 @@ class PackWriter {
   // Writes the attributes, closes and syncs the file, and renames it to `path`.
   void commit();
   int64_t size() const { return count_; }
-  const std::string& partial_path() const { return partial_path_; }
+  const std::string& temporary_path() const { return output_.temporary_path(); }
 
  private:
   void append_row(const Hdf5Handle& dataset, hid_t type, const void* data, std::vector<hsize_t> row_dims);
 
-  std::string path_, partial_path_;
+  std::string path_;
   PackMetadata metadata_;
+  OutputFile output_;  // before the handles: destroyed after them
   Hdf5Handle file_, images_, labels_, valid_hw_, source_hw_, names_;
   int64_t count_ = 0;
   bool committed_ = false;

@@ -2,11 +2,12 @@
 // Timeline: where each rank's time goes, step by step, as Chrome trace events: the JSON that
 // Perfetto (ui.perfetto.dev) and chrome://tracing open. train.timeline FILE turns it on.
 //
-// Every rank streams its events to its own part, FILE.rank-<r>.part, one JSON object per line, each
-// followed by a comma: a trace in the "JSON Array Format", readable even after a crash (the format
-// allows the closing bracket to be missing). At the end of the run merge_timeline_parts() joins the
-// parts into FILE, {"traceEvents": [...], "displayTimeUnit": "ms"}, and removes them.
-// Layout, one process (pid) per rank, named "rank r (host)":
+// Every rank streams its events to its own part, FILE.rank-<r>.part (created anew and never through
+// a link: core/output_file.h's create_stream_file), one JSON object per line, each followed by a comma: a
+// trace in the "JSON Array Format", readable even after a crash (the format allows the closing bracket to be
+// missing). At the end of the run merge_timeline_parts() joins the parts into FILE through an OutputFile,
+// {"traceEvents": [...], "displayTimeUnit": "ms"}, and removes them. Layout, one process (pid) per rank,
+// named "rank r (host)":
 //   thread 0 "training"     complete events ("ph": "X") of the training thread, properly nested:
 //                           the phases of each step (data, forward, loss, backward, gradients,
 //                           agreement, optimizer), checkpoint, evaluation; and inside them each
@@ -31,7 +32,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <fstream>
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -90,7 +91,7 @@ class Timeline {
   std::atomic<bool> open_{false};
   int64_t wall_offset_us_ = 0;  // system clock minus steady clock
   std::mutex mutex_;
-  std::ofstream out_;
+  std::FILE* out_ = nullptr;
 };
 
 // The training thread's span from construction to destruction; nothing without a recording timeline.

@@ -17,7 +17,7 @@
 // then RUN_DIR/checkpoints/latest (the file name) is replaced the same way, and all but the newest
 // `keep` checkpoints up to this one are deleted (never a later step: that belongs to another run in
 // the folder, one started with train.resume none). A crash at any moment leaves the previous
-// checkpoint and a latest pointer that names a complete file (core/atomic_file.h).
+// checkpoint and a latest pointer that names a complete file (core/output_file.h).
 
 #include <ATen/core/Tensor.h>
 

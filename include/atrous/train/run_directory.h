@@ -3,13 +3,14 @@
 //
 // Creates the folder, takes an exclusive lock on RUN_DIR/.lock (flock: released by the kernel when
 // the process ends, even by kill -9), so a second job on the same folder stops with a clear error
-// instead of interleaving checkpoints. Then removes the "*.partial" files that an interrupted write
-// of an earlier job left in RUN_DIR and RUN_DIR/checkpoints. Writes RUN_DIR/config.ini (the
-// effective configuration) atomically (core/atomic_file.h) and appends one JSON object per line to
-// RUN_DIR/metrics.jsonl, flushed at once; a write that fails is a UserError naming the file.
+// instead of interleaving checkpoints. Then removes the temporaries that an interrupted write of an
+// earlier job left in RUN_DIR and RUN_DIR/checkpoints (core/output_file.h; the lock excludes every
+// other writer). Writes RUN_DIR/config.ini (the effective configuration) through an OutputFile and
+// appends one JSON object per line to RUN_DIR/metrics.jsonl, written at once. Neither the lock file
+// nor metrics.jsonl is opened through a link: a link planted there is refused, naming it. A write
+// that fails is a UserError naming the file.
 
 #include <cstdint>
-#include <fstream>
 #include <optional>
 #include <string>
 
@@ -38,9 +39,10 @@ class RunDirectory {
   void truncate_metrics_after(int64_t step);
 
  private:
+  void open_metrics();
+
   std::string path_;
-  int lock_fd_ = -1;
-  std::ofstream metrics_;
+  int lock_fd_ = -1, metrics_fd_ = -1;
 };
 
 }  // namespace atrous::train
