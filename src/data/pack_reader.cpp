@@ -12,6 +12,8 @@
 #include "atrous/data/hdf5_attributes.h"
 #include "atrous/data/hdf5_check.h"
 #include "atrous/data/hdf5_types.h"
+#include "atrous/data/image_io.h"
+#include "atrous/data/self_contained_hdf5.h"
 
 namespace atrous::data {
 namespace {
@@ -20,11 +22,6 @@ std::string shape_text(const std::vector<hsize_t>& dims) {
   std::string text = "[";
   for (size_t i = 0; i < dims.size(); ++i) text += (i > 0 ? ", " : "") + std::to_string(dims[i]);
   return text + "]";
-}
-
-Hdf5Handle open_dataset(hid_t file, const char* name) {
-  ATROUS_CHECK(H5Lexists(file, name, H5P_DEFAULT) > 0, "dataset /", name, " is missing");
-  return Hdf5Handle(ATROUS_HDF5_CHECK(H5Dopen2(file, name, H5P_DEFAULT)));
 }
 
 // Reads `rows` rows of a [N, ...] dataset from row `first` on into `data`.
@@ -80,9 +77,7 @@ PackReader::PackReader(const std::string& path) : path_(path) {
   ATROUS_CHECK(std::filesystem::is_regular_file(path), "pack '", path, "' does not exist or is not a file");
   quiet_hdf5_errors();
   ATROUS_CHECK(H5Fis_hdf5(path.c_str()) > 0, "pack '", path, "' is not an HDF5 file", advice);
-  file_.reset(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
-  ATROUS_CHECK(file_.get() >= 0, "pack '", path,
-               "' cannot be opened (truncated or damaged?): ", hdf5_error_text(), advice);
+  file_ = open_self_contained_file(path);
   try {
     ATROUS_CHECK(has_attribute(file_.get(), "format") &&
                      read_string_attribute(file_.get(), "format") == pack_format_name,
@@ -101,11 +96,11 @@ PackReader::PackReader(const std::string& path) : path_(path) {
 // The layout of pack_format.h: element types first (HDF5 would convert any numeric type on read),
 // then shapes, with one row per sample in every dataset, then the per-sample sizes' values.
 void PackReader::check_layout() {
-  images_ = open_dataset(file_.get(), "images");
-  labels_ = open_dataset(file_.get(), "labels");
-  valid_hw_ = open_dataset(file_.get(), "valid_hw");
-  source_hw_ = open_dataset(file_.get(), "source_hw");
-  names_ = open_dataset(file_.get(), "names");
+  images_ = open_self_contained_dataset(file_.get(), "images");
+  labels_ = open_self_contained_dataset(file_.get(), "labels");
+  valid_hw_ = open_self_contained_dataset(file_.get(), "valid_hw");
+  source_hw_ = open_self_contained_dataset(file_.get(), "source_hw");
+  names_ = open_self_contained_dataset(file_.get(), "names");
   expect_dataset_kind(images_.get(), StoredKind::uint8, "images");
   expect_dataset_kind(labels_.get(), StoredKind::uint8, "labels");
   expect_dataset_kind(valid_hw_.get(), StoredKind::integer, "valid_hw");
@@ -119,6 +114,9 @@ void PackReader::check_layout() {
   ATROUS_CHECK(images[0] <= INT64_MAX && images[1] <= (uint64_t(1) << 32) / 3 / images[2],
                "/images has the shape ", shape_text(images),
                ", samples of more than 4 GiB; expected [N, H, W, 3] with H x W x 3 < 2^32");
+  ATROUS_CHECK(images[1] * images[2] <= uint64_t(default_max_pixels), "/images has the shape ",
+               shape_text(images), ": samples of ", images[1] * images[2], " pixels, more than the ",
+               default_max_pixels, " a pack may hold (the limit of pack.max_pixels)");
   size_ = static_cast<int64_t>(images[0]);
   metadata_.height = static_cast<int64_t>(images[1]);
   metadata_.width = static_cast<int64_t>(images[2]);
@@ -158,6 +156,10 @@ void PackReader::check_sizes() {
       ATROUS_CHECK(source_h >= 1 && source_w >= 1 && source_h <= INT32_MAX && source_w <= INT32_MAX,
                    "/source_hw of sample ", sample, " is ", source_h, " x ", source_w,
                    "; expected positive sizes");
+      // Predictions are resized to the source size: a declared size must not size an allocation.
+      ATROUS_CHECK(source_h * source_w <= default_max_pixels, "/source_hw of sample ", sample, " is ",
+                   source_h, " x ", source_w, ", more than the ", default_max_pixels,
+                   " pixels a source image may have (the limit of pack.max_pixels)");
     }
   }
 }

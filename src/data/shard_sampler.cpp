@@ -13,7 +13,8 @@ constexpr uint32_t permutation_stream = 0x5348;  // "SH": the sampler's own stre
 }  // namespace
 
 const ChoiceValues<ShardRemainder>& shard_remainder_choices() {
-  static const ChoiceValues<ShardRemainder> choices{{"drop", ShardRemainder::drop}, {"pad", ShardRemainder::pad}};
+  static const ChoiceValues<ShardRemainder> choices{{"drop", ShardRemainder::drop},
+                                                    {"pad", ShardRemainder::pad}};
   return choices;
 }
 

@@ -7,8 +7,8 @@ namespace atrous::data {
 void TrainingDataOptions::declare(OptionTable& table, TrainingDataOptions& options) {
   table.add("data.train", &options.train_pack, std::string(), "the training pack (atrous pack)",
             "an HDF5 pack");
-  table.add("data.val", &options.val_pack, std::string(), "the validation pack of train.eval_every and train.eval_every_epochs",
-            "an HDF5 pack, or empty");
+  table.add("data.val", &options.val_pack, std::string(),
+            "the validation pack of train.eval_every and train.eval_every_epochs", "an HDF5 pack, or empty");
   table.add_choice("data.remainder", &options.remainder, ShardRemainder::drop,
                    "samples that do not divide among the ranks: drop them, or pad with repeats",
                    shard_remainder_choices());

@@ -55,14 +55,23 @@ class PackLayoutTest : public ::testing::Test {
   }
 
   // Replaces dataset `name` of the pack by one of `type` and `dims` holding `data`.
+  // With `creation` (dataset creation properties) and no data, nothing is written.
   void replace_dataset(const std::string& path, const char* name, hid_t type, std::vector<hsize_t> dims,
-                       const void* data) {
+                       const void* data, hid_t creation = H5P_DEFAULT) {
     Hdf5Handle file(ATROUS_HDF5_CHECK(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT)));
     ATROUS_HDF5_CHECK(H5Ldelete(file.get(), name, H5P_DEFAULT));
     Hdf5Handle space(ATROUS_HDF5_CHECK(H5Screate_simple(int(dims.size()), dims.data(), nullptr)));
     Hdf5Handle dataset(ATROUS_HDF5_CHECK(
-        H5Dcreate2(file.get(), name, type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)));
-    ATROUS_HDF5_CHECK(H5Dwrite(dataset.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data));
+        H5Dcreate2(file.get(), name, type, space.get(), H5P_DEFAULT, creation, H5P_DEFAULT)));
+    if (data != nullptr)
+      ATROUS_HDF5_CHECK(H5Dwrite(dataset.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data));
+  }
+
+  // Replaces the link `name` of the pack by what `link` makes (an external or a soft link).
+  void replace_link(const std::string& path, const char* name, const std::function<void(hid_t)>& link) {
+    Hdf5Handle file(ATROUS_HDF5_CHECK(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT)));
+    ATROUS_HDF5_CHECK(H5Ldelete(file.get(), name, H5P_DEFAULT));
+    link(file.get());
   }
 
   // The error opening `path`, or "" when it opens.
@@ -160,6 +169,69 @@ TEST_F(PackLayoutTest, SizesPastWhatWasWrittenAreRefusedBeforeAnythingOfThatSize
     }
   }
   expect_refused(large, "/images has the shape [3, 1048576, 1048576, 3], samples of more than 4 GiB");
+}
+
+// A pack reads nothing but itself: a dataset stored in another file, linked to one, or mapping one
+// (a virtual dataset) is refused when the pack is opened, naming what it points to. Without this,
+// infer painted the bytes of any file into its masks, and training trained on them.
+TEST_F(PackLayoutTest, DatasetsWhoseDataLiesOutsideThePackAreRefused) {
+  const std::string secret = (folder / "secret").string();
+  std::ofstream(secret) << std::string(3 * 4 * 6 * 3, 's');
+  const std::string external = write_pack("external.h5");
+  Hdf5Handle creation(ATROUS_HDF5_CHECK(H5Pcreate(H5P_DATASET_CREATE)));
+  ATROUS_HDF5_CHECK(H5Pset_external(creation.get(), secret.c_str(), 0, 3 * 4 * 6 * 3));
+  replace_dataset(external, "images", H5T_NATIVE_UINT8, {3, 4, 6, 3}, nullptr, creation.get());
+  expect_refused(external, "/images is stored in the external file '" + secret + "'");
+
+  const std::string other = write_pack("other.h5"), linked = write_pack("linked.h5");
+  replace_link(linked, "labels", [&](hid_t file) {
+    ATROUS_HDF5_CHECK(H5Lcreate_external(other.c_str(), "labels", file, "labels", H5P_DEFAULT, H5P_DEFAULT));
+  });
+  expect_refused(linked, "/labels is an external link to '" + other + "':labels");
+
+  const std::string soft = write_pack("soft.h5");
+  replace_link(soft, "valid_hw", [](hid_t file) {
+    ATROUS_HDF5_CHECK(H5Lcreate_soft("/source_hw", file, "valid_hw", H5P_DEFAULT, H5P_DEFAULT));
+  });
+  expect_refused(soft, "/valid_hw is a soft link to /source_hw");
+
+  const std::string virtual_pack = write_pack("virtual.h5");
+  Hdf5Handle mapping(ATROUS_HDF5_CHECK(H5Pcreate(H5P_DATASET_CREATE)));
+  const hsize_t dims[2] = {3, 2};
+  Hdf5Handle space(ATROUS_HDF5_CHECK(H5Screate_simple(2, dims, nullptr)));
+  ATROUS_HDF5_CHECK(H5Pset_virtual(mapping.get(), space.get(), other.c_str(), "/source_hw", space.get()));
+  replace_dataset(virtual_pack, "source_hw", H5T_NATIVE_INT32, {3, 2}, nullptr, mapping.get());
+  expect_refused(virtual_pack, "/source_hw is a virtual dataset reading '" + other + "'");
+}
+
+// Sizes a pack declares must not size an allocation past what pack accepts from an image file
+// (pack.max_pixels): infer and eval resize predictions to /source_hw, and reading a sample allocates
+// the stored size. A 40000 x 40000 source allocated 6.4 GB per class for a file of a few KB.
+TEST_F(PackLayoutTest, DeclaredSizesOverThePixelLimitAreRefusedWhenThePackIsOpened) {
+  const std::string source = write_pack("huge_source.h5");
+  std::vector<int32_t> sizes{40, 60, 40000, 40000, 40, 60};
+  replace_dataset(source, "source_hw", H5T_NATIVE_INT32, {3, 2}, sizes.data());
+  expect_refused(source, "/source_hw of sample 1 is 40000 x 40000, more than the 178956970 pixels");
+
+  const std::string stored = write_pack("huge_stored.h5");
+  {
+    Hdf5Handle file(ATROUS_HDF5_CHECK(H5Fopen(stored.c_str(), H5F_ACC_RDWR, H5P_DEFAULT)));
+    const hsize_t side = 20000;  // 1.2 GB a sample, under HDF5's 4 GiB chunk bound
+    for (std::vector<hsize_t> dims : {std::vector<hsize_t>{3, side, side, 3}, {3, side, side}}) {
+      const char* name = dims.size() == 4 ? "images" : "labels";
+      ATROUS_HDF5_CHECK(H5Ldelete(file.get(), name, H5P_DEFAULT));
+      std::vector<hsize_t> chunk = dims;
+      chunk[0] = 1;
+      Hdf5Handle space(ATROUS_HDF5_CHECK(H5Screate_simple(int(dims.size()), dims.data(), nullptr)));
+      Hdf5Handle properties(ATROUS_HDF5_CHECK(H5Pcreate(H5P_DATASET_CREATE)));
+      ATROUS_HDF5_CHECK(H5Pset_chunk(properties.get(), int(chunk.size()), chunk.data()));
+      Hdf5Handle dataset(ATROUS_HDF5_CHECK(H5Dcreate2(file.get(), name, H5T_NATIVE_UINT8, space.get(),
+                                                      H5P_DEFAULT, properties.get(), H5P_DEFAULT)));
+    }
+  }
+  expect_refused(stored,
+                 "/images has the shape [3, 20000, 20000, 3]: samples of 400000000 pixels, more than "
+                 "the 178956970 a pack may hold");
 }
 
 // An attribute's value count sizes the buffer it is read into: a damaged dataspace (here one byte of

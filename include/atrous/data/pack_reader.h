@@ -1,6 +1,10 @@
 #pragma once
 // PackReader: an atrous pack (data/pack_format.h) as a Dataset (data/dataset.h), read-only.
 //
+// The file is opened through data/self_contained_hdf5.h: a dataset that is a link or whose storage
+// lies in another file is refused, so a pack makes atrous read nothing but itself. No sample may
+// declare more pixels, stored (H x W) or at its source (/source_hw), than pack.max_pixels' default
+// (data/image_io.h): checked from the pack's metadata when it is opened, before anything is allocated.
 // Opening checks what a training run would otherwise trip over much later: that the file is HDF5,
 // says it is an atrous pack of a version this build reads, and that every dataset and attribute has
 // the element type and shape of the layout (uint8 images and labels, never converted on read), with
