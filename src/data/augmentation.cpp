@@ -50,7 +50,7 @@ Sample as_sample(const at::Tensor& image, const at::Tensor& label) {
 
 void AugmentOptions::declare(OptionTable& table, AugmentOptions& options) {
   table.add("data.crop_size", &options.crop_size, 513, "training crop (square), in pixels",
-            "an integer >= 1");
+            "an integer from 1 to 8192");
   table.add("data.min_scale", &options.min_scale, 0.5, "smallest random scale", "a number in (0, 16]");
   table.add("data.max_scale", &options.max_scale, 2.0, "largest random scale",
             "a number from data.min_scale to 16");
@@ -60,7 +60,9 @@ void AugmentOptions::declare(OptionTable& table, AugmentOptions& options) {
 }
 
 void AugmentOptions::validate() const {
-  ATROUS_CHECK_OPTION(crop_size >= 1, "data.crop_size", crop_size, "an integer >= 1");
+  // Past 8192 a crop is a typing mistake: one such sample's feature maps no longer fit in memory.
+  ATROUS_CHECK_OPTION(crop_size >= 1 && crop_size <= 8192, "data.crop_size", crop_size,
+                      "an integer from 1 to 8192");
   // Scales beyond 16 are typing mistakes: a sample scaled so far no longer fits in memory.
   ATROUS_CHECK_OPTION(min_scale > 0 && min_scale <= 16, "data.min_scale", min_scale, "a number in (0, 16]");
   ATROUS_CHECK_OPTION(max_scale >= min_scale && max_scale <= 16, "data.max_scale", max_scale,

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -76,6 +77,9 @@ at::Tensor parse_label_weights(const std::string& text, int64_t num_classes) {
                  ATROUS_HERE);
     weights.push_back(weight);
   }
+  if (std::none_of(weights.begin(), weights.end(), [](float weight) { return weight > 0; }))
+    bad_option("loss.label_weights", text,
+               "weights >= 0 of which at least one is > 0 (all 0: nothing is learnt)", ATROUS_HERE);
   if (weights.size() != 1 && static_cast<int64_t>(weights.size()) != num_classes)
     bad_option(
         "loss.label_weights", text,

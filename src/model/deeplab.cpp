@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "atrous/core/options.h"
 #include "atrous/model/backbone_registry.h"
@@ -20,8 +21,8 @@ void validate(const ModelOptions& options) {
                       "model.decoder_output_stride", options.decoder_output_stride, "4 or 0");
   ATROUS_CHECK_OPTION(options.dropout >= 0 && options.dropout < 1, "model.dropout", options.dropout,
                       "a number in [0, 1)");
-  ATROUS_CHECK_OPTION(options.aux_loss_weight >= 0, "model.aux_loss_weight", options.aux_loss_weight,
-                      "a number >= 0");
+  ATROUS_CHECK_OPTION(options.aux_loss_weight >= 0 && std::isfinite(options.aux_loss_weight),
+                      "model.aux_loss_weight", options.aux_loss_weight, "a finite number >= 0");
   ATROUS_CHECK_OPTION(options.bn_momentum > 0 && options.bn_momentum <= 1, "model.bn_momentum",
                       options.bn_momentum, "a number in (0, 1]");
   if (options.aux_head && !(options.head == DeepLabHead::deeplabv3 && backbone.has_aux_features))

@@ -87,7 +87,7 @@ void ModelOptions::declare(OptionTable& table, ModelOptions& options) {
           backbone_names_where([](const BackboneEntry& entry) { return entry.has_aux_features; }) + ")",
       "true or false");
   table.add("model.aux_loss_weight", &options.aux_loss_weight, 0.5, "weight of the aux head's loss",
-            "a number >= 0");
+            "a finite number >= 0");
   table.add("model.bn_momentum", &options.bn_momentum, 0.1,
             "batch norm running-statistics update rate (TF's decay 0.9997 is 0.0003)", "a number in (0, 1]");
   table.add("model.num_classes", &options.num_classes, 0, "classes of the logits; 0: the dataset's",

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -97,7 +98,36 @@ void CheckpointOptions::validate() const {
   ATROUS_CHECK_OPTION(keep >= 1, "ckpt.keep", keep, "an integer >= 1");
 }
 
+namespace {
+
+// The names of the floating-point tensors of `checkpoint` holding an infinity or a NaN.
+std::vector<std::string> non_finite_tensors(const Checkpoint& checkpoint) {
+  std::vector<std::string> names;
+  const auto check = [&](const std::map<std::string, at::Tensor>& tensors, const std::string& prefix) {
+    for (const auto& [name, tensor] : tensors)
+      if (tensor.defined() && at::isFloatingType(tensor.scalar_type()) &&
+          !at::isfinite(tensor).all().item<bool>())
+        names.push_back(prefix + name);
+  };
+  check(checkpoint.model, "");
+  check(checkpoint.optimizer.tensors, "optimizer state ");
+  return names;
+}
+
+}  // namespace
+
 std::string save_checkpoint(const std::string& run_dir, const Checkpoint& checkpoint, int keep) {
+  const std::vector<std::string> non_finite = non_finite_tensors(checkpoint);
+  if (!non_finite.empty() || !std::isfinite(checkpoint.loss_scale))
+    throw UserError(
+        to_text(
+            "the training diverged: at step ", checkpoint.step, " ", non_finite.size(),
+            " tensors hold values that are not finite (inf or NaN)",
+            non_finite.empty() ? std::string(", and so does the loss scale") : ", the first " + non_finite[0],
+            ". No checkpoint was written and the run's checkpoints are kept (`latest` names the last good "
+            "one): resume from it with a smaller optim.lr or optim.weight_decay, or clip with "
+            "optim.max_grad_norm"),
+        ATROUS_HERE);
   c10::impl::GenericDict dict(c10::StringType::get(), c10::AnyType::get());
   dict.insert("format", std::string(format_name));
   dict.insert("version", format_version);
@@ -176,6 +206,10 @@ Checkpoint load_checkpoint(const std::string& path) {
   checkpoint.position = integer("position");
   checkpoint.world_size = integer("world_size");
   checkpoint.seed = integer("seed");
+  if (checkpoint.step < 0 || checkpoint.epoch < 0 || checkpoint.position < 0 || checkpoint.world_size < 1)
+    throw fail(to_text("step ", checkpoint.step, ", epoch ", checkpoint.epoch, ", position ",
+                       checkpoint.position, " and world_size ", checkpoint.world_size,
+                       " are not a training position (each >= 0, world_size >= 1)"));
   if (!get("config").isString()) throw fail("'config' is not text");
   checkpoint.config = get("config").toStringRef();
   checkpoint.model = tensor_map(get("model"), path, "model");
@@ -187,6 +221,12 @@ Checkpoint load_checkpoint(const std::string& path) {
     checkpoint.loss_scale = dict.at("loss_scale").toDouble();
     checkpoint.loss_scale_good_steps = dict.at("loss_scale_good_steps").toInt();
   }
+  const std::vector<std::string> non_finite = non_finite_tensors(checkpoint);
+  if (!non_finite.empty())
+    throw UserError(to_text("checkpoint '", path, "' comes from a diverged run: ", non_finite.size(),
+                            " tensors hold values that are not finite (inf or NaN), the first ",
+                            non_finite[0], "; use an earlier checkpoint of the run"),
+                    ATROUS_HERE);
   return checkpoint;
 }
 
@@ -197,7 +237,9 @@ LatestCheckpoint latest_checkpoint(const std::string& run_dir) {
   std::ifstream pointer(folder / "latest");
   std::string name;
   if (pointer) std::getline(pointer, name);
-  if (!name.empty() && fs::is_regular_file(folder / name, error)) return {(folder / name).string(), ""};
+  // A name, not a path: `latest` never leads out of the checkpoints folder.
+  const bool plain_name = !name.empty() && name.find('/') == std::string::npos && name != "." && name != "..";
+  if (plain_name && fs::is_regular_file(folder / name, error)) return {(folder / name).string(), ""};
   fs::path newest;
   for (const auto& entry : fs::directory_iterator(folder, error))
     if (step_of(entry.path()) >= 0 && (newest.empty() || step_of(entry.path()) > step_of(newest)))
@@ -212,7 +254,8 @@ LatestCheckpoint latest_checkpoint(const std::string& run_dir) {
   if (newest.empty()) return {};
   const std::string why = !fs::exists(folder / "latest", error) ? "is missing"
                           : name.empty()                        ? "is empty"
-                                         : "names '" + name + "', which does not exist";
+                          : !plain_name ? "names '" + name + "', which is not a file name in that folder"
+                                        : "names '" + name + "', which does not exist";
   return {newest.string(), to_text((folder / "latest").string(), " ", why,
                                    "; the newest checkpoint there is ", newest.filename().string())};
 }

@@ -34,7 +34,7 @@ void OptimizerOptions::declare(OptionTable& table, OptimizerOptions& options) {
             "weight decay of convolution weights (L2 in the gradient for sgd and lars, decoupled for lamb); "
             "< 0: the backbone's default as TF DeepLab (" +
                 defaults + ")",
-            "a finite number (< 0 for the default)");
+            "a number <= 1 (< 0 for the default)");
   table.add("optim.bias_multiplier", &options.bias_multiplier, 2.0,
             "gradient multiplier of convolution biases", "a finite number >= 0");
   table.add("optim.last_layer_gradient_multiplier", &options.last_layer_gradient_multiplier, 1.0,
@@ -46,11 +46,11 @@ void OptimizerOptions::declare(OptionTable& table, OptimizerOptions& options) {
   table.add("optim.beta2", &options.beta2, 0.999, "lamb: decay of the second moment", "a number in (0, 1)");
   table.add("optim.eps", &options.eps, 1e-6, "lamb: the term added to the second moment's square root",
             "a finite number > 0");
-  table.add_choice("optim.exclude_from_adaptation", &options.exclude_from_adaptation,
-                   AdaptationExclusion::bn_and_bias,
-                   "lars, lamb: bn_and_bias keeps batch-norm parameters and biases out of the trust ratio and "
-                   "the weight decay (as MLPerf's references); none adapts and decays every tensor",
-                   adaptation_exclusion_choices());
+  table.add_choice(
+      "optim.exclude_from_adaptation", &options.exclude_from_adaptation, AdaptationExclusion::bn_and_bias,
+      "lars, lamb: bn_and_bias keeps batch-norm parameters and biases out of the trust ratio and "
+      "the weight decay (as MLPerf's references); none adapts and decays every tensor",
+      adaptation_exclusion_choices());
   table.add("optim.max_grad_norm", &options.max_grad_norm, 0.0,
             "clip the global gradient norm (all parameters, after the allreduce and unscaling) to this; "
             "0: no clipping (the norm is logged as train/grad_norm either way)",
@@ -65,9 +65,10 @@ void OptimizerOptions::validate() const {
   ATROUS_CHECK_OPTION(last_layer_gradient_multiplier >= 0 && std::isfinite(last_layer_gradient_multiplier),
                       "optim.last_layer_gradient_multiplier", last_layer_gradient_multiplier,
                       "a finite number >= 0");
-  // NaN compares false with everything: it must not pass for "< 0, the default".
-  ATROUS_CHECK_OPTION(std::isfinite(weight_decay), "optim.weight_decay", weight_decay,
-                      "a finite number (< 0 for the default)");
+  // NaN compares false with everything: it must not pass for "< 0, the default". A decay over 1
+  // flips and grows the weights each step (1e308 made them infinite at the third).
+  ATROUS_CHECK_OPTION(std::isfinite(weight_decay) && weight_decay <= 1, "optim.weight_decay", weight_decay,
+                      "a number <= 1 (< 0 for the default)");
   ATROUS_CHECK_OPTION(lars_eta > 0 && std::isfinite(lars_eta), "optim.lars_eta", lars_eta,
                       "a finite number > 0");
   ATROUS_CHECK_OPTION(beta1 > 0 && beta1 < 1, "optim.beta1", beta1, "a number in (0, 1)");
@@ -97,7 +98,8 @@ std::vector<OptimizedParameter> deeplab_parameters(model::DeepLabImpl& net, cons
   return parameters;
 }
 
-Optimizer::Optimizer(std::vector<OptimizedParameter> parameters, const OptimizerOptions& options, double weight_decay)
+Optimizer::Optimizer(std::vector<OptimizedParameter> parameters, const OptimizerOptions& options,
+                     double weight_decay)
     : parameters_(std::move(parameters)), options_(options), weight_decay_(weight_decay) {
   options.validate();
   ATROUS_ASSERT(weight_decay >= 0, "weight decay ", weight_decay);
@@ -116,8 +118,9 @@ OptimizerState Optimizer::state() const {
 
 void Optimizer::load_state(const OptimizerState& state) {
   if (state.optimizer != name())
-    throw UserError(to_text("the checkpoint's optimizer state was written by optim.optimizer ", state.optimizer,
-                            ", and this run uses ", name(), "; their states do not convert. Resume with "
+    throw UserError(to_text("the checkpoint's optimizer state was written by optim.optimizer ",
+                            state.optimizer, ", and this run uses ", name(),
+                            "; their states do not convert. Resume with "
                             "optim.optimizer ",
                             state.optimizer, ", or start the new optimizer in a new train.run_dir"),
                     ATROUS_HERE);
@@ -135,9 +138,9 @@ void Optimizer::load_state(const OptimizerState& state) {
     for (const auto& parameter : parameters_)
       if (parameter.name == parameter_name) target = &parameter.tensor;
     if (target == nullptr)
-      throw UserError(to_text("checkpoint has optimizer state for '", parameter_name,
-                              "', not a parameter of this model"),
-                      ATROUS_HERE);
+      throw UserError(
+          to_text("checkpoint has optimizer state for '", parameter_name, "', not a parameter of this model"),
+          ATROUS_HERE);
     if (tensor.sizes() != target->sizes())
       throw UserError(to_text("checkpoint has optimizer state of shape ", tensor.sizes(), " for '",
                               parameter_name, "', whose shape is ", target->sizes(),

@@ -146,6 +146,8 @@ TEST(Augmentation, OptionsAreValidatedByName) {
   options = AugmentOptions{};
   options.crop_size = 0;
   EXPECT_THROW(options.validate(), OptionError);
+  options.crop_size = 100000;  // a raw allocator error at the first batch before it was refused here
+  EXPECT_THROW(options.validate(), OptionError);
   const double infinity = std::numeric_limits<double>::infinity();
   for (double scale : {infinity, 16.5, std::nan("")}) {
     options = AugmentOptions{};

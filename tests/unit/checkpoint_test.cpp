@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 #include <torch/csrc/jit/serialization/pickle.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,46 @@
 
 namespace atrous::train {
 namespace {
+
+// A diverged run (optim.weight_decay 1e308 made 66 tensors infinite at step 3) wrote its checkpoint
+// and pruned the good one, with ckpt.keep 1: no resume was left. Now nothing is written or pruned.
+TEST(Checkpoint, NonFiniteStateIsNeverWrittenAndTheGoodCheckpointStays) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "atrous_checkpoint_diverged";
+  test_support::remove_tree(dir.string());
+  Checkpoint checkpoint;
+  checkpoint.step = 2;
+  checkpoint.model["a.weight"] = at::ones({3, 2});
+  checkpoint.model["a.steps"] = at::ones({1}, at::kLong);
+  checkpoint.optimizer.tensors["momentum/a.weight"] = at::zeros({3, 2});
+  save_checkpoint(dir.string(), checkpoint, 1);
+  const auto refusal = [&](Checkpoint bad) {
+    bad.step = 3;
+    try {
+      save_checkpoint(dir.string(), bad, 1);
+    } catch (const UserError& error) {
+      return error.message();
+    }
+    return std::string("no error");
+  };
+  Checkpoint infinite = checkpoint;
+  infinite.model["a.weight"] = at::full({3, 2}, std::numeric_limits<float>::infinity());
+  EXPECT_NE(
+      refusal(infinite).find("at step 3 1 tensors hold values that are not finite (inf or NaN), the first "
+                             "a.weight. No checkpoint was written"),
+      std::string::npos)
+      << refusal(infinite);
+  Checkpoint nan_state = checkpoint;
+  nan_state.optimizer.tensors["momentum/a.weight"] = at::full({3, 2}, std::nan(""));
+  EXPECT_NE(refusal(nan_state).find("the first optimizer state momentum/a.weight"), std::string::npos);
+  Checkpoint nan_scale = checkpoint;
+  nan_scale.loss_scale = std::nan("");
+  EXPECT_NE(refusal(nan_scale).find("and so does the loss scale"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir / "checkpoints" / "step-3.pt"));
+  EXPECT_EQ(latest_checkpoint(dir.string()).path, (dir / "checkpoints" / "step-2.pt").string());
+  EXPECT_TRUE(at::equal(load_checkpoint((dir / "checkpoints" / "step-2.pt").string()).model.at("a.weight"),
+                        checkpoint.model.at("a.weight")));
+  test_support::remove_tree(dir.string());
+}
 
 TEST(Checkpoint, RoundTripKeepsTheNewestAndRefusesTruncatedFiles) {
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "atrous_checkpoint_test";
@@ -173,6 +215,13 @@ TEST(Checkpoint, ABrokenLatestPointerFallsBackToTheNewestCheckpointWithANote) {
   latest = latest_checkpoint(dir.string());
   EXPECT_EQ(latest.path, newest);
   EXPECT_NE(latest.note.find("names 'step-99.pt', which does not exist"), std::string::npos) << latest.note;
+  std::ofstream(dir / "elsewhere.pt") << "not in the run's checkpoints";
+  std::ofstream(folder / "latest", std::ios::trunc) << "../elsewhere.pt\n";  // it was followed out
+  latest = latest_checkpoint(dir.string());
+  EXPECT_EQ(latest.path, newest);
+  EXPECT_NE(latest.note.find("names '../elsewhere.pt', which is not a file name in that folder"),
+            std::string::npos)
+      << latest.note;
   std::filesystem::remove(folder / "latest");
   latest = latest_checkpoint(dir.string());
   EXPECT_EQ(latest.path, newest);
@@ -234,6 +283,18 @@ TEST(Checkpoint, EntriesOfAnotherTypeAreRefusedByName) {
   c10::impl::GenericDict numbers(c10::StringType::get(), c10::AnyType::get());
   numbers.insert("w", 1.0);
   EXPECT_NE(refusal("model", numbers).find("entry 'model' is not a dict of tensors"), std::string::npos);
+  // Values no run writes: a diverged run's weights (eval reported mIoU 4.2% for NaN weights, exit 0),
+  // a negative step, no ranks.
+  c10::impl::GenericDict infinite(c10::StringType::get(), c10::TensorType::get());
+  infinite.insert("w", at::full({2}, std::numeric_limits<float>::infinity()));
+  EXPECT_NE(
+      refusal("model", infinite).find("comes from a diverged run: 1 tensors hold values that are not finite"),
+      std::string::npos);
+  EXPECT_NE(
+      refusal("step", int64_t(-4)).find("step -4, epoch 1, position 1 and world_size 1 are not a training"),
+      std::string::npos);
+  EXPECT_NE(refusal("world_size", int64_t(0)).find("world_size 0 are not a training position"),
+            std::string::npos);
   EXPECT_EQ(refusal("seed", int64_t(7)), "") << "the same file with every entry of its type";
   test_support::remove_tree(dir.string());
 }

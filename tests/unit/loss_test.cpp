@@ -311,6 +311,8 @@ TEST(SegmentationLoss, OptionsAreValidatedByName) {
   EXPECT_NE(message_of(with(1.0, "1,2")).find("exactly 3 (one per class); 2 given"), std::string::npos);
   EXPECT_NE(message_of(with(1.0, "1,-2,1")).find("loss.label_weights"), std::string::npos);
   EXPECT_NE(message_of(with(1.0, "one")).find("loss.label_weights"), std::string::npos);
+  EXPECT_NE(message_of(with(1.0, "0")).find("at least one is > 0"), std::string::npos);
+  EXPECT_NE(message_of(with(1.0, "0,0,0")).find("at least one is > 0"), std::string::npos);
   EXPECT_NE(message_of(with(1.0, "1", true, -1)).find("loss.hard_example_mining_step"), std::string::npos);
   try {
     parse_choice("loss.top_k_scope", top_k_scope_choices(), std::string("both"));

@@ -4,7 +4,9 @@
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
+
 #include <torch/csrc/jit/serialization/pickle.h>
+#include <limits>
 
 #include <filesystem>
 #include <fstream>
@@ -156,6 +158,9 @@ TEST(DeepLab, RejectsBadOptionsNamingThem) {
   options = ModelOptions();
   options.output_stride = 4;
   EXPECT_NE(message(options).find("--model.output_stride"), std::string::npos);
+  options = ModelOptions();
+  options.aux_loss_weight = std::numeric_limits<double>::infinity();
+  EXPECT_NE(message(options).find("--model.aux_loss_weight = inf"), std::string::npos);
   options = ModelOptions();
   options.image_pyramid = "1,zero";
   EXPECT_NE(message(options).find("--model.image_pyramid"), std::string::npos);

@@ -173,9 +173,10 @@ double worst_difference(const AtrousRun& run, const std::vector<Values>& referen
 }
 
 std::vector<Recipe> recipes() {
-  return {{"lars", 0.01, 0, true, false},   {"lars", 0.01, 1.0, true, false}, {"lars", 0.0, 0, false, true},
-          {"lars", 0.05, 0.5, false, false}, {"lamb", 0.01, 0, true, false},  {"lamb", 0.01, 1.0, true, false},
-          {"lamb", 0.0, 0, false, false},    {"lamb", 0.1, 0.5, false, false}};
+  return {{"lars", 0.01, 0, true, false}, {"lars", 0.01, 1.0, true, false},
+          {"lars", 0.0, 0, false, true},  {"lars", 0.05, 0.5, false, false},
+          {"lamb", 0.01, 0, true, false}, {"lamb", 0.01, 1.0, true, false},
+          {"lamb", 0.0, 0, false, false}, {"lamb", 0.1, 0.5, false, false}};
 }
 
 std::string describe(const Recipe& r) {
@@ -213,9 +214,11 @@ TEST(LarsAndLamb, AZeroWeightTakesTheUnadaptedStep) {
 }
 
 TEST(GradientClipping, TheNormIsReturnedAndGradientsScaleOnlyAboveTheMaximum) {
-  at::Tensor a = at::zeros({2}, at::kDouble).requires_grad_(), b = at::zeros({1}, at::kDouble).requires_grad_();
+  at::Tensor a = at::zeros({2}, at::kDouble).requires_grad_(),
+             b = at::zeros({1}, at::kDouble).requires_grad_();
   at::Tensor unused = at::zeros({1}, at::kDouble).requires_grad_();
-  const std::vector<OptimizedParameter> parameters{{"a", a, true, 1.0}, {"b", b, false, 1.0}, {"u", unused, true, 1.0}};
+  const std::vector<OptimizedParameter> parameters{
+      {"a", a, true, 1.0}, {"b", b, false, 1.0}, {"u", unused, true, 1.0}};
   a.mutable_grad() = at::tensor({3.0, 0.0}, at::kDouble);
   b.mutable_grad() = at::tensor({4.0}, at::kDouble);
   EXPECT_DOUBLE_EQ(clip_gradient_norm(parameters, 0), 5.0);  // off: nothing changes
@@ -267,25 +270,29 @@ TEST(Optimizers, StateOfAnotherOptimizerSlotOrShapeIsRefusedNamingIt) {
   const std::string other = user_error_of([&] { run.optimizer->load_state(sgd_state); });
   EXPECT_NE(other.find("written by optim.optimizer sgd, and this run uses lamb"), std::string::npos) << other;
   OptimizerState wrong_slot{"lamb", 4, {{"velocity/conv.bias", at::zeros({3})}}};
-  EXPECT_NE(user_error_of([&] { run.optimizer->load_state(wrong_slot); }).find("'velocity/conv.bias', not a slot"),
-            std::string::npos);
+  EXPECT_NE(
+      user_error_of([&] { run.optimizer->load_state(wrong_slot); }).find("'velocity/conv.bias', not a slot"),
+      std::string::npos);
   OptimizerState wrong_shape{"lamb", 4, {{"exp_avg/conv.bias", at::zeros({4})}}};
-  EXPECT_NE(user_error_of([&] { run.optimizer->load_state(wrong_shape); }).find("for 'conv.bias', whose shape"),
-            std::string::npos);
+  EXPECT_NE(
+      user_error_of([&] { run.optimizer->load_state(wrong_shape); }).find("for 'conv.bias', whose shape"),
+      std::string::npos);
   OptimizerState unknown{"lamb", 4, {{"exp_avg/gone", at::zeros({4})}}};
   EXPECT_NE(user_error_of([&] { run.optimizer->load_state(unknown); }).find("'gone', not a parameter"),
             std::string::npos);
 }
 
 TEST(Optimizers, StateSizeIsOneTensorPerSlotAndParameter) {
-  for (const auto& [name, slots] : std::vector<std::pair<std::string, int64_t>>{{"sgd", 1}, {"lars", 1}, {"lamb", 2}}) {
+  for (const auto& [name, slots] :
+       std::vector<std::pair<std::string, int64_t>>{{"sgd", 1}, {"lars", 1}, {"lamb", 2}}) {
     AtrousRun run(Recipe{name, 0, 0, true, false}, at::kFloat);
     int64_t elements = 0;
     for (const ToyParameter& p : run.model) elements += int64_t(p.start.size());
     EXPECT_EQ(run.optimizer->state_bytes(), slots * elements * 4) << name;
-    EXPECT_NE(optimizer_state_text(*run.optimizer).find(name == "lamb" ? "2 tensors per parameter: exp_avg, exp_avg_sq"
-                                                                       : "1 tensor per parameter"),
-              std::string::npos)
+    EXPECT_NE(
+        optimizer_state_text(*run.optimizer)
+            .find(name == "lamb" ? "2 tensors per parameter: exp_avg, exp_avg_sq" : "1 tensor per parameter"),
+        std::string::npos)
         << optimizer_state_text(*run.optimizer);
   }
 }
@@ -309,6 +316,8 @@ TEST(Optimizers, OptionsAreValidatedByName) {
       {"--optim.beta1 = 1", [](OptimizerOptions& o) { o.beta1 = 1; }},
       {"--optim.beta1 = 0", [](OptimizerOptions& o) { o.beta1 = 0; }},
       {"--optim.beta2 = 1.5", [](OptimizerOptions& o) { o.beta2 = 1.5; }},
+      {"--optim.weight_decay = 1e+308", [](OptimizerOptions& o) { o.weight_decay = 1e308; }},
+      {"--optim.weight_decay = 1.5", [](OptimizerOptions& o) { o.weight_decay = 1.5; }},
       {"--optim.max_grad_norm = -1", [](OptimizerOptions& o) { o.max_grad_norm = -1; }},
       {"--optim.max_grad_norm = inf", [&](OptimizerOptions& o) { o.max_grad_norm = infinity; }},
       {"--optim.nesterov = true", [](OptimizerOptions& o) { o.optimizer = "lamb", o.nesterov = true; }},

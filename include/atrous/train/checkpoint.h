@@ -55,7 +55,9 @@ struct Checkpoint {
 };
 
 // Writes `checkpoint` into run_dir/checkpoints atomically, points `latest` at it, prunes to `keep`.
-// Returns its path.
+// Returns its path. A checkpoint whose weights, buffers, optimizer state or loss scale are not all
+// finite (a diverged run) is never written: a UserError says so, naming the first such tensor, and
+// the run's checkpoints and `latest` stay as they were, so a good one is never pruned for it.
 std::string save_checkpoint(const std::string& run_dir, const Checkpoint& checkpoint, int keep);
 
 // Reads a checkpoint file; UserError naming the file when it is missing, truncated, changed after it
