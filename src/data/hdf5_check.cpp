@@ -13,6 +13,15 @@ herr_t collect_description(unsigned, const H5E_error2_t* entry, void* data) {
   return 0;
 }
 
+// HDF5 1.10 closes at exit the files still open, and crashes there (SIGSEGV, exit 139 after the
+// error was reported) on a file whose H5Fclose failed because the disk was full. Every HDF5 object
+// atrous opens is closed by its Hdf5Handle, so the library's exit-time clean-up is switched off
+// before its first call (this initialiser runs before main; H5dont_atexit does not start HDF5).
+const bool hdf5_exit_cleanup_off = [] {
+  H5dont_atexit();
+  return true;
+}();
+
 }  // namespace
 
 // Per thread: a thread-safe HDF5 build keeps the automatic printing setting for each thread (the
@@ -22,6 +31,13 @@ void quiet_hdf5_errors() {
   if (quiet) return;
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   quiet = true;
+}
+
+std::string hdf5_system_reason(const std::string& stack) {
+  const std::string marker = "error message = '";
+  const size_t begin = stack.find(marker), end = stack.find('\'', begin + marker.size());
+  if (begin == std::string::npos || end == std::string::npos) return "";
+  return stack.substr(begin + marker.size(), end - begin - marker.size());
 }
 
 std::string hdf5_error_text() {

@@ -22,10 +22,14 @@ Hdf5Handle create_hdf5_output(OutputFile& output) {
 }
 
 void commit_hdf5_output(Hdf5Handle& file, OutputFile& output) {
-  if (H5Fclose(file.release()) < 0)
-    throw UserError(to_text("cannot write '", output.path(), "': closing it failed (", hdf5_error_text(),
-                            "); nothing was written there. Check the space left in its folder"),
-                    ATROUS_HERE);
+  if (H5Fclose(file.release()) < 0) {
+    const std::string stack = hdf5_error_text(), reason = hdf5_system_reason(stack);
+    throw UserError(
+        to_text("cannot write '", output.path(), "': closing it failed",
+                reason.empty() ? "" : " (" + reason + ")",
+                "; nothing was written there. Check the space left in its folder (HDF5: ", stack, ")"),
+        ATROUS_HERE);
+  }
   output.commit();
 }
 

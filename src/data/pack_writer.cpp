@@ -75,6 +75,18 @@ void PackWriter::append(const std::string& name, const at::Tensor& image, const 
   ATROUS_ASSERT(label.sizes() == at::IntArrayRef({h, w}) && label.scalar_type() == at::kByte,
                 "label must be uint8 [", h, ", ", w, "], got ", label.scalar_type(), " ", label.sizes());
   const at::Tensor image_data = image.contiguous(), label_data = label.contiguous();
+  try {
+    append_sample(name, image_data, label_data, valid_hw, source_hw);
+  } catch (const LibraryError& error) {
+    throw_write_error(error);
+  }
+  ++count_;
+}
+
+void PackWriter::append_sample(const std::string& name, const at::Tensor& image_data,
+                               const at::Tensor& label_data, std::array<int32_t, 2> valid_hw,
+                               std::array<int32_t, 2> source_hw) {
+  const auto h = metadata_.height, w = metadata_.width;
   append_row(images_, H5T_NATIVE_UINT8, image_data.data_ptr(),
              {static_cast<hsize_t>(h), static_cast<hsize_t>(w), 3});
   append_row(labels_, H5T_NATIVE_UINT8, label_data.data_ptr(),
@@ -84,11 +96,30 @@ void PackWriter::append(const std::string& name, const at::Tensor& image, const 
   Hdf5Handle string_type(utf8_string_type());
   const char* text = name.c_str();
   append_row(names_, string_type.get(), &text, {});
-  ++count_;
+}
+
+void PackWriter::throw_write_error(const LibraryError& error) const {
+  const std::string reason = hdf5_system_reason(error.library_message());
+  throw UserError(
+      to_text("cannot write the pack '", path_, "': ", reason.empty() ? "the write failed" : reason,
+              "; nothing was written there. Check the space left in its folder (HDF5: ",
+              error.library_message(), ")"),
+      ATROUS_HERE);
 }
 
 void PackWriter::commit() {
   ATROUS_ASSERT(!committed_, "commit twice");
+  try {
+    write_attributes();
+  } catch (const LibraryError& error) {
+    throw_write_error(error);
+  }
+  names_.reset(), source_hw_.reset(), valid_hw_.reset(), labels_.reset(), images_.reset();
+  commit_hdf5_output(file_, output_);
+  committed_ = true;
+}
+
+void PackWriter::write_attributes() {
   const hid_t root = file_.get();
   write_attribute(root, "format", std::string(pack_format_name));
   write_attribute(root, "version", int64_t{pack_format_version});
@@ -103,9 +134,6 @@ void PackWriter::commit() {
   write_attribute(root, "resize_policy", metadata_.resize_policy);
   write_attribute(root, "source_format", metadata_.source_format);
   write_attribute(root, "split", metadata_.split);
-  names_.reset(), source_hw_.reset(), valid_hw_.reset(), labels_.reset(), images_.reset();
-  commit_hdf5_output(file_, output_);
-  committed_ = true;
 }
 
 }  // namespace atrous::data

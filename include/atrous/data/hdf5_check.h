@@ -6,7 +6,8 @@
 // first, e.g. "H5Fopen(...) failed: unable to open file <- unable to open file: name = 'x.h5',
 // errno = 2, error message = 'No such file or directory'".
 // HDF5's habit of printing its error stack to stderr is switched off the first time a check runs
-// on each thread.
+// on each thread. HDF5's exit-time clean-up is off in every program that links this (it crashed on
+// a file whose close had failed on a full disk): close what you open, as Hdf5Handle does.
 
 #include <hdf5.h>
 
@@ -19,6 +20,10 @@ void quiet_hdf5_errors();
 
 // HDF5's current error stack as text, outermost first.
 std::string hdf5_error_text();
+
+// The system's reason at the end of an HDF5 error stack that has one ("... error message = 'No space
+// left on device', ..." gives "No space left on device"); "" when it has none.
+std::string hdf5_system_reason(const std::string& stack);
 
 [[noreturn]] void throw_hdf5_error(const char* call, SourceLocation where);
 

@@ -20,6 +20,10 @@
 #include "atrous/data/hdf5_handle.h"
 #include "atrous/data/pack_format.h"
 
+namespace atrous {
+class LibraryError;
+}
+
 namespace atrous::data {
 
 class PackWriter {
@@ -39,7 +43,12 @@ class PackWriter {
   const std::string& temporary_path() const { return output_.temporary_path(); }
 
  private:
+  void append_sample(const std::string& name, const at::Tensor& image_data, const at::Tensor& label_data,
+                     std::array<int32_t, 2> valid_hw, std::array<int32_t, 2> source_hw);
   void append_row(const Hdf5Handle& dataset, hid_t type, const void* data, std::vector<hsize_t> row_dims);
+  void write_attributes();
+  // A failed write (a full disk: ENOSPC, EFBIG) as a UserError naming the pack and what to check.
+  [[noreturn]] void throw_write_error(const LibraryError& error) const;
 
   std::string path_;
   PackMetadata metadata_;
