@@ -46,7 +46,9 @@ int EvalCommand::run(const CommandContext& context) {
                                          {"eval.data", data_},
                                          {"--config", context.options.config_file()}};
     refuse_overwriting_inputs({"eval.out", out_}, read);
+    check_output_file({"eval.out", out_});
     if (visualize_ > 0) {
+      check_output_file({"eval.visualize_out", visualize_out_});
       refuse_overwriting_inputs({"eval.visualize_out", visualize_out_}, read);
       refuse_shared_outputs({{"eval.out", out_}, {"eval.visualize_out", visualize_out_}});
     }

@@ -57,11 +57,17 @@ int InferCommand::run(const CommandContext& context) {
     std::stringstream list(input_);
     for (std::string entry; std::getline(list, entry, ',');) read.push_back({"infer.input", entry});  // packs
     refuse_overwriting_inputs({"infer.logits_out", logits_out_}, read);
+    refuse_output_inside({"infer.logits_out", logits_out_}, {"infer.out", out_});
+    check_output_file({"infer.logits_out", logits_out_});
     if (!logits_out_.empty()) eval::check_distinct_logits_keys(inputs);
     palette = data::mask_palette(inputs, descriptor_);
     predictor = std::make_unique<eval::Predictor>(
         eval::load_predictor(model_, predict_, checkpoint_.checkpoint, device, /*expected_classes=*/0));
-    std::filesystem::create_directories(out_);
+    std::filesystem::create_directories(out_, error);
+    if (error)
+      throw UserError(to_text("cannot create infer.out '", out_, "': ", error.message(),
+                              "; check its permissions, or give another folder"),
+                      ATROUS_HERE);
   });
 
   std::unique_ptr<eval::LogitsFile> logits;

@@ -84,6 +84,7 @@ int PackCommand::run(const CommandContext& context) {
       read.push_back({"pack.root", sample.label_path});
     }
     refuse_overwriting_inputs({"pack.out", options_.out}, read);
+    check_output_file({"pack.out", options_.out});
   });
   const int threads = options_.threads > 0 ? options_.threads : context.world.threads();
   context.log.info(to_text(

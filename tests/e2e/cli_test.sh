@@ -135,6 +135,9 @@ run infer-over-input 1 "$atrous" infer --eval.checkpoint "$work/none.pt" --infer
   expect infer-over-input "infer input '$work/photos/x.png' would be replaced by 'x.png'" 1
 run infer-empty-folder 1 "$atrous" infer --eval.checkpoint "$work/none.pt" --infer.input "$work/nothing" \
   --infer.out "$work/masks" && expect infer-empty-folder "infer input folder '$work/nothing' holds no image" 1
+run infer-logits-inside 1 "$atrous" infer --eval.checkpoint "$work/none.pt" --infer.input "$work/photos" \
+  --infer.out "$work/masks" --infer.logits_out "$work/masks/x.png" &&
+  expect infer-logits-inside "infer.logits_out '$work/masks/x.png' lies inside infer.out '$work/masks'" 1
 
 # A tiny pack whose class names hold a quote, a backslash, a newline, a tab and non-ASCII text; a copy
 # emptied of samples; one training step on it.
@@ -142,6 +145,7 @@ run infer-empty-folder 1 "$atrous" infer --eval.checkpoint "$work/none.pt" --inf
 "$atrous" pack voc --root "$work/demo" --split val --out "$work/val.h5" --size 33 \
   --descriptor "$datasets/demo.ini" >/dev/null 2>&1 || { echo "FAIL pack"; failures=$((failures + 1)); }
 cp "$work/val.h5" "$work/empty.h5"
+cp "$work/val.h5" "$work/external.h5"
 /usr/bin/python3 - "$work" <<'PY'
 import sys, h5py
 work = sys.argv[1]
@@ -150,6 +154,10 @@ with h5py.File(f"{work}/val.h5", "r+") as f:
 with h5py.File(f"{work}/empty.h5", "r+") as f:
     for name in f:
         f[name].resize(0, axis=0)
+with h5py.File(f"{work}/external.h5", "r+") as f:  # /images's bytes read from another file
+    shape, dtype = f["images"].shape, f["images"].dtype
+    del f["images"]
+    f.create_dataset("images", shape=shape, dtype=dtype, external=[("/etc/passwd", 0, h5py.h5f.UNLIMITED)])
 PY
 [ $? -eq 0 ] || { echo "FAIL h5py could not rename the classes or empty the copy"; failures=$((failures + 1)); }
 cat >"$work/tiny.ini" <<INI
@@ -170,6 +178,11 @@ run eval-empty-pack 1 "$atrous" eval --eval.checkpoint "$work/none.pt" --eval.da
   expect eval-empty-pack "pack '$work/empty.h5' holds no samples, so there is nothing to evaluate" 1 &&
   expect eval-empty-pack "mIoU" 0
 [ ! -e "$work/empty.json" ] || { echo "FAIL eval-empty-pack: eval.out was written"; failures=$((failures + 1)); }
+run eval-external-pack 1 "$atrous" eval --eval.checkpoint "$work/none.pt" --eval.data "$work/external.h5" &&
+  expect eval-external-pack "/images is stored in the external file '/etc/passwd'; a pack must hold its data itself" 1
+run pack-out-folder 1 "$atrous" pack voc --root "$work/demo" --split val --out "$work" \
+  --descriptor "$datasets/demo.ini" && expect pack-out-folder "pack.out '$work' is a folder; give a file path" 1 &&
+  expect pack-out-folder "packing" 0
 run train-named 0 "$atrous" train --config "$work/tiny.ini" --train.run_dir "$work/run" --train.steps 1 \
   --train.eval_every 1 --train.timeline "$work/run/trace.json"
 run eval-named 0 "$atrous" eval --config "$work/tiny.ini" --eval.checkpoint "$work/run/checkpoints/step-1.pt" \

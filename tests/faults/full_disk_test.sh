@@ -75,7 +75,9 @@ ls "$disk" | grep -q "eval" && fail "eval left a file on the full disk: $(ls -la
 # 4. A pack on a full disk.
 remount 100k
 out=$("$atrous" pack voc --root "$work/source" --split train --out "$disk/train.h5" --size 65 \
-  --descriptor "$datasets/demo.ini" 2>&1) && fail "pack on a full disk: exit 0"
+  --descriptor "$datasets/demo.ini" 2>&1); status=$?
+[ "$status" -eq 1 ] || fail "pack on a full disk: exit $status, expected 1 (139: HDF5 crashed at exit)"
+grep -q "No space left on device" <<<"$out" || fail "the pack error does not give the reason: $out"
 grep -q "train.h5" <<<"$out" || fail "the pack error does not name the pack: $out"
 [ -z "$(ls "$disk")" ] || fail "pack left files on the full disk: $(ls -la "$disk")"
 finish full_disk

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes the seed inputs of the fuzz targets into tests/fuzz/seeds/<target>/ (README.md here).
 
-Small on purpose (the whole folder well under 200 KB): libFuzzer mutates seeds, so a few small
+Small on purpose (the whole folder under 320 KB): libFuzzer mutates seeds, so a few small
 valid inputs of each kind reach more of a parser per second than large ones. Needs Debian's
 python3-numpy, python3-pil, python3-h5py and python3-torch. Existing seeds of the same names are
 overwritten; other files (the inputs of failures that fuzzing found, regression-*) are left alone.
@@ -120,6 +120,44 @@ def pack_seeds(scratch):
         write("pack_reader", name, path.read_bytes())
 
 
+def self_containment_seeds(scratch):
+    """Packs that lead outside themselves (data/self_contained_hdf5.h refuses each, naming where) or
+    declare a source size past pack.max_pixels (refused before anything of that size is allocated)."""
+    base = scratch / "self_contained_base"
+    pack(base, samples=["a"], height=2, width=3, checksums=False)
+
+    def external_storage(f):
+        shape, dtype = f["images"].shape, f["images"].dtype
+        del f["images"]
+        f.create_dataset("images", shape=shape, dtype=dtype, external=[("/etc/hostname", 0, h5py.h5f.UNLIMITED)])
+
+    def external_link(f):
+        del f["labels"]
+        f["labels"] = h5py.ExternalLink("/etc/hostname", "/labels")
+
+    def soft_link(f):
+        del f["valid_hw"]
+        f["valid_hw"] = h5py.SoftLink("/source_hw")
+
+    def virtual(f):
+        layout = h5py.VirtualLayout(shape=f["source_hw"].shape, dtype=np.int32)
+        layout[:] = h5py.VirtualSource("other.h5", "source_hw", shape=f["source_hw"].shape)
+        del f["source_hw"]
+        f.create_virtual_dataset("source_hw", layout)
+
+    def huge_source(f):
+        f["source_hw"][0] = [40000, 40000]
+
+    for name, change in [("outside_external_storage", external_storage), ("outside_external_link", external_link),
+                         ("outside_soft_link", soft_link), ("outside_virtual", virtual),
+                         ("huge_source_hw", huge_source)]:
+        path = scratch / name
+        shutil.copy(base, path)
+        with h5py.File(path, "r+") as f:
+            change(f)
+        write("pack_reader", name, path.read_bytes())
+
+
 def image_seeds():
     rng = np.random.default_rng(7)
     grey = rng.integers(0, 256, (5, 7), dtype=np.uint8)
@@ -203,6 +241,7 @@ def main():
         options_seeds()
         descriptor_seeds()
         pack_seeds(scratch)
+        self_containment_seeds(scratch)
         image_seeds()
         torch_zip_seeds()
     finally:
