@@ -2,7 +2,6 @@
 
 #include <filesystem>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -22,8 +21,8 @@ void InferCommand::declare(OptionTable& table) {
   model::ModelOptions::declare(table, model_);
   eval::PredictOptions::declare(table, predict_);
   eval::CheckpointInputOptions::declare(table, checkpoint_);
-  table.add("infer.input", &input_, std::string(), "images, folders of images, or packs, comma-separated",
-            "paths");
+  table.add("infer.input", &input_, std::string(),
+            "images, folders of images, or packs, comma-separated (a comma inside a path: \\,)", "paths");
   table.add("infer.out", &out_, std::string(), "the folder for masks and overlays", "a folder");
   table.add("infer.logits_out", &logits_out_, std::string(),
             "also write raw logits to this HDF5 file (one process)", "a file path, or empty");
@@ -54,8 +53,7 @@ int InferCommand::run(const CommandContext& context) {
                                    {"infer.descriptor", descriptor_},
                                    {"--config", context.options.config_file()}};
     for (const data::ImageInput& item : inputs.items) read.push_back({"infer.input", item.file});
-    std::stringstream list(input_);
-    for (std::string entry; std::getline(list, entry, ',');) read.push_back({"infer.input", entry});  // packs
+    for (const std::string& entry : data::split_input_list(input_)) read.push_back({"infer.input", entry});
     refuse_overwriting_inputs({"infer.logits_out", logits_out_}, read);
     refuse_output_inside({"infer.logits_out", logits_out_}, {"infer.out", out_});
     check_output_file({"infer.logits_out", logits_out_});

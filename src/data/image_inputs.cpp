@@ -4,7 +4,6 @@
 #include <cctype>
 #include <filesystem>
 #include <set>
-#include <sstream>
 
 #include "atrous/core/error.h"
 #include "atrous/data/dataset_descriptor.h"
@@ -33,8 +32,19 @@ void add_file(const fs::path& file, ImageInputs& inputs, Seen& seen) {
 
 void add_folder(const std::string& folder, ImageInputs& inputs, Seen& seen) {
   std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(folder))
-    if (entry.is_regular_file() && has_image_extension(entry.path())) files.push_back(entry.path());
+  std::error_code error;
+  for (fs::directory_iterator entry(folder, error), end; !error && entry != end; entry.increment(error)) {
+    if (!has_image_extension(entry->path())) continue;
+    const bool regular = entry->is_regular_file(error);
+    if (error)  // a link that leads nowhere, or in a loop
+      throw UserError(to_text("infer input folder '", folder, "': '", entry->path().string(),
+                              "' cannot be followed (", error.message(), "); remove it or fix the link"),
+                      ATROUS_HERE);
+    if (regular) files.push_back(entry->path());
+  }
+  if (error)
+    throw UserError(to_text("infer input folder '", folder, "' cannot be read: ", error.message()),
+                    ATROUS_HERE);
   if (files.empty())
     throw UserError(
         to_text("infer input folder '", folder,
@@ -57,12 +67,23 @@ void add_pack(const std::string& path, ImageInputs& inputs, Seen& seen) {
 
 }  // namespace
 
+std::vector<std::string> split_input_list(const std::string& list) {
+  std::vector<std::string> entries(1);
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (list[i] == '\\' && i + 1 < list.size() && list[i + 1] == ',')
+      entries.back() += list[++i];
+    else if (list[i] == ',')
+      entries.emplace_back();
+    else
+      entries.back() += list[i];
+  }
+  return entries;
+}
+
 ImageInputs resolve_image_inputs(const std::string& list) {
   ImageInputs inputs;
   Seen seen;
-  std::stringstream entries(list);
-  std::string path;
-  while (std::getline(entries, path, ',')) {
+  for (const std::string& path : split_input_list(list)) {
     if (fs::is_directory(path))
       add_folder(path, inputs, seen);
     else if (fs::path(path).extension() == ".h5")

@@ -33,6 +33,25 @@ std::array<std::string, 2> mask_file_names(const std::string& name) {
   return {stem + ".png", stem + "_overlay.png"};
 }
 
+namespace {
+
+// A name the file system takes, checked before any output is written (it failed mid-run, after the
+// earlier images' masks were written).
+void check_mask_file_name(const data::ImageInput& input, const std::string& file) {
+  constexpr size_t longest_file_name = 255;  // NAME_MAX of Linux's file systems
+  if (input.name.empty())
+    throw UserError(to_text("infer input ", data::describe_input(input),
+                            " has an empty name: its mask would be the hidden file '.png'; name the sample"),
+                    ATROUS_HERE);
+  if (file.size() > longest_file_name)
+    throw UserError(
+        to_text("infer input ", data::describe_input(input), ": its mask's file name would be ", file.size(),
+                " bytes, more than the ", longest_file_name, " a file name may have; give it a shorter name"),
+        ATROUS_HERE);
+}
+
+}  // namespace
+
 void check_distinct_outputs(const data::ImageInputs& inputs, const std::string& folder) {
   namespace fs = std::filesystem;
   // A file by its folder's canonical path and its own name (a link is the file it names here).
@@ -47,6 +66,7 @@ void check_distinct_outputs(const data::ImageInputs& inputs, const std::string& 
   std::map<std::string, const data::ImageInput*> writer_of;  // output file -> the input that writes it
   for (const data::ImageInput& input : inputs.items)
     for (const std::string& file : mask_file_names(input.name)) {
+      check_mask_file_name(input, file);
       const auto [entry, added] = writer_of.emplace(file, &input);
       if (!added)
         throw UserError(to_text("infer inputs ", data::describe_input(*entry->second), " and ",

@@ -185,5 +185,25 @@ TEST_F(ImageInputsTest, AnImageGivenTwiceIsListedOnce) {
   EXPECT_EQ(resolve_image_inputs(images + "," + folder + "/other").items.size(), 3u);
 }
 
+// A path with a comma is given with "\,"; it could not be given at all before.
+TEST_F(ImageInputsTest, ACommaInsideAPathIsEscaped) {
+  EXPECT_EQ(split_input_list("a\\,b.png,c.png"), (std::vector<std::string>{"a,b.png", "c.png"}));
+  EXPECT_EQ(split_input_list("x.png"), (std::vector<std::string>{"x.png"}));
+  write_rgb_png(folder + "/one,two.png", at::zeros({2, 2, 3}, at::kByte));
+  const ImageInputs inputs = resolve_image_inputs(folder + "/one\\,two.png," + folder + "/b.png");
+  ASSERT_EQ(inputs.items.size(), 2u);
+  EXPECT_EQ(inputs.items[0].name, "one,two");
+}
+
+// A link loop among a folder's images was a raw filesystem error ("Too many levels of symbolic links").
+TEST_F(ImageInputsTest, AnImageLinkThatCannotBeFollowedIsNamed) {
+  fs::create_symlink(folder + "/images/loop.png", folder + "/images/loop.png");
+  EXPECT_NE(message_of([&] { resolve_image_inputs(folder + "/images"); })
+                .find("infer input folder '" + folder + "/images': '" + folder +
+                      "/images/loop.png' cannot be followed"),
+            std::string::npos)
+      << message_of([&] { resolve_image_inputs(folder + "/images"); });
+}
+
 }  // namespace
 }  // namespace atrous::data

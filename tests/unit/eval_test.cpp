@@ -257,6 +257,15 @@ TEST(InferOutputs, TwoInputsThatWouldWriteOneFileAreRefusedNamingBoth) {
             "'./masks/../masks/x.png' into infer.out 'masks'; give infer.out a folder of its own");
   inputs.items = {file("masks/w.jpg", "w"), file("masks/x.jpg", "x")};  // beside the inputs, replacing none
   EXPECT_EQ(outputs_error(inputs), "");
+  // Names the file system does not take: they failed mid-run, after earlier masks were written.
+  inputs.items = {sample(0, "y"), sample(1, "")};
+  EXPECT_NE(outputs_error(inputs).find("has an empty name: its mask would be the hidden file '.png'"),
+            std::string::npos);
+  const std::string long_name(248, 'n');  // the overlay's name, long_name + "_overlay.png", is 260 bytes
+  inputs.items = {sample(0, "y"), sample(1, long_name.c_str())};
+  EXPECT_NE(outputs_error(inputs).find("its mask's file name would be 260 bytes, more than the 255"),
+            std::string::npos)
+      << outputs_error(inputs);
 }
 
 }  // namespace

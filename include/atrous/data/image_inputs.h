@@ -39,9 +39,13 @@ struct ImageInputs {
   std::vector<ImageInput> items;                   // every image, in the order of the list
 };
 
-// Resolves the comma-separated `list`, reading the names of the packs' samples. A UserError names
-// the entry for: a path that is neither an image, a folder nor a pack; a folder without images; an
-// empty pack.
+// The entries of a comma-separated `list`; "\," is a comma inside a path ("a\,b.png,c.png" gives
+// "a,b.png" and "c.png").
+std::vector<std::string> split_input_list(const std::string& list);
+
+// Resolves the comma-separated `list` (split_input_list), reading the names of the packs' samples.
+// A UserError names the entry for: a path that is neither an image, a folder nor a pack; a folder
+// without images, or holding an image-named link that cannot be followed (a loop); an empty pack.
 ImageInputs resolve_image_inputs(const std::string& list);
 
 // The input, for messages: "'photos/x.jpg'", "sample 3 ('2007_000033') of pack 'val.h5'".

@@ -15,7 +15,8 @@
 // any work, naming both and the file: x.jpg and x.png (both write x.png), a.png and a_overlay.png
 // (a's overlay is a_overlay.png), a file and a pack sample of one name, samples "a/b" and "a_b".
 // So is an output that would replace an input image (infer.out the folder of the inputs, x.png among
-// them).
+// them), an input of empty name (a hidden ".png") and one whose mask's file name would exceed 255
+// bytes.
 
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
