@@ -1,5 +1,9 @@
 #include "atrous/cli/infer_command.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -62,8 +66,9 @@ int InferCommand::run(const CommandContext& context) {
     predictor = std::make_unique<eval::Predictor>(
         eval::load_predictor(model_, predict_, checkpoint_.checkpoint, device, /*expected_classes=*/0));
     std::filesystem::create_directories(out_, error);
-    if (error)
-      throw UserError(to_text("cannot create infer.out '", out_, "': ", error.message(),
+    if (error || ::access(out_.c_str(), W_OK | X_OK) != 0)
+      throw UserError(to_text("cannot write into infer.out '", out_,
+                              "': ", error ? error.message() : std::strerror(errno),
                               "; check its permissions, or give another folder"),
                       ATROUS_HERE);
   });

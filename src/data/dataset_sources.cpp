@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -115,6 +116,7 @@ std::vector<SampleSource> list(const fs::path& root, const std::string& split) {
     return fs::path(path).is_absolute() ? path : (root / path).string();
   };
   std::vector<SampleSource> samples;
+  std::map<fs::path, int> line_of_image;  // each image once: a repeated one was packed twice
   int line_number = 0;
   for (const std::string& line : read_lines(list_path, "sample list")) {
     ++line_number;
@@ -125,6 +127,15 @@ std::vector<SampleSource> list(const fs::path& root, const std::string& split) {
                               " is not `image_path label_path`: '", line, "'"),
                       ATROUS_HERE);
     samples.push_back({fs::path(image).stem().string(), resolve(image), resolve(label)});
+    std::error_code error;
+    const fs::path canonical = fs::weakly_canonical(samples.back().image_path, error);
+    const auto [first, added] =
+        line_of_image.emplace(error ? fs::path(samples.back().image_path) : canonical, line_number);
+    if (!added)
+      throw UserError(
+          to_text("sample list '", list_path.string(), "' line ", line_number, " names the image '", image,
+                  "' that line ", first->second, " names already; remove the repeated line"),
+          ATROUS_HERE);
   }
   return samples;
 }

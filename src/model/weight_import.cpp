@@ -144,6 +144,12 @@ ImportReport import_weights(torch::nn::Module& model, const std::map<std::string
       else
         report.mismatched.push_back(
             to_text(name, ": file ", shape_text(found->second), " vs model ", shape_text(target)));
+    } else if (found->second.is_complex() && !target.is_complex()) {  // copy_ would drop the imaginary part
+      report.mismatched.push_back(to_text(name, ": file ", found->second.scalar_type(),
+                                          " (complex) vs model ", target.scalar_type()));
+    } else if (at::isFloatingType(found->second.scalar_type()) &&
+               !at::isfinite(found->second).all().item<bool>()) {
+      report.mismatched.push_back(to_text(name, ": file values not all finite (inf or NaN)"));
     } else {
       copies.emplace_back(target, found->second);
       report.loaded.push_back(name);

@@ -383,6 +383,9 @@ distributed::Communicator& Trainer::communicator() const {
 int Trainer::run() {
   State& s = *state_;
   int64_t total_steps = s.options.run.steps;
+  if (s.step >= total_steps)  // it trained nothing and exited 0 without a word
+    s.log.warn("the run is at step ", s.step, ", ", s.step == total_steps ? "the end of" : "past",
+               " its train.steps = ", total_steps, ": nothing is trained; raise train.steps to train on");
   s.training_step->start(s.epoch, s.position);
   set_training_mode(*s.net, s.options.model.freeze_bn);
   for (auto& hook : s.hooks) hook->on_start(RunStart{s.step, total_steps});
@@ -417,8 +420,8 @@ int Trainer::run() {
     for (auto& hook : s.hooks) hook->on_checkpoint(CheckpointWritten{s.step, reason, path});
   }
   if (preempted)
-    s.log.warn("stopped by a preemption signal at step ", s.step, "; exit status ", preempted_exit_status,
-               ", resume with train.resume = auto");
+    s.log.warn("stopped by a preemption signal (", preemption_signal_name(), ") at step ", s.step,
+               "; exit status ", preempted_exit_status, ", resume with train.resume = auto");
   for (auto& hook : s.hooks) hook->on_finish(RunEnd{s.step, preempted});
   return preempted ? preempted_exit_status : 0;
 }

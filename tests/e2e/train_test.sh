@@ -84,6 +84,12 @@ out=$("${mpi2[@]}" "$atrous" eval --config "$work/tiny.ini" --eval.checkpoint "$
   --eval.data "$work/val.h5" --eval.out "$work/eval.json" --eval.flip true 2>&1) || fail "eval: $out"
 [ "$(grep -c '  mIoU ' <<<"$out")" -eq 1 ] && grep -q '"samples": 8' "$work/eval.json" || fail "eval output: $out"
 
+# A finished run rerun with fewer train.steps trains nothing and says so (it exited 0 without a word).
+cp -r "$work/a" "$work/done"
+out=$(train --train.run_dir "$work/done" --train.steps 10 2>&1) || fail "rerun of a finished run: $out"
+grep -qF "the run is at step 20, past its train.steps = 10: nothing is trained; raise train.steps" <<<"$out" ||
+  fail "no word on a run past train.steps: $(grep -E 'WARN|resuming' <<<"$out")"
+
 # An emptied `latest` pointer: the run resumes from its newest checkpoint and says so.
 cp -r "$work/a" "$work/lp" && : >"$work/lp/checkpoints/latest" && : >"$work/lp/checkpoints/.step-24.pt.partial-abcdefghij12"
 out=$(train --train.run_dir "$work/lp" --train.steps 22 2>&1) || fail "resume with an empty latest: $out"
@@ -162,13 +168,15 @@ out=$(train --train.run_dir "$work/g" --train.steps 2 --train.resume none 2>&1);
   fail "resume none over a run: $status $out"
 [ "$(cd "$work/g" && md5sum metrics.jsonl config.ini checkpoints/*)" = "$before" ] || fail "resume none changed run g"
 
-# 2. SIGTERM mid-run: checkpoint, exit 75; resume=auto finishes with the same losses.
+# 2. SIGTERM to one rank and SIGINT (Ctrl-C; it exited 130 without a checkpoint) to the other mid-run:
+# checkpoint, exit 75; resume=auto finishes with the same losses.
 train --train.run_dir "$work/b" --train.steps 20 --ckpt.every_steps 4 >"$work/b.log" 2>&1 &
 launcher=$!
-wait_lines "$work/b" 6 "$work/b.log" && kill -TERM $(ranks_of "$work/b")
+wait_lines "$work/b" 6 "$work/b.log" && ranks=($(ranks_of "$work/b")) && kill -TERM "${ranks[0]}" &&
+  kill -INT "${ranks[1]}"
 wait $launcher; status=$?
-[ "$status" -eq 75 ] || fail "SIGTERM: status $status, expected 75; $(tail -5 "$work/b.log")"
-grep -q "stopped by a preemption signal" "$work/b.log" || fail "no preemption message"
+[ "$status" -eq 75 ] || fail "SIGTERM and SIGINT: status $status, expected 75; $(tail -5 "$work/b.log")"
+grep -q "stopped by a preemption signal (SIG" "$work/b.log" || fail "no preemption message"
 out=$(train --train.run_dir "$work/b" --train.steps 20 --ckpt.every_steps 4 2>&1) || fail "resume b: $out"
 grep -q "resuming from" <<<"$out" || fail "run b did not resume"
 diff <(losses "$work/a") <(losses "$work/b") >/dev/null || fail "losses after SIGTERM + resume differ:

@@ -73,6 +73,17 @@ TEST_F(ImageFileTest, DevicesAndFifosAreRefusedBeforeAByteIsRead) {
             std::string::npos);
 }
 
+// VOC refuses a repeated line; the list format packed the image twice, under one name.
+TEST_F(ImageFileTest, AListNamingAnImageTwiceIsRefusedNamingBothLines) {
+  const std::string list = (folder / "twice.txt").string();
+  std::ofstream(list) << "a.png a_label.png\nb.png b_label.png\n./sub/../a.png other.png\n";
+  EXPECT_NE(refusal([&] {
+              list_samples("list", folder.string(), list);
+            }).find("line 3 names the image './sub/../a.png' that line 1 names already"),
+            std::string::npos)
+      << refusal([&] { list_samples("list", folder.string(), list); });
+}
+
 TEST(SplitListFile, IsTheFileAListedSplitIsReadFrom) {
   EXPECT_EQ(split_list_file("list", "/data", "train.txt"), "/data/train.txt");
   EXPECT_EQ(split_list_file("list", "/data", "/lists/train.txt"), "/lists/train.txt");

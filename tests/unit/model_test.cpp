@@ -4,17 +4,18 @@
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
-
 #include <torch/csrc/jit/serialization/pickle.h>
-#include <limits>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "atrous/core/error.h"
 #include "atrous/core/options.h"
 #include "atrous/model/atrous_schedule.h"
 #include "atrous/model/backbone_registry.h"
+#include "atrous/model/conv2d.h"
 #include "atrous/model/deeplab.h"
 #include "atrous/model/weight_import.h"
 #include "scratch_files.h"
@@ -384,6 +385,31 @@ TEST(WeightImport, ATensorReachingPastItsStorageOrACheckpointWithoutAModelIsRefu
         << error.message();
   }
   test_support::remove_tree(dir.string());
+}
+
+// A complex tensor lost its imaginary part with only LibTorch's warning; NaN weights were loaded.
+TEST(WeightImport, ComplexOrNonFiniteValuesAreRefusedByName) {
+  Conv2dSpec spec;
+  spec.in_channels = 2;
+  spec.out_channels = 1;
+  spec.bias = true;
+  Conv2d layer(spec);
+  const std::map<std::string, at::Tensor> complex_weights = {
+      {"weight", at::complex(at::ones({1, 2, 1, 1}), at::ones({1, 2, 1, 1}))}, {"bias", at::zeros({1})}};
+  const std::map<std::string, at::Tensor> nan_weights = {{"weight", at::full({1, 2, 1, 1}, std::nan(""))},
+                                                         {"bias", at::zeros({1})}};
+  const at::Tensor before = layer->weight.detach().clone();
+  for (const auto& [weights, expected] :
+       {std::pair{complex_weights, "weight: file ComplexFloat (complex) vs model Float"},
+        std::pair{nan_weights, "weight: file values not all finite (inf or NaN)"}}) {
+    try {
+      import_weights(*layer, weights, "model", {}, false, "w.pth");
+      ADD_FAILURE() << expected;
+    } catch (const UserError& error) {
+      EXPECT_NE(error.message().find(expected), std::string::npos) << error.message();
+    }
+  }
+  EXPECT_TRUE(at::equal(layer->weight.detach(), before)) << "nothing is loaded";
 }
 
 }  // namespace
