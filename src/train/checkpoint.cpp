@@ -114,6 +114,22 @@ std::vector<std::string> non_finite_tensors(const Checkpoint& checkpoint) {
   return names;
 }
 
+// Values no run writes: a position before the start or without ranks, or a diverged run's tensors.
+void check_values(const Checkpoint& checkpoint, const std::string& path) {
+  if (checkpoint.step < 0 || checkpoint.epoch < 0 || checkpoint.position < 0 || checkpoint.world_size < 1)
+    throw UserError(
+        to_text("'", path, "' is not an atrous checkpoint this build reads: step ", checkpoint.step,
+                ", epoch ", checkpoint.epoch, ", position ", checkpoint.position, " and world_size ",
+                checkpoint.world_size, " are not a training position (each >= 0, world_size >= 1)"),
+        ATROUS_HERE);
+  const std::vector<std::string> non_finite = non_finite_tensors(checkpoint);
+  if (!non_finite.empty())
+    throw UserError(to_text("checkpoint '", path, "' comes from a diverged run: ", non_finite.size(),
+                            " tensors hold values that are not finite (inf or NaN), the first ",
+                            non_finite[0], "; use an earlier checkpoint of the run"),
+                    ATROUS_HERE);
+}
+
 }  // namespace
 
 std::string save_checkpoint(const std::string& run_dir, const Checkpoint& checkpoint, int keep) {
@@ -206,10 +222,6 @@ Checkpoint load_checkpoint(const std::string& path) {
   checkpoint.position = integer("position");
   checkpoint.world_size = integer("world_size");
   checkpoint.seed = integer("seed");
-  if (checkpoint.step < 0 || checkpoint.epoch < 0 || checkpoint.position < 0 || checkpoint.world_size < 1)
-    throw fail(to_text("step ", checkpoint.step, ", epoch ", checkpoint.epoch, ", position ",
-                       checkpoint.position, " and world_size ", checkpoint.world_size,
-                       " are not a training position (each >= 0, world_size >= 1)"));
   if (!get("config").isString()) throw fail("'config' is not text");
   checkpoint.config = get("config").toStringRef();
   checkpoint.model = tensor_map(get("model"), path, "model");
@@ -221,12 +233,7 @@ Checkpoint load_checkpoint(const std::string& path) {
     checkpoint.loss_scale = dict.at("loss_scale").toDouble();
     checkpoint.loss_scale_good_steps = dict.at("loss_scale_good_steps").toInt();
   }
-  const std::vector<std::string> non_finite = non_finite_tensors(checkpoint);
-  if (!non_finite.empty())
-    throw UserError(to_text("checkpoint '", path, "' comes from a diverged run: ", non_finite.size(),
-                            " tensors hold values that are not finite (inf or NaN), the first ",
-                            non_finite[0], "; use an earlier checkpoint of the run"),
-                    ATROUS_HERE);
+  check_values(checkpoint, path);
   return checkpoint;
 }
 
