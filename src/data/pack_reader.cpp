@@ -223,22 +223,7 @@ PackRecord PackReader::read(int64_t index) const {
     throw UserError(to_text("pack '", path_, "': sample ", index, " cannot be read (damaged file?): ", why),
                     ATROUS_HERE);
   }
-  check_label_values(index, record);
   return record;
-}
-
-// Every label byte is a class index or the ignore label: a damaged or hand-made pack is named with
-// its sample here, not by the loss later, which knows neither.
-void PackReader::check_label_values(int64_t index, const PackRecord& record) const {
-  const auto* labels = record.label.data_ptr<uint8_t>();
-  const int64_t pixels = record.label.numel(), classes = metadata_.num_classes;
-  for (int64_t i = 0; i < pixels; ++i)
-    if (labels[i] >= classes && labels[i] != metadata_.ignore_label)
-      throw UserError(to_text("pack '", path_, "': sample ", index, " ('", record.name, "') has label value ",
-                              int(labels[i]), " at pixel (", i / metadata_.width, ", ", i % metadata_.width,
-                              "), neither a class index (0..", classes - 1, ") nor the ignore label ",
-                              metadata_.ignore_label, "; the pack is damaged: pack the dataset again"),
-                      ATROUS_HERE);
 }
 
 }  // namespace atrous::data

@@ -35,8 +35,14 @@ EvalResult evaluate(Predictor& predictor, const data::Dataset& dataset, distribu
     const at::Tensor image = record.image.permute({2, 0, 1}).unsqueeze(0).to(at::kFloat).to(device);
     const at::Tensor prediction = predictor.predict(image)[0].cpu();
     const int64_t h = record.valid_hw[0], w = record.valid_hw[1];
-    matrix += confusion_matrix(prediction.slice(0, 0, h).slice(1, 0, w),
-                               record.label.slice(0, 0, h).slice(1, 0, w), classes, ignore);
+    try {
+      matrix += confusion_matrix(prediction.slice(0, 0, h).slice(1, 0, w),
+                                 record.label.slice(0, 0, h).slice(1, 0, w), classes, ignore);
+    } catch (const Error& error) {  // the labels: name where they are
+      throw UserError(
+          to_text(dataset.description(), ", sample ", index, " ('", record.name, "'): ", error.message()),
+          ATROUS_HERE);
+    }
     ++samples;
   }
   // Counts travel as doubles (exact below 2^53 pixels) through the communicator's float path.

@@ -91,35 +91,6 @@ void corrupt_image_chunk(const std::string& path, int index, int count) {
   }
 }
 
-// Label errors named neither the pack nor the sample ("label value 9 is neither a class index ...").
-TEST_F(PackTest, ALabelValueThatIsNoClassIsNamedWithItsSampleWhenRead) {
-  const std::string path = (folder / "bad_label.h5").string();
-  {
-    PackWriter writer(path, metadata, 0);
-    at::Tensor label = at::zeros({5, 7}, at::kByte);
-    writer.append("fine", at::zeros({5, 7, 3}, at::kByte), label, {5, 7}, {5, 7});
-    label[2][3] = 9;
-    writer.append("broken", at::zeros({5, 7, 3}, at::kByte), label, {5, 7}, {5, 7});
-    label[2][3] = 255;  // the ignore label
-    writer.append("ignored", at::zeros({5, 7, 3}, at::kByte), label, {5, 7}, {5, 7});
-    writer.commit();
-  }
-  PackReader reader(path);
-  EXPECT_NO_THROW(reader.read(0));
-  EXPECT_NO_THROW(reader.read(2));
-  try {
-    reader.read(1);
-    ADD_FAILURE() << "label value 9 of 3 classes was read";
-  } catch (const UserError& error) {
-    EXPECT_NE(
-        error.message().find("pack '" + path +
-                             "': sample 1 ('broken') has label value 9 at pixel (2, 3), neither a class "
-                             "index (0..2) nor the ignore label 255"),
-        std::string::npos)
-        << error.message();
-  }
-}
-
 TEST_F(PackTest, AChangedSampleIsRefusedByItsChecksumAndNamed) {
   const std::string path = write_pack("checked.h5", 4);
   corrupt_image_chunk(path, 2, 16);

@@ -11,9 +11,7 @@
 // one row per sample everywhere and every valid region inside the stored size. A truncated, foreign or
 // damaged file is a UserError naming the file and what is wrong, never a crash. A sample whose chunk fails
 // its Fletcher32 checksum (packs written with pack.checksums, the default) is a UserError naming the file and
-// the sample as corrupted, when it is read; packs written without checksums are read as they are. A
-// label byte that is neither a class index nor the ignore label is a UserError naming the pack, the
-// sample and the pixel, when the sample is read (the loss could name neither). read() may
+// the sample as corrupted, when it is read; packs written without checksums are read as they are. read() may
 // be called from several threads, as Dataset promises: HDF5 as Debian builds it is not thread-safe, so calls
 // are serialised.
 
@@ -45,7 +43,6 @@ class PackReader : public Dataset {
   void check_layout();
   void check_sizes();
   std::string read_name(int64_t index) const;
-  void check_label_values(int64_t index, const PackRecord& record) const;
 
   std::string path_;
   PackMetadata metadata_;
