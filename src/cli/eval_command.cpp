@@ -38,6 +38,8 @@ int EvalCommand::run(const CommandContext& context) {
   std::unique_ptr<eval::Predictor> predictor;
   context.collective_setup([&] {
     checkpoint_.validate();
+    if (const std::string how = checkpoint_.resolve(); !how.empty())
+      context.log.info("eval.checkpoint: ", checkpoint_.checkpoint, " (", how, ")");
     ATROUS_CHECK_OPTION(!data_.empty(), "eval.data", data_, "a pack written by atrous pack");
     ATROUS_CHECK_OPTION(visualize_ >= 0, "eval.visualize", visualize_, "an integer >= 0");
     ATROUS_CHECK_OPTION(visualize_ == 0 || !visualize_out_.empty(), "eval.visualize_out", visualize_out_,

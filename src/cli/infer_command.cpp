@@ -42,6 +42,8 @@ int InferCommand::run(const CommandContext& context) {
   const c10::Device device = context.world.device();
   context.collective_setup([&] {
     checkpoint_.validate();
+    if (const std::string how = checkpoint_.resolve(); !how.empty())
+      context.log.info("eval.checkpoint: ", checkpoint_.checkpoint, " (", how, ")");
     ATROUS_CHECK_OPTION(!input_.empty(), "infer.input", input_, "images, folders or packs, comma-separated");
     ATROUS_CHECK_OPTION(!out_.empty(), "infer.out", out_, "a folder for the masks");
     ATROUS_CHECK_OPTION(logits_out_.empty() || context.world.size() == 1, "infer.logits_out", logits_out_,

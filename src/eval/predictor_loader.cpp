@@ -1,18 +1,61 @@
 #include "atrous/eval/predictor_loader.h"
 
+#include <filesystem>
+#include <system_error>
+
+#include "atrous/core/error.h"
 #include "atrous/core/options.h"
 #include "atrous/model/deeplab.h"
 #include "atrous/model/weight_import.h"
+#include "atrous/train/checkpoint.h"
 
 namespace atrous::eval {
 
 void CheckpointInputOptions::declare(OptionTable& table, CheckpointInputOptions& options) {
   table.add("eval.checkpoint", &options.checkpoint, std::string(),
-            "the checkpoint (or state dict) to evaluate or predict with", "a file written by atrous train");
+            "the checkpoint (or state dict) to evaluate or predict with; a run directory or its "
+            "checkpoints/latest: the run's latest checkpoint",
+            "a file written by atrous train, a train.run_dir or its checkpoints/latest");
 }
 
 void CheckpointInputOptions::validate() const {
-  ATROUS_CHECK_OPTION(!checkpoint.empty(), "eval.checkpoint", checkpoint, "a checkpoint file");
+  ATROUS_CHECK_OPTION(!checkpoint.empty(), "eval.checkpoint", checkpoint,
+                      "a checkpoint file, a run directory or its checkpoints/latest");
+}
+
+std::string CheckpointInputOptions::resolve() {
+  ResolvedCheckpoint resolved = resolve_checkpoint_input(checkpoint);
+  checkpoint = std::move(resolved.path);
+  return resolved.how;
+}
+
+ResolvedCheckpoint resolve_checkpoint_input(const std::string& given) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  fs::path run;
+  if (fs::is_directory(given, error)) {
+    fs::path folder = fs::path(given).lexically_normal();
+    if (folder.filename().empty()) folder = folder.parent_path();  // "run/"
+    const bool is_run = fs::is_directory(folder / "checkpoints", error);
+    run = is_run ? folder : folder.parent_path();
+    if (!is_run && folder.filename() != "checkpoints" && !fs::exists(folder / "latest", error))
+      throw UserError(to_text("eval.checkpoint '", given,
+                              "' is a folder that is neither a run directory (no checkpoints/ in it) nor its "
+                              "checkpoints folder; give a checkpoint file or a train.run_dir"),
+                      ATROUS_HERE);
+  } else if (fs::path(given).filename() == "latest" && fs::is_regular_file(given, error)) {
+    run = fs::path(given).parent_path().parent_path();
+  } else {
+    return {given, ""};
+  }
+  if (run.empty()) run = ".";
+  const train::LatestCheckpoint latest = train::latest_checkpoint(run.string());
+  if (latest.path.empty())
+    throw UserError(to_text("eval.checkpoint '", given, "': the run directory '", run.string(),
+                            "' holds no checkpoint yet; train it, or give a checkpoint file"),
+                    ATROUS_HERE);
+  return {latest.path, to_text("the latest checkpoint of run directory '", run.string(), "'",
+                               latest.note.empty() ? "" : "; " + latest.note)};
 }
 
 Predictor load_predictor(const model::ModelOptions& model_options, const PredictOptions& predict_options,

@@ -1,12 +1,15 @@
 // Evaluation metrics against an independent count, the absent-class convention, evaluation of a
 // dataset in memory, multi-scale + flip inference against the averaging written out by hand, by
-// either logits upsampling convention, and the names of inference's outputs.
+// either logits upsampling convention, the names of inference's outputs, and what eval.checkpoint
+// may name.
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <vector>
 
@@ -17,7 +20,10 @@
 #include "atrous/eval/evaluator.h"
 #include "atrous/eval/image_prediction.h"
 #include "atrous/eval/predictor.h"
+#include "atrous/eval/predictor_loader.h"
 #include "atrous/model/multi_scale.h"
+#include "atrous/train/checkpoint.h"
+#include "scratch_files.h"
 
 namespace atrous::eval {
 namespace {
@@ -266,6 +272,42 @@ TEST(InferOutputs, TwoInputsThatWouldWriteOneFileAreRefusedNamingBoth) {
   EXPECT_NE(outputs_error(inputs).find("its mask's file name would be 260 bytes, more than the 255"),
             std::string::npos)
       << outputs_error(inputs);
+}
+
+// eval.checkpoint RUN_DIR or RUN_DIR/checkpoints/latest failed ("is a directory"; "not a zip archive").
+TEST(CheckpointInput, ARunDirectoryOrItsLatestPointerStandsForItsLatestCheckpoint) {
+  namespace fs = std::filesystem;
+  const fs::path run = fs::temp_directory_path() / "atrous_checkpoint_input_test";
+  test_support::remove_tree(run.string());
+  train::Checkpoint checkpoint;
+  checkpoint.model["w"] = at::zeros({2});
+  for (int64_t step : {2, 4}) {
+    checkpoint.step = step;
+    train::save_checkpoint(run.string(), checkpoint, 5);
+  }
+  const std::string newest = (run / "checkpoints" / "step-4.pt").string();
+  for (const fs::path& given :
+       {run, fs::path(run.string() + "/"), run / "checkpoints", run / "checkpoints" / "latest"}) {
+    const ResolvedCheckpoint resolved = resolve_checkpoint_input(given.string());
+    EXPECT_EQ(resolved.path, newest) << given;
+    EXPECT_EQ(resolved.how, "the latest checkpoint of run directory '" + run.string() + "'") << given;
+  }
+  const std::string older = (run / "checkpoints" / "step-2.pt").string();
+  EXPECT_EQ(resolve_checkpoint_input(older).path, older);
+  EXPECT_EQ(resolve_checkpoint_input(older).how, "");
+  fs::create_directories(run / "empty_run" / "checkpoints");
+  fs::create_directories(run / "plain");
+  const auto refusal = [](const fs::path& given) {
+    try {
+      resolve_checkpoint_input(given.string());
+    } catch (const UserError& error) {
+      return error.message();
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(refusal(run / "empty_run").find("holds no checkpoint yet"), std::string::npos);
+  EXPECT_NE(refusal(run / "plain").find("is a folder that is neither a run directory"), std::string::npos);
+  test_support::remove_tree(run.string());
 }
 
 }  // namespace

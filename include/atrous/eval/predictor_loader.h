@@ -31,7 +31,24 @@ struct CheckpointInputOptions {
   static void declare(OptionTable& table, CheckpointInputOptions& options);
   // OptionError when eval.checkpoint is empty.
   void validate() const;
+  // Makes `checkpoint` the file to read (resolve_checkpoint_input) and returns how it was chosen, ""
+  // when it was given as a file.
+  std::string resolve();
 };
+
+// The file that eval.checkpoint `given` stands for:
+//   - a run directory (a folder holding checkpoints/) or its checkpoints folder: the run's latest
+//     checkpoint (train/checkpoint.h's latest_checkpoint: what `latest` names, else the newest
+//     step-N.pt, with the note saying why);
+//   - a `latest` pointer file (a file of that name beside step-N.pt files): the checkpoint it names;
+//   - any other file: itself (an atrous checkpoint or a torch.save state dict).
+// `how` says which for the log. A UserError names `given` for a folder that is neither, and for a run
+// that has no checkpoint yet.
+struct ResolvedCheckpoint {
+  std::string path;
+  std::string how;  // "" for a file given as it is
+};
+ResolvedCheckpoint resolve_checkpoint_input(const std::string& given);
 
 Predictor load_predictor(const model::ModelOptions& model_options, const PredictOptions& predict_options,
                          const std::string& checkpoint, const c10::Device& device, int64_t expected_classes);
