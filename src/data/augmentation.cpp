@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "atrous/core/error.h"
@@ -57,6 +58,17 @@ void AugmentOptions::declare(OptionTable& table, AugmentOptions& options) {
   table.add("data.scale_step", &options.scale_step, 0.25,
             "step between random scales; 0 draws them continuously", "a number in [0, 16]");
   table.add("data.flip", &options.flip, true, "random left-right flips", "true or false");
+}
+
+std::string oversized_crop_warning(const AugmentOptions& options, int64_t height, int64_t width) {
+  const auto largest_height = int64_t(std::ceil(double(height) * options.max_scale));
+  const auto largest_width = int64_t(std::ceil(double(width) * options.max_scale));
+  if (options.crop_size <= largest_height || options.crop_size <= largest_width) return "";
+  return to_text("data.crop_size ", options.crop_size, " is larger than every sample even at data.max_scale ",
+                 options.max_scale, " (", largest_height, " x ", largest_width, " from the pack's ", height,
+                 " x ", width,
+                 "): each crop is mostly padding, computed for nothing; set data.crop_size to at most ",
+                 std::max(largest_height, largest_width), ", e.g. the pack's ", std::max(height, width));
 }
 
 void AugmentOptions::validate() const {

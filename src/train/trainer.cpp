@@ -122,6 +122,12 @@ void Trainer::State::open_data() {
   data::LoaderOptions loader_options = options.loader;
   loader_options.pin_memory = world.device().is_cuda();
   loader = std::make_unique<data::Loader>(*pack, sampler, loader_options, options.augment);
+  const data::PackMetadata& stored = pack->metadata();
+  log.info("training crops of ", options.augment.crop_size, " x ", options.augment.crop_size,
+           " (data.crop_size) from samples of ", stored.height, " x ", stored.width);
+  if (const std::string warning = data::oversized_crop_warning(options.augment, stored.height, stored.width);
+      !warning.empty())
+    log.warn(warning);
   if (loader->batches_per_epoch() < 1)
     throw UserError(to_text("the training pack '", options.data.train_pack, "' has ", pack->size(),
                             " samples, fewer than one batch per rank (", options.loader.batch_size, " x ",
