@@ -6,10 +6,12 @@
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 #include <unordered_set>
 #include <vector>
 
 #include "atrous/core/error.h"
+#include "atrous/core/torch_pickle.h"
 #include "atrous/core/zip_integrity.h"
 
 namespace atrous {
@@ -62,6 +64,16 @@ void check_tensors(const c10::IValue& root) {
   }
 }
 
+// Python's torch.save pickles every tensor with a collections.OrderedDict (its hooks); LibTorch's
+// writer marks its pickles with torch.jit._pickle. torch.save stores entries uncompressed, so both
+// names appear in the file's bytes as they are.
+bool written_by_python(const std::vector<char>& bytes) {
+  const auto contains = [&](const std::string& text) {
+    return std::search(bytes.begin(), bytes.end(), text.begin(), text.end()) != bytes.end();
+  };
+  return contains("ccollections\nOrderedDict\n") && !contains("torch.jit._pickle");
+}
+
 }  // namespace
 
 c10::IValue read_torch_zip(const std::vector<char>& bytes) {
@@ -78,7 +90,13 @@ c10::IValue read_torch_zip(const std::vector<char>& bytes) {
   if (found == last)
     throw std::runtime_error("the zip archive is truncated (no end-of-central-directory record)");
   check_zip_entries(bytes);
-  c10::IValue value = torch::jit::pickle_load(bytes);
+  c10::IValue value;
+  try {
+    value = torch::jit::pickle_load(bytes);
+  } catch (const std::exception&) {
+    if (!written_by_python(bytes)) throw;
+    value = read_python_pickle(bytes);  // an OrderedDict, which LibTorch's reader cannot take
+  }
   check_tensors(value);
   return value;
 }

@@ -187,6 +187,28 @@ run train-named 0 "$atrous" train --config "$work/tiny.ini" --train.run_dir "$wo
   --train.eval_every 1 --train.timeline "$work/run/trace.json"
 run eval-named 0 "$atrous" eval --config "$work/tiny.ini" --eval.checkpoint "$work/run/checkpoints/step-1.pt" \
   --eval.data "$work/val.h5" --eval.out "$work/eval.json"
+# Weights as PyTorch users save them: an OrderedDict (as torchvision's weight files are; LibTorch's own
+# reader failed on it) evaluates exactly as the checkpoint it was taken from. A whole pickled module
+# is refused, saying what to save instead.
+run python-saved 0 /usr/bin/python3 - "$work" <<'PY' && expect python-saved "saved" 1
+import collections, sys, torch
+work = sys.argv[1]
+model = torch.load(f"{work}/run/checkpoints/step-1.pt")["model"]
+torch.save(collections.OrderedDict(model), f"{work}/state_dict.pth")
+torch.save(torch.nn.Conv2d(1, 1, 1), f"{work}/module.pth")
+print("saved")
+PY
+run eval-ordered-dict 0 "$atrous" eval --config "$work/tiny.ini" --eval.checkpoint "$work/state_dict.pth" \
+  --eval.data "$work/val.h5" --eval.out "$work/eval-ordered.json" &&
+  cmp -s "$work/eval.json" "$work/eval-ordered.json" ||
+  { echo "FAIL eval-ordered-dict: $(diff "$work/eval.json" "$work/eval-ordered.json")"; failures=$((failures + 1)); }
+run eval-module 1 "$atrous" eval --config "$work/tiny.ini" --eval.checkpoint "$work/module.pth" \
+  --eval.data "$work/val.h5" &&
+  expect eval-module "an object of torch.nn.modules.conv.Conv2d, not tensors in dicts" 1
+# The run directory stands for its latest checkpoint, and the log says which file that is.
+run eval-run-dir 0 "$atrous" eval --config "$work/tiny.ini" --eval.checkpoint "$work/run" \
+  --eval.data "$work/val.h5" --eval.out "$work/eval-run.json" &&
+  expect eval-run-dir "eval.checkpoint: $work/run/checkpoints/step-1.pt (the latest checkpoint of run directory '$work/run')" 1
 # Every JSON output parses, and names come back as they were.
 run json-valid 0 /usr/bin/python3 - "$work" <<'PY' && expect json-valid "json ok" 1
 import json, sys

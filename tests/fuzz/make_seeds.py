@@ -232,6 +232,17 @@ def torch_zip_seeds():
     save("regression-checkpoint-types", checkpoint)
     save("shared_and_strided",
          {"a": model["head.bias"], "b": model["head.bias"][1:], "t": torch.ones(3, 2).t()})
+    python_saved_seeds(save)
+
+
+def python_saved_seeds(save):
+    """Files only core/torch_pickle.h reads: LibTorch's reader fails on an OrderedDict (a state dict, with
+    its _metadata) and on a dict of one entry (SETITEM); a whole module is refused by name."""
+    torch.manual_seed(1)
+    layers = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 1), torch.nn.BatchNorm2d(2))
+    save("ordered_state_dict", layers.state_dict())
+    save("one_entry_dict", {"w": torch.arange(4, dtype=torch.float16).view(2, 2)})
+    save("module", torch.nn.Conv2d(1, 1, 1))
 
 
 def main():
