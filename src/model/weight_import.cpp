@@ -53,7 +53,8 @@ std::map<std::string, at::Tensor> scoped_tensors(torch::nn::Module& model, const
 
 void WeightImportOptions::declare(OptionTable& table, WeightImportOptions& options) {
   table.add("model.init_weights", &options.init_weights, std::string(),
-            "start from this state dict (torch.save of a dict of tensors) or atrous checkpoint",
+            "start from this state dict (torch.save(model.state_dict()) or of a dict of tensors) or atrous "
+            "checkpoint",
             "a file path, or empty");
   table.add("model.init_scope", &options.init_scope, std::string("model"),
             "model: the file holds the whole model; backbone: an ImageNet classifier for the backbone",
