@@ -192,7 +192,10 @@ class PickleMachine {
   }
 
   void step(char op);
-  void set_items(c10::impl::GenericDict dict, std::vector<Item> items);
+  bool push_scalar(char op);
+  bool build_container(char op);
+  void set_items(std::vector<Item> items);
+  void append_items(std::vector<Item> items);
   void reduce();
   void build();
   void persistent_load();
@@ -207,158 +210,172 @@ class PickleMachine {
   std::map<std::string, at::Tensor> storages_;
 };
 
+// One opcode (pickletools names them); STOP is run()'s.
 void PickleMachine::step(char op) {
+  if (push_scalar(op) || build_container(op)) return;
   switch (op) {
     case '\x80':
       bytes(1);
-      break;  // PROTO
+      return;  // PROTO
     case '\x95':
       bytes(8);
-      break;  // FRAME
+      return;  // FRAME
     case '(':
       stack_.push_back({Item::Kind::mark, {}, "", ""});
-      break;     // MARK
+      return;    // MARK
     case 'c': {  // GLOBAL
       std::string module = line();
       stack_.push_back({Item::Kind::global, {}, std::move(module), line()});
-      break;
+      return;
     }
     case 'q':
       memo_put(unsigned_le(1));
-      break;  // BINPUT
+      return;  // BINPUT
     case 'r':
       memo_put(unsigned_le(4));
-      break;  // LONG_BINPUT
+      return;  // LONG_BINPUT
     case '\x94':
       memo_put(memo_.size());
-      break;  // MEMOIZE
+      return;  // MEMOIZE
     case 'h':
       memo_get(unsigned_le(1));
-      break;  // BINGET
+      return;  // BINGET
     case 'j':
       memo_get(unsigned_le(4));
-      break;  // LONG_BINGET
-    case 'N':
-      push(c10::IValue());
-      break;  // NONE
-    case '\x88':
-      push(true);
-      break;  // NEWTRUE
-    case '\x89':
-      push(false);
-      break;  // NEWFALSE
-    case 'K':
-      push(int64_t(unsigned_le(1)));
-      break;  // BININT1
-    case 'M':
-      push(int64_t(unsigned_le(2)));
-      break;  // BININT2
-    case 'J':
-      push(int64_t(int32_t(uint32_t(unsigned_le(4)))));
-      break;        // BININT
-    case '\x8a': {  // LONG1
-      const size_t count = size_t(unsigned_le(1));
-      if (count > 8) fail("an integer of more than 64 bits");
-      uint64_t number = count == 0 ? 0 : unsigned_le(count);
-      if (count > 0 && count < 8 && (number >> (8 * count - 1)) != 0) number |= ~uint64_t(0) << (8 * count);
-      push(int64_t(number));
-      break;
-    }
-    case 'G': {  // BINFLOAT (big-endian)
-      const std::string data = bytes(8);
-      uint64_t bits = 0;
-      for (char c : data) bits = (bits << 8) | uint8_t(c);
-      double number = 0;
-      std::memcpy(&number, &bits, sizeof number);
-      push(number);
-      break;
-    }
-    case 'X':
-      push(bytes(size_t(unsigned_le(4))));
-      break;  // BINUNICODE
-    case '\x8c':
-      push(bytes(size_t(unsigned_le(1))));
-      break;  // SHORT_BINUNICODE
-    case 'T':
-      push(bytes(size_t(unsigned_le(4))));
-      break;  // BINSTRING
-    case 'U':
-      push(bytes(size_t(unsigned_le(1))));
-      break;  // SHORT_BINSTRING
-    case ')':
-      push(c10::ivalue::Tuple::create({}));
-      break;  // EMPTY_TUPLE
-    case 't':
-      push_tuple(pop_to_mark());
-      break;  // TUPLE
-    case '\x85':
-    case '\x86':
-    case '\x87': {  // TUPLE1..3
-      const size_t count = size_t(uint8_t(op) - 0x84);
-      if (stack_.size() < count) fail("a damaged pickle (TUPLE of a short stack)");
-      std::vector<Item> items(std::make_move_iterator(stack_.end() - std::ptrdiff_t(count)),
-                              std::make_move_iterator(stack_.end()));
-      stack_.resize(stack_.size() - count);
-      push_tuple(std::move(items));
-      break;
-    }
-    case '}':
-      push(c10::impl::GenericDict(c10::AnyType::get(), c10::AnyType::get()));
-      break;  // EMPTY_DICT
-    case ']':
-      push(c10::impl::GenericList(c10::AnyType::get()));
-      break;  // EMPTY_LIST
-    case 's':
-    case 'u': {  // SETITEM, SETITEMS
-      std::vector<Item> items;
-      if (op == 's') {
-        Item value = pop();
-        items.push_back(pop()), items.push_back(std::move(value));
-      } else {
-        items = pop_to_mark();
-      }
-      if (stack_.empty() || stack_.back().kind != Item::Kind::value || !stack_.back().value.isGenericDict())
-        fail("a damaged pickle (SETITEM outside a dict)");
-      set_items(stack_.back().value.toGenericDict(), std::move(items));
-      break;
-    }
-    case 'a':
-    case 'e': {  // APPEND, APPENDS
-      std::vector<Item> items;
-      if (op == 'a')
-        items.push_back(pop());
-      else
-        items = pop_to_mark();
-      if (stack_.empty() || stack_.back().kind != Item::Kind::value || !stack_.back().value.isList())
-        fail("a damaged pickle (APPEND outside a list)");
-      c10::impl::GenericList list = stack_.back().value.toList();
-      for (Item& item : items) {
-        if (item.kind != Item::Kind::value) fail("a list holding " + describe(item));
-        if (reaches(item.value, c10::IValue(list).internalToPointer())) fail("a list that holds itself");
-        list.push_back(std::move(item.value));
-      }
-      break;
-    }
-    case '\x81': {  // NEWOBJ: cls.__new__(cls, *args)
+      return;     // LONG_BINGET
+    case '\x81':  // NEWOBJ: cls.__new__(cls, *args), a class instance
       pop_value();
       fail("an object of " + describe(pop()) + object_advice);
-    }
     case 'Q':
       persistent_load();
-      break;  // BINPERSID
+      return;  // BINPERSID
     case 'R':
       reduce();
-      break;  // REDUCE
+      return;  // REDUCE
     case 'b':
       build();
-      break;  // BUILD
+      return;  // BUILD
     default:
       fail(to_text("pickle opcode 0x", std::hex, int(uint8_t(op)), std::dec,
                    ", which torch.save does not write for tensors and containers"));
   }
 }
 
-void PickleMachine::set_items(c10::impl::GenericDict dict, std::vector<Item> items) {
+// None, booleans, integers, floats and strings; false for other opcodes.
+bool PickleMachine::push_scalar(char op) {
+  switch (op) {
+    case 'N':
+      push(c10::IValue());
+      return true;  // NONE
+    case '\x88':
+      push(true);
+      return true;  // NEWTRUE
+    case '\x89':
+      push(false);
+      return true;  // NEWFALSE
+    case 'K':
+      push(int64_t(unsigned_le(1)));
+      return true;  // BININT1
+    case 'M':
+      push(int64_t(unsigned_le(2)));
+      return true;  // BININT2
+    case 'J':
+      push(int64_t(int32_t(uint32_t(unsigned_le(4)))));
+      return true;  // BININT
+    case '\x8a': {  // LONG1: little-endian two's complement
+      const size_t count = size_t(unsigned_le(1));
+      if (count > 8) fail("an integer of more than 64 bits");
+      uint64_t number = count == 0 ? 0 : unsigned_le(count);
+      if (count > 0 && count < 8 && (number >> (8 * count - 1)) != 0) number |= ~uint64_t(0) << (8 * count);
+      push(int64_t(number));
+      return true;
+    }
+    case 'G': {  // BINFLOAT, big-endian
+      uint64_t bits = 0;
+      for (char c : bytes(8)) bits = (bits << 8) | uint8_t(c);
+      double number = 0;
+      std::memcpy(&number, &bits, sizeof number);
+      push(number);
+      return true;
+    }
+    case 'X':
+    case 'T':
+      push(bytes(size_t(unsigned_le(4))));
+      return true;  // BINUNICODE, BINSTRING
+    case '\x8c':
+    case 'U':
+      push(bytes(size_t(unsigned_le(1))));
+      return true;  // SHORT_BINUNICODE/_BINSTRING
+    default:
+      return false;
+  }
+}
+
+// Tuples, dicts and lists, and filling the latter two; false for other opcodes.
+bool PickleMachine::build_container(char op) {
+  switch (op) {
+    case ')':
+      push(c10::ivalue::Tuple::create({}));
+      return true;  // EMPTY_TUPLE
+    case 't':
+      push_tuple(pop_to_mark());
+      return true;  // TUPLE
+    case '\x85':
+    case '\x86':
+    case '\x87': {  // TUPLE1, TUPLE2, TUPLE3
+      const size_t count = size_t(uint8_t(op) - 0x84);
+      if (stack_.size() < count) fail("a damaged pickle (TUPLE of a short stack)");
+      std::vector<Item> items(std::make_move_iterator(stack_.end() - std::ptrdiff_t(count)),
+                              std::make_move_iterator(stack_.end()));
+      stack_.resize(stack_.size() - count);
+      push_tuple(std::move(items));
+      return true;
+    }
+    case '}':
+      push(c10::impl::GenericDict(c10::AnyType::get(), c10::AnyType::get()));
+      return true;  // EMPTY_DICT
+    case ']':
+      push(c10::impl::GenericList(c10::AnyType::get()));
+      return true;  // EMPTY_LIST
+    case 's': {     // SETITEM
+      Item value = pop(), key = pop();
+      std::vector<Item> items;
+      items.push_back(std::move(key)), items.push_back(std::move(value));
+      set_items(std::move(items));
+      return true;
+    }
+    case 'u':
+      set_items(pop_to_mark());
+      return true;  // SETITEMS
+    case 'a': {     // APPEND
+      std::vector<Item> items;
+      items.push_back(pop());
+      append_items(std::move(items));
+      return true;
+    }
+    case 'e':
+      append_items(pop_to_mark());
+      return true;  // APPENDS
+    default:
+      return false;
+  }
+}
+
+void PickleMachine::append_items(std::vector<Item> items) {
+  if (stack_.empty() || stack_.back().kind != Item::Kind::value || !stack_.back().value.isList())
+    fail("a damaged pickle (APPEND outside a list)");
+  c10::impl::GenericList list = stack_.back().value.toList();
+  for (Item& item : items) {
+    if (item.kind != Item::Kind::value) fail("a list holding " + describe(item));
+    if (reaches(item.value, c10::IValue(list).internalToPointer())) fail("a list that holds itself");
+    list.push_back(std::move(item.value));
+  }
+}
+
+void PickleMachine::set_items(std::vector<Item> items) {
+  if (stack_.empty() || stack_.back().kind != Item::Kind::value || !stack_.back().value.isGenericDict())
+    fail("a damaged pickle (SETITEM outside a dict)");
+  c10::impl::GenericDict dict = stack_.back().value.toGenericDict();
   if (items.size() % 2 != 0) fail("a damaged pickle (SETITEMS of an odd count)");
   for (size_t i = 0; i < items.size(); i += 2) {
     if (items[i].kind != Item::Kind::value || items[i + 1].kind != Item::Kind::value)
