@@ -30,8 +30,24 @@ at::Tensor BatchNorm2dImpl::forward(const at::Tensor& input) {
   if (is_training() && comm_ != nullptr)
     return distributed::sync_batch_norm(input, {weight, bias, running_mean, running_var, momentum, eps},
                                         *comm_);
+  if (is_training() && input.numel() == channels) return forward_one_value_per_channel(input);
   return at::batch_norm(input, weight, bias, running_mean, running_var, is_training(), momentum, eps,
                         /*cudnn_enabled=*/true);
+}
+
+// ATen's running variance of one value is its unbiased variance 0 / 0 = NaN (torch.nn refuses such a
+// batch; a batch of 1 in ASPP's image-pooling branch is one). As TF's fused batch norm and the
+// synchronised path (n - 1 taken as at least 1): the batch variance is 0, the running mean moves
+// towards the value.
+at::Tensor BatchNorm2dImpl::forward_one_value_per_channel(const at::Tensor& input) {
+  {
+    at::NoGradGuard no_grad;
+    const at::Tensor value = input.detach().reshape({channels}).to(running_mean.scalar_type());
+    running_mean.mul_(1 - momentum).add_(value, momentum);
+    running_var.mul_(1 - momentum);
+  }
+  return at::batch_norm(input, weight, bias, /*running_mean=*/{}, /*running_var=*/{}, /*training=*/true,
+                        momentum, eps, /*cudnn_enabled=*/true);
 }
 
 void BatchNorm2dImpl::pretty_print(std::ostream& stream) const {

@@ -15,6 +15,7 @@
 #include "atrous/core/options.h"
 #include "atrous/model/atrous_schedule.h"
 #include "atrous/model/backbone_registry.h"
+#include "atrous/model/batch_norm.h"
 #include "atrous/model/conv2d.h"
 #include "atrous/model/deeplab.h"
 #include "atrous/model/weight_import.h"
@@ -410,6 +411,19 @@ TEST(WeightImport, ComplexOrNonFiniteValuesAreRefusedByName) {
     }
   }
   EXPECT_TRUE(at::equal(layer->weight.detach(), before)) << "nothing is loaded";
+}
+
+// A batch of one value per channel (a batch of 1 into ASPP's image pooling, as local-bn with one
+// sample per rank trains) made ATen's running variance 0 / 0 = NaN.
+TEST(BatchNorm2d, OneValuePerChannelKeepsTheRunningStatisticsFinite) {
+  BatchNorm2d norm(3);
+  norm->train();
+  const at::Tensor output = norm->forward(at::tensor({1.f, 2.f, 3.f}).view({1, 3, 1, 1}));
+  EXPECT_TRUE(at::allclose(output, at::zeros({1, 3, 1, 1}), 0, 1e-4))
+      << output;  // normalised to 0 (+ bias 0)
+  EXPECT_TRUE(at::allclose(norm->running_mean, at::tensor({0.1f, 0.2f, 0.3f})));
+  EXPECT_TRUE(at::allclose(norm->running_var, at::full({3}, 0.9f)));  // towards the batch variance 0
+  EXPECT_EQ(norm->num_batches_tracked.item<int64_t>(), 1);
 }
 
 }  // namespace

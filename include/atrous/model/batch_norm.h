@@ -5,7 +5,9 @@
 //
 // Training: normalises with the batch's statistics (the global batch's once synchronised) and
 // updates the running statistics with `momentum` (torchvision 0.1; TF DeepLab's decay 0.9997 is
-// momentum 0.0003). Evaluation: the running statistics, no communication.
+// momentum 0.0003). A batch of one value per channel (a batch of 1 after global pooling) has the
+// batch variance 0, as in TF and the synchronised path (ATen's unbiased 0 / 0 made the running
+// variance NaN). Evaluation: the running statistics, no communication.
 
 #include <torch/nn/cloneable.h>
 #include <torch/nn/pimpl.h>
@@ -30,6 +32,7 @@ class BatchNorm2dImpl : public torch::nn::Cloneable<BatchNorm2dImpl>,
   at::Tensor weight, bias, running_mean, running_var, num_batches_tracked;
 
  private:
+  at::Tensor forward_one_value_per_channel(const at::Tensor& input);
   distributed::Communicator* comm_ = nullptr;  // not owned
 };
 
