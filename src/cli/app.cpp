@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -70,10 +71,16 @@ bool asks_for_help(const std::vector<std::string>& args) {
 
 void report_start(const distributed::World& world, const OptionTable& table, const std::string& command) {
   Logger& log = process_logger();
-  if (log.prints(LogLevel::info)) {
-    log.info("atrous ", ATROUS_VERSION, " ", command, ": effective configuration");
-    std::cout << effective_config(table) << std::flush;
+  if (log.prints(LogLevel::info)) {  // every option at debug; at info the few a user gave
+    const bool every = log.prints(LogLevel::debug);
+    log.info("atrous ", ATROUS_VERSION, " ", command, ": effective configuration, ",
+             every ? "every option" : "the options not at their default (log.level debug lists every one)",
+             command == "train" ? "; RUN_DIR/config.ini holds every one" : "");
+    std::cout << effective_config(table, /*only_given=*/!every) << std::flush;
   }
+  if (!table.inherited_origin().empty()) log.info("model options from ", table.inherited_origin());
+  for (const std::string& line : overridden_inherited_options(table))
+    log.warn("option ", line, ": the weights may not fit the model built now");
   log.info("world: ", world.size(), " rank(s) on ", world.node_count(), " node(s); rank 0 uses ",
            world.threads(), " thread(s) (", world.thread_budget().reason, ") on ", world.device().str());
   BlasLibrary blas = loaded_blas();
@@ -110,7 +117,10 @@ int run_command(Command& command, const Commands& commands, std::vector<std::str
   return run_guarded([&] {
     std::exception_ptr error;
     try {
-      parse_options(table, args, options_of_other_commands(commands, command));
+      const std::set<std::string> elsewhere = options_of_other_commands(commands, command);
+      parse_options(table, args, elsewhere);
+      if (const std::optional<OptionLayer> inherited = command.inherited_options())
+        parse_options(table, args, elsewhere, &*inherited);
     } catch (...) {
       error = std::current_exception();
     }

@@ -10,6 +10,7 @@
 #include "atrous/distributed/world.h"
 #include "atrous/model/deeplab.h"
 #include "atrous/model/model_summary.h"
+#include "atrous/model/weight_import.h"
 
 namespace atrous::cli {
 namespace {
@@ -25,6 +26,7 @@ std::string shape_text(const at::Tensor& tensor) {
 void DescribeCommand::declare(OptionTable& table) {
   model::ModelOptions::declare(table, model_);
   data::AugmentOptions::declare(table, augment_);
+  eval::CheckpointInputOptions::declare(table, checkpoint_);
   table.add("describe.depth", &depth_, 3, "levels of the module tree to print", "an integer >= 0");
 }
 
@@ -33,9 +35,16 @@ int DescribeCommand::run(const CommandContext& context) {
   context.collective_setup([&] {
     ATROUS_CHECK_OPTION(depth_ >= 0, "describe.depth", depth_, "an integer >= 0");
     augment_.validate();
+    if (!checkpoint_.checkpoint.empty() && model_.num_classes == 0) {
+      checkpoint_.resolve();
+      model_.num_classes = static_cast<int>(model::num_classes_in_state_dict(
+          model::read_state_dict(checkpoint_.checkpoint), checkpoint_.checkpoint));
+    }
     if (model_.num_classes < 1)
-      throw OptionError("atrous describe needs the class count: set --model.num_classes (e.g. 21 for VOC)",
-                        ATROUS_HERE);
+      throw OptionError(
+          "atrous describe needs the class count: set --model.num_classes (e.g. 21 for VOC), or give "
+          "--eval.checkpoint",
+          ATROUS_HERE);
     net = std::make_shared<model::DeepLabImpl>(model_, model_.num_classes);
   });
   if (!context.world.is_root()) return 0;

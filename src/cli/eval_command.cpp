@@ -44,9 +44,8 @@ int EvalCommand::run(const CommandContext& context) {
     ATROUS_CHECK_OPTION(visualize_ >= 0, "eval.visualize", visualize_, "an integer >= 0");
     ATROUS_CHECK_OPTION(visualize_ == 0 || !visualize_out_.empty(), "eval.visualize_out", visualize_out_,
                         "a PNG file path");
-    const std::vector<NamedPath> read = {{"eval.checkpoint", checkpoint_.checkpoint},
-                                         {"eval.data", data_},
-                                         {"--config", context.options.config_file()}};
+    std::vector<NamedPath> read = {{"eval.checkpoint", checkpoint_.checkpoint}, {"eval.data", data_}};
+    for (const std::string& config : context.options.config_files()) read.push_back({"--config", config});
     refuse_overwriting_inputs({"eval.out", out_}, read);
     check_output_file({"eval.out", out_});
     if (visualize_ > 0) {
@@ -56,8 +55,12 @@ int EvalCommand::run(const CommandContext& context) {
     }
     pack = std::make_unique<data::PackReader>(data_);
     eval::require_samples(*pack);
-    predictor = std::make_unique<eval::Predictor>(eval::load_predictor(
-        model_, predict_, checkpoint_.checkpoint, context.world.device(), pack->metadata().num_classes));
+    const int64_t classes = pack->metadata().num_classes;
+    ATROUS_CHECK_OPTION(model_.num_classes == 0 || model_.num_classes == classes, "model.num_classes",
+                        model_.num_classes,
+                        to_text("0 or ", classes, ", the class count of eval.data '", data_, "'"));
+    predictor = std::make_unique<eval::Predictor>(
+        eval::load_predictor(model_, predict_, checkpoint_.checkpoint, context.world.device(), classes));
   });
   std::unique_ptr<distributed::Communicator> comm =
       distributed::make_communicator(context.world, distributed::CommunicatorOptions{});

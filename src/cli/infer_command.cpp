@@ -56,8 +56,8 @@ int InferCommand::run(const CommandContext& context) {
     inputs = data::resolve_image_inputs(input_);
     eval::check_distinct_outputs(inputs, out_);
     std::vector<NamedPath> read = {{"eval.checkpoint", checkpoint_.checkpoint},
-                                   {"infer.descriptor", descriptor_},
-                                   {"--config", context.options.config_file()}};
+                                   {"infer.descriptor", descriptor_}};
+    for (const std::string& config : context.options.config_files()) read.push_back({"--config", config});
     for (const data::ImageInput& item : inputs.items) read.push_back({"infer.input", item.file});
     for (const std::string& entry : data::split_input_list(input_)) read.push_back({"infer.input", entry});
     refuse_overwriting_inputs({"infer.logits_out", logits_out_}, read);
@@ -66,7 +66,7 @@ int InferCommand::run(const CommandContext& context) {
     if (!logits_out_.empty()) eval::check_distinct_logits_keys(inputs);
     palette = data::mask_palette(inputs, descriptor_);
     predictor = std::make_unique<eval::Predictor>(
-        eval::load_predictor(model_, predict_, checkpoint_.checkpoint, device, /*expected_classes=*/0));
+        eval::load_predictor(model_, predict_, checkpoint_.checkpoint, device, model_.num_classes));
     std::filesystem::create_directories(out_, error);
     if (error || ::access(out_.c_str(), W_OK | X_OK) != 0)
       throw UserError(to_text("cannot write into infer.out '", out_,

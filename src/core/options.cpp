@@ -48,8 +48,9 @@ std::string choice_list_text(const std::vector<std::string>& names) {
 
 OptionTable::OptionTable() : description_("options") {
   description_.add_options()(
-      "config", po::value<std::string>(&config_file_)->default_value(""),
-      "INI file of options ([section] then name = value); the command line overrides it")(
+      "config", po::value<std::vector<std::string>>()->composing(),
+      "INI file of options ([section] then name = value); may be given several times, a later file "
+      "overriding an earlier one; the command line overrides them all")(
       "help,h", po::bool_switch(&help_requested_), "print the options of this command and exit");
 }
 
@@ -148,6 +149,10 @@ po::parsed_options parse_command_line(const OptionTable& table, const po::option
   return parsed;
 }
 
+std::string config_file_origin(const std::string& path) {
+  return to_text("config file '", path, "'");
+}
+
 po::parsed_options parse_config_file(const OptionTable& table, const po::options_description& description,
                                      const std::string& path, const std::set<std::string>& known_elsewhere) {
   std::error_code ignored;
@@ -160,7 +165,7 @@ po::parsed_options parse_config_file(const OptionTable& table, const po::options
     throw OptionError(to_text("config file '", path,
                               "' (from --config) cannot be read: ", std::strerror(errno), "; check the path"),
                       ATROUS_HERE);
-  const std::string where = to_text("in config file '", path, "'");
+  const std::string where = "in " + config_file_origin(path);
   // Editors on some systems start UTF-8 files with a byte-order mark; it is not part of the first line.
   std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
   if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);
@@ -182,6 +187,18 @@ po::parsed_options parse_config_file(const OptionTable& table, const po::options
   return parsed;
 }
 
+// The layer's entries that the table declares, as options to store; `--config` is never one.
+po::parsed_options parse_layer(const po::options_description& description, const OptionLayer& layer) {
+  po::parsed_options parsed(&description);
+  for (const IniEntry& entry : layer.entries) {
+    if (entry.key == "config" || description.find_nothrow(entry.key, /*approx=*/false) == nullptr) continue;
+    po::option option(entry.key, {entry.value});
+    option.original_tokens = {entry.key, entry.value};
+    parsed.options.push_back(std::move(option));
+  }
+  return parsed;
+}
+
 std::set<std::string> keys_of(const po::parsed_options& parsed) {
   std::set<std::string> keys;
   for (const po::option& option : parsed.options) keys.insert(option.string_key);
@@ -200,56 +217,98 @@ void store_checked(const po::parsed_options& parsed, po::variables_map& values, 
 // A choice's value is checked here, where it is still known whether it came from the command line or
 // from the file, so the error can say which.
 void check_choices(const OptionTable& table, const po::variables_map& values,
-                   const std::set<std::string>& from_cli, const std::string& config_path) {
+                   const std::map<std::string, std::string>& origins) {
   for (const OptionTable::Entry& entry : table.entries()) {
     if (entry.choices.empty() || !values.count(entry.name) || values[entry.name].defaulted()) continue;
     const std::string text = values[entry.name].as<std::string>();
     if (std::find(entry.choices.begin(), entry.choices.end(), text) != entry.choices.end()) continue;
-    const std::string where =
-        from_cli.count(entry.name) ? "on the command line" : to_text("in config file '", config_path, "'");
+    const auto origin = origins.find(entry.name);
+    const std::string where = origin == origins.end() ? "as given" : origin->second;
     throw OptionError(to_text("option --", entry.name, " = ", text,
                               " is not allowed; allowed: ", entry.allowed, " (", where, ")"),
                       ATROUS_HERE);
   }
 }
 
+// Each entry's source and origin from `origins` ("on the command line", "in config file 'x'",
+// "from checkpoint 'y'"), and the inherited layer's text where it had one.
+void record_sources(std::vector<OptionTable::Entry>& entries,
+                    const std::map<std::string, std::string>& origins,
+                    const std::map<std::string, std::string>& inherited_texts) {
+  for (OptionTable::Entry& entry : entries) {
+    const auto origin = origins.find(entry.name);
+    const std::string where = origin == origins.end() ? std::string() : origin->second;
+    entry.source = where.empty()                      ? OptionSource::default_value
+                   : where.rfind("on the ", 0) == 0   ? OptionSource::command_line
+                   : where.rfind("in config", 0) == 0 ? OptionSource::config_file
+                                                      : OptionSource::inherited;
+    entry.origin = where.empty() ? "default" : where.substr(where.find(' ') + 1);
+    if (entry.source == OptionSource::command_line) entry.origin = "command line";
+    const auto inherited = inherited_texts.find(entry.name);
+    entry.inherited_text = inherited == inherited_texts.end() ? std::optional<std::string>()
+                                                              : std::optional<std::string>(inherited->second);
+  }
+}
+
+// An origin as a comment: one line, whatever a file name holds.
+std::string comment_text(std::string origin) {
+  for (char& c : origin)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return origin;
+}
+
 }  // namespace
 
 void parse_options(OptionTable& table, const std::vector<std::string>& args,
-                   const std::set<std::string>& known_elsewhere) {
+                   const std::set<std::string>& known_elsewhere, const OptionLayer* inherited) {
   po::variables_map values;
+  // store() keeps a value already stored, so the layers are stored from the highest down.
+  std::map<std::string, std::string> origins;  // option -> where its value came from
   po::parsed_options from_command_line = parse_command_line(table, table.description_, args);
   store_checked(from_command_line, values, table, "on the command line");
+  for (const std::string& key : keys_of(from_command_line)) origins.emplace(key, "on the command line");
 
-  std::set<std::string> from_file;
-  const std::string config_path = values["config"].as<std::string>();
-  if (!config_path.empty()) {
-    po::parsed_options parsed = parse_config_file(table, table.description_, config_path, known_elsewhere);
-    from_file = keys_of(parsed);
-    // store() keeps values already set, so the command line wins over the file.
-    store_checked(parsed, values, table, to_text("in config file '", config_path, "'"));
+  table.config_files_ =
+      values.count("config") ? values["config"].as<std::vector<std::string>>() : std::vector<std::string>();
+  for (auto path = table.config_files_.rbegin(); path != table.config_files_.rend(); ++path) {
+    po::parsed_options parsed = parse_config_file(table, table.description_, *path, known_elsewhere);
+    store_checked(parsed, values, table, "in " + config_file_origin(*path));
+    for (const std::string& key : keys_of(parsed)) origins.emplace(key, "in " + config_file_origin(*path));
   }
-  const std::set<std::string> from_cli = keys_of(from_command_line);
-  check_choices(table, values, from_cli, config_path);
+  std::map<std::string, std::string> inherited_texts;
+  table.inherited_origin_ = inherited ? inherited->origin : std::string();
+  if (inherited) {
+    po::parsed_options parsed = parse_layer(table.description_, *inherited);
+    store_checked(parsed, values, table, "from " + inherited->origin);
+    for (const po::option& option : parsed.options) {
+      inherited_texts[option.string_key] = option.value.front();
+      origins.emplace(option.string_key, "from " + inherited->origin);
+    }
+  }
+  check_choices(table, values, origins);
   try {
     po::notify(values);
   } catch (const po::error& error) {
     throw translate(error, table, "while applying options");
   }
-
-  for (OptionTable::Entry& entry : table.entries_) {
-    if (from_cli.count(entry.name))
-      entry.source = OptionSource::command_line;
-    else if (from_file.count(entry.name))
-      entry.source = OptionSource::config_file;
-    else
-      entry.source = OptionSource::default_value;
-  }
+  record_sources(table.entries_, origins, inherited_texts);
 }
 
-std::string effective_config(const OptionTable& table) {
+std::vector<std::string> overridden_inherited_options(const OptionTable& table) {
+  std::vector<std::string> lines;
+  for (const OptionTable::Entry& entry : table.entries()) {
+    if (!entry.inherited_text || entry.source == OptionSource::inherited) continue;
+    if (entry.current_text() == *entry.inherited_text) continue;
+    lines.push_back(to_text(entry.name, " = ", entry.current_text(), " (", entry.origin, ") where ",
+                            table.inherited_origin(), " has ", *entry.inherited_text));
+  }
+  return lines;
+}
+
+std::string effective_config(const OptionTable& table, bool only_given) {
   std::map<std::string, std::vector<const OptionTable::Entry*>> sections;
   for (const auto& entry : table.entries()) {
+    if (only_given && entry.source == OptionSource::default_value) continue;
     auto dot = entry.name.find('.');
     sections[entry.name.substr(0, dot)].push_back(&entry);
   }
@@ -257,11 +316,8 @@ std::string effective_config(const OptionTable& table) {
   for (const auto& [section, entries] : sections) {
     out << '[' << section << "]\n";
     for (const auto* entry : entries) {
-      const char* source = entry->source == OptionSource::command_line  ? "command line"
-                           : entry->source == OptionSource::config_file ? "config file"
-                                                                        : "default";
       out << entry->name.substr(section.size() + 1) << " = " << ini_value(entry->current_text()) << "  # "
-          << source << '\n';
+          << comment_text(entry->origin) << '\n';
     }
   }
   return out.str();
@@ -269,8 +325,11 @@ std::string effective_config(const OptionTable& table) {
 
 std::string options_help(const OptionTable& table) {
   std::ostringstream out;
-  out << "  --config FILE\n      INI file of options ([section] then name = value); the command\n"
-         "      line overrides it\n  --help, -h\n      print these options and exit\n";
+  out << "  --config FILE\n"
+         "      INI file of options ([section] then name = value); may be given several times, a\n"
+         "      later file overriding an earlier one; the command line overrides them all\n"
+         "  --help, -h\n"
+         "      print these options and exit\n";
   for (const auto& entry : table.entries()) {
     out << "  --" << entry.name << ' ' << entry.value_kind << "\n      " << entry.help
         << "\n      default: " << (entry.default_text.empty() ? "(empty)" : entry.default_text);

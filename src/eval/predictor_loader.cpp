@@ -4,6 +4,7 @@
 #include <system_error>
 
 #include "atrous/core/error.h"
+#include "atrous/core/ini_text.h"
 #include "atrous/core/options.h"
 #include "atrous/model/deeplab.h"
 #include "atrous/model/weight_import.h"
@@ -27,6 +28,25 @@ std::string CheckpointInputOptions::resolve() {
   ResolvedCheckpoint resolved = resolve_checkpoint_input(checkpoint);
   checkpoint = std::move(resolved.path);
   return resolved.how;
+}
+
+std::optional<OptionLayer> CheckpointInputOptions::trained_model_options() const {
+  if (checkpoint.empty()) return std::nullopt;
+  std::string config, path;
+  try {
+    path = resolve_checkpoint_input(checkpoint).path;
+    config = train::load_checkpoint(path).config;
+  } catch (const std::exception&) {
+    return std::nullopt;  // load_predictor reads it again and says what is wrong
+  }
+  OptionLayer layer{to_text("checkpoint '", path, "'"), {}};
+  try {
+    for (IniEntry& entry : parse_ini(config, "in " + layer.origin))
+      if (model::defines_network(entry.key)) layer.entries.push_back(std::move(entry));
+  } catch (const OptionError&) {
+    return std::nullopt;  // a configuration written by hand into a checkpoint: use the options as given
+  }
+  return layer;
 }
 
 ResolvedCheckpoint resolve_checkpoint_input(const std::string& given) {

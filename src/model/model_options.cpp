@@ -101,6 +101,14 @@ void ModelOptions::declare(OptionTable& table, ModelOptions& options) {
   declare_kernel_options(table, options);
 }
 
+bool defines_network(const std::string& name) {
+  OptionTable all, kernels;
+  ModelOptions all_options, kernel_options;
+  ModelOptions::declare(all, all_options);
+  declare_kernel_options(kernels, kernel_options);
+  return all.find(name) != nullptr && kernels.find(name) == nullptr;
+}
+
 const ChoiceValues<DeepLabHead>& head_choices() {
   static const ChoiceValues<DeepLabHead> choices{{"deeplabv3plus", DeepLabHead::deeplabv3plus},
                                                  {"deeplabv3", DeepLabHead::deeplabv3}};

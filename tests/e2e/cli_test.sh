@@ -69,8 +69,11 @@ printf '[dist]\nthreads = 1\ndevice = cpu\n[log]\n' >"$work/good.ini"
 run config-precedence 0 "$atrous" info --config "$work/good.ini" --dist.threads 2 &&
   expect config-precedence "threads = 2  # command line" 1 &&
   expect config-precedence "device = cpu  # config file" 1 &&
-  expect config-precedence "level = info  # default" 1 &&
+  expect config-precedence "level = info  # default" 0 &&
   expect config-precedence "threads 2 (dist.threads)" 1
+# Every option, defaults included, at log.level debug; the options given at info.
+run config-every 0 "$atrous" info --config "$work/good.ini" --log.level debug &&
+  expect config-every "level = debug  # command line" 1 && expect config-every "timeout_s = 600  # default" 1
 run config-typo 2 "$atrous" info --config "$work/typo.ini" &&
   expect config-typo "unknown option 'dist.thread' in config file '$work/typo.ini' (did you mean --dist.threads?)"
 run config-folder 2 "$atrous" info --config "$work" &&

@@ -77,7 +77,67 @@ TEST_F(OptionsTest, ConfigFileSectionsMapToDottedNamesAndCommandLineOverrides) {
   EXPECT_EQ(table.find("train.batch_size")->source, OptionSource::config_file);
   EXPECT_EQ(table.find("optim.learning_rate")->source, OptionSource::command_line);
   EXPECT_EQ(table.find("optim.nesterov")->source, OptionSource::default_value);
-  EXPECT_EQ(table.config_file(), path);
+  EXPECT_EQ(table.config_files(), std::vector<std::string>{path});
+}
+
+// A base file and an experiment's changes: the later file wins, the command line wins over both, and
+// config.ini's comments name the file each value came from.
+TEST_F(OptionsTest, SeveralConfigFilesLayerLaterOverEarlier) {
+  const std::string base =
+      write_config("[train]\nbatch_size = 16\n[optim]\nschedule = step\nlearning_rate = 0.1\n");
+  const std::string experiment = base + ".experiment.ini";
+  std::ofstream(experiment) << "[optim]\nlearning_rate = 0.5\nschedule = poly\n";
+  parse_options(table, {"--config", base, "--config", experiment, "--optim.schedule", "step"});
+  EXPECT_EQ(options.batch_size, 16);             // only the base sets it
+  EXPECT_DOUBLE_EQ(options.learning_rate, 0.5);  // the later file over the earlier
+  EXPECT_EQ(options.schedule, "step");           // the command line over both
+  EXPECT_EQ(table.config_files(), (std::vector<std::string>{base, experiment}));
+  const std::string ini = effective_config(table);
+  EXPECT_NE(ini.find("batch_size = 16  # config file '" + base + "'\n"), std::string::npos) << ini;
+  EXPECT_NE(ini.find("learning_rate = 0.5  # config file '" + experiment + "'\n"), std::string::npos) << ini;
+  EXPECT_NE(ini.find("schedule = step  # command line\n"), std::string::npos) << ini;
+  // The order decides: given the other way round, the base's values win.
+  parse_options(table, {"--config", experiment, "--config", base});
+  EXPECT_DOUBLE_EQ(options.learning_rate, 0.1);
+  EXPECT_EQ(options.schedule, "step");
+}
+
+// An inherited layer (a checkpoint's model options) sits above the defaults and below everything the
+// user gives; a value given that differs from the layer's is reported, an equal one is not.
+TEST_F(OptionsTest, AnInheritedLayerIsBelowConfigFilesAndCommandLine) {
+  const OptionLayer layer{"checkpoint 'step-3.pt'",
+                          {{"train.batch_size", "4", 1},
+                           {"optim.schedule", "step", 2},
+                           {"optim.nesterov", "true", 3},
+                           {"other.unknown", "x", 4}}};
+  const std::string config = write_config("[optim]\nschedule = poly\n");
+  parse_options(table, {"--config", config, "--optim.nesterov", "true"}, {}, &layer);
+  EXPECT_EQ(options.batch_size, 4);     // inherited over the default
+  EXPECT_EQ(options.schedule, "poly");  // the file over the layer
+  EXPECT_TRUE(options.nesterov);        // the command line, equal to the layer
+  EXPECT_EQ(table.find("train.batch_size")->source, OptionSource::inherited);
+  EXPECT_EQ(table.inherited_origin(), "checkpoint 'step-3.pt'");
+  const std::string ini = effective_config(table);
+  EXPECT_NE(ini.find("batch_size = 4  # checkpoint 'step-3.pt'\n"), std::string::npos) << ini;
+  EXPECT_EQ(overridden_inherited_options(table),
+            std::vector<std::string>{"optim.schedule = poly (config file '" + config +
+                                     "') where checkpoint 'step-3.pt' has step"});
+  // Parsed again without the layer, every field is back to what the words alone say.
+  parse_options(table, {});
+  EXPECT_EQ(options.batch_size, 8);
+  EXPECT_TRUE(table.inherited_origin().empty());
+  EXPECT_TRUE(overridden_inherited_options(table).empty());
+}
+
+// A layer's bad value is an OptionError that names the layer.
+TEST_F(OptionsTest, AnInheritedLayersBadValueNamesItsOrigin) {
+  const OptionLayer layer{"checkpoint 'old.pt'", {{"train.batch_size", "many", 1}}};
+  try {
+    parse_options(table, {}, {}, &layer);
+    ADD_FAILURE() << "parsed";
+  } catch (const OptionError& error) {
+    EXPECT_NE(error.message().find("checkpoint 'old.pt'"), std::string::npos) << error.message();
+  }
 }
 
 TEST_F(OptionsTest, EffectiveConfigIsAnIniFileThatReadsBackToTheSameValues) {
@@ -253,9 +313,8 @@ TEST_F(ChoiceOptionsTest, AConfigFileValueRoundTripsThroughTheEffectiveConfig) {
   EXPECT_EQ(shop.fruit, Fruit::apple);
   EXPECT_EQ(table.find("shop.fruit")->source, OptionSource::config_file);
   const std::string ini = effective_config(table);
-  EXPECT_NE(ini.find("[shop]\nfruit = apple  # config file\nflavour = sour  # config file\n"),
-            std::string::npos)
-      << ini;
+  const std::string from = "  # config file '" + table.config_files().front() + "'\n";
+  EXPECT_NE(ini.find("[shop]\nfruit = apple" + from + "flavour = sour" + from), std::string::npos) << ini;
 
   OptionTable again;
   ShopOptions reread;

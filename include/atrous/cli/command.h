@@ -9,12 +9,14 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "atrous/core/options.h"
+
 namespace atrous {
 class Logger;
-class OptionTable;
 namespace distributed {
 class World;
 }
@@ -44,6 +46,10 @@ class Command {
   // The command's own shorthand turned into its options before parsing (`atrous pack voc --root D`
   // -> `--pack.format voc --pack.root D`); the default keeps the words as they are.
   virtual std::vector<std::string> expand_arguments(std::vector<std::string> args) const { return args; }
+  // Option values below the config files, from what the parsed options point to (eval's checkpoint:
+  // the model it was trained with). The front end parses the options again over the layer it returns;
+  // nullopt (the default): none. Must not throw for a bad input: run() reports that.
+  virtual std::optional<OptionLayer> inherited_options() const { return std::nullopt; }
   // Runs on every rank; returns the process exit status.
   virtual int run(const CommandContext& context) = 0;
 };

@@ -1,8 +1,9 @@
 #pragma once
 // `atrous eval --config FILE --eval.checkpoint PATH --eval.data FILE.h5`: the mIoU of a checkpoint on
 // a pack, on every rank of the job (eval/evaluator.h). The model is built from the model.* options
-// (the training config) at eval.output_stride when given, with the pack's classes; its weights come
-// from the checkpoint (eval/predictor_loader.h).
+// the checkpoint was trained with (its stored configuration; options given now override them, with
+// a warning) at eval.output_stride when given, with the pack's classes; its weights come from the
+// checkpoint (eval/predictor_loader.h). model.num_classes other than 0 must be the pack's.
 // Rank 0 prints the per-class table and writes eval.out (JSON); with eval.visualize N also a picture
 // of the predictions on the first N samples, eval.visualize_out (eval/prediction_preview.h).
 
@@ -20,6 +21,9 @@ class EvalCommand : public Command {
     return "evaluate a checkpoint on a pack: per-class IoU, mIoU, pixel accuracy (multi-scale, flip)";
   }
   void declare(OptionTable& table) override;
+  std::optional<OptionLayer> inherited_options() const override {
+    return checkpoint_.trained_model_options();
+  }
   int run(const CommandContext& context) override;
 
  private:

@@ -10,6 +10,8 @@
 // is a file's stem or a sample's name. Inputs that would write the same file (x.jpg and x.png) are
 // refused before any work, naming both (eval/image_prediction.h); an image given twice is predicted
 // once, and the count printed at the end is of images predicted.
+// The model is the one the checkpoint was trained with (its stored model.* options; options given now
+// override them, with a warning), as for eval.
 // --infer.logits_out writes the raw single-scale logits (eval/logits_file.h); it needs one process.
 // The class count comes from the checkpoint; the model from the model.* options
 // (eval/predictor_loader.h). Images are shared out over the ranks.
@@ -28,6 +30,9 @@ class InferCommand : public Command {
     return "predict images, folders or packs: colour PNG masks, overlays and optionally raw logits";
   }
   void declare(OptionTable& table) override;
+  std::optional<OptionLayer> inherited_options() const override {
+    return checkpoint_.trained_model_options();
+  }
   int run(const CommandContext& context) override;
 
  private:

@@ -10,15 +10,18 @@
 // (or any comparable type) to its names once, and help, the allowed text, validation while parsing
 // and the name written back to config.ini all derive from that one list.
 //
-// parse_options() reads the command line and, when --config FILE is given, the file: `[train]`
-// followed by `batch_size = 8` sets train.batch_size, exactly as `--train.batch_size 8` would. The
-// command line overrides the file, the file overrides the defaults. Option names are never guessed
+// parse_options() reads the command line and the files given with --config FILE: `[train]`
+// followed by `batch_size = 8` sets train.batch_size, exactly as `--train.batch_size 8` would.
+// Precedence, highest first: the command line; the --config files, a later one over an earlier one
+// (a base file, then an experiment's few changes); an inherited layer (OptionLayer: the model options
+// a checkpoint was trained with, for eval and infer); the defaults. Option names are never guessed
 // from prefixes. Unknown options, malformed values and unreadable files are OptionErrors (the
-// process ends with status 2) that say what went wrong and what is allowed.
+// process ends with status 2) that say what went wrong, where, and what is allowed.
 
 #include <boost/program_options/options_description.hpp>
 #include <boost/program_options/value_semantic.hpp>
 #include <functional>
+#include <optional>
 #include <set>
 #include <string>
 #include <type_traits>
@@ -26,10 +29,19 @@
 #include <vector>
 
 #include "atrous/core/error.h"
+#include "atrous/core/ini_text.h"
 
 namespace atrous {
 
-enum class OptionSource { default_value, config_file, command_line };
+enum class OptionSource { default_value, inherited, config_file, command_line };
+
+// Values below the config files and above the defaults, from somewhere other than the user's words:
+// `origin` names it for the effective configuration's comments and for errors ("checkpoint 'x.pt'").
+// Entries the table does not declare are ignored (the layer may hold another command's options).
+struct OptionLayer {
+  std::string origin;
+  std::vector<IniEntry> entries;
+};
 
 // The named values of a choice option, in the order --help lists them.
 template <class T>
@@ -75,6 +87,12 @@ class OptionTable {
     std::function<std::string()> current_text;  // the bound field, formatted
     OptionSource source = OptionSource::default_value;
     std::vector<std::string> choices;  // a choice option's names; empty for other options
+    // Where the value came from, as config.ini's comment says it: "default", "command line",
+    // "config file 'base.ini'", or the inherited layer's origin.
+    std::string origin = "default";
+    // The inherited layer's text for this option, also when a config file or the command line
+    // overrode it (overridden_inherited_options() reports those); empty when the layer has none.
+    std::optional<std::string> inherited_text;
   };
 
   OptionTable();
@@ -96,6 +114,8 @@ class OptionTable {
                              format_option_value(default_value),
                              [target] { return format_option_value(*target); },
                              OptionSource::default_value,
+                             {},
+                             "default",
                              {}});
   }
 
@@ -113,19 +133,29 @@ class OptionTable {
                            *target = parse_choice(name, values, text);
                          });
     description_.add_options()(name.c_str(), semantic, help.c_str());
-    entries_.push_back(Entry{name, "CHOICE", help, choice_list_text(choice_names(values)), default_name,
+    entries_.push_back(Entry{name,
+                             "CHOICE",
+                             help,
+                             choice_list_text(choice_names(values)),
+                             default_name,
                              [target, values] { return choice_name(values, *target); },
-                             OptionSource::default_value, choice_names(values)});
+                             OptionSource::default_value,
+                             choice_names(values),
+                             "default",
+                             {}});
   }
 
   const std::vector<Entry>& entries() const { return entries_; }
   const Entry* find(const std::string& name) const;
-  // The path given with --config, empty when none.
-  const std::string& config_file() const { return config_file_; }
+  // The paths given with --config, in the order given; empty when none.
+  const std::vector<std::string>& config_files() const { return config_files_; }
   bool help_requested() const { return help_requested_; }
+  // The origin of the inherited layer of the last parse, empty when there was none.
+  const std::string& inherited_origin() const { return inherited_origin_; }
 
  private:
-  friend void parse_options(OptionTable&, const std::vector<std::string>&, const std::set<std::string>&);
+  friend void parse_options(OptionTable&, const std::vector<std::string>&, const std::set<std::string>&,
+                            const OptionLayer*);
 
   template <class T>
   static const char* value_kind() {
@@ -141,19 +171,27 @@ class OptionTable {
 
   boost::program_options::options_description description_;
   std::vector<Entry> entries_;
-  std::string config_file_;
+  std::vector<std::string> config_files_;
+  std::string inherited_origin_;
   bool help_requested_ = false;
 };
 
 // Parses `args` (the words after the command name) into the table's targets and records where each
 // value came from. `known_elsewhere`: options that other commands declare. A config file may hold
-// them, since one file usually serves train, eval and describe; they are ignored here. Throws
-// OptionError.
+// them, since one file usually serves train, eval and describe; they are ignored here. `inherited`:
+// the layer below the config files, or null. Every bound field is set again, so a table may be parsed
+// a second time with a layer that the first parse pointed to. Throws OptionError.
 void parse_options(OptionTable& table, const std::vector<std::string>& args,
-                   const std::set<std::string>& known_elsewhere = {});
+                   const std::set<std::string>& known_elsewhere = {}, const OptionLayer* inherited = nullptr);
+
+// The options whose inherited value a config file or the command line replaced with another one, one
+// line each ("model.output_stride = 8 (command line) where checkpoint 'x.pt' has 16"); empty when
+// none. The caller warns with them: a model option changed under a checkpoint seldom fits its weights.
+std::vector<std::string> overridden_inherited_options(const OptionTable& table);
 
 // The values in effect as an INI file that --config accepts; each value notes where it came from.
-std::string effective_config(const OptionTable& table);
+// only_given: just the options not at their default (what the start line shows at log.level info).
+std::string effective_config(const OptionTable& table, bool only_given = false);
 
 // One block per option for --help: name, kind, help, default and what is allowed.
 std::string options_help(const OptionTable& table);

@@ -14,14 +14,12 @@
 #include <c10/core/Device.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
+#include "atrous/core/options.h"
 #include "atrous/eval/predictor.h"
 #include "atrous/model/model_options.h"
-
-namespace atrous {
-class OptionTable;
-}
 
 namespace atrous::eval {
 
@@ -34,6 +32,12 @@ struct CheckpointInputOptions {
   // Makes `checkpoint` the file to read (resolve_checkpoint_input) and returns how it was chosen, ""
   // when it was given as a file.
   std::string resolve();
+  // The model options the checkpoint was trained with (model::defines_network's, from the effective
+  // configuration every atrous checkpoint stores), as the layer that eval and infer parse their
+  // options over: a checkpoint alone then builds its own model, and options given now override it.
+  // nullopt when eval.checkpoint is empty, cannot be resolved or read, or is a torch.save state dict
+  // (no configuration): load_predictor then reports what is wrong, or uses the options as given.
+  std::optional<OptionLayer> trained_model_options() const;
 };
 
 // The file that eval.checkpoint `given` stands for:

@@ -57,6 +57,11 @@ struct ModelOptions {
   static void declare(OptionTable& table, ModelOptions& options);
 };
 
+// Whether option `name` is one of ModelOptions' that decide what the network computes: every
+// model.* option ModelOptions declares except model.memory_format and model.atrous_conv, which choose
+// kernels for the machine at hand. eval and infer take these from the checkpoint they load.
+bool defines_network(const std::string& name);
+
 // The atrous rates in effect: "auto" is 6,12,18 at output stride 16, 12,24,36 at 8 and 3,6,9 at 32
 // (torchvision's deeplabv3 head uses 12,24,36 at its output stride 8).
 std::vector<int64_t> resolved_atrous_rates(const ModelOptions& options);
