@@ -80,6 +80,11 @@ c10::IValue read_torch_zip(const std::vector<char>& bytes) {
   static const char local_header[] = {'P', 'K', 3, 4};
   static const char end_record[] = {'P', 'K', 5, 6};
   constexpr size_t end_record_size = 22, longest_comment = 0xffff;
+  // Before PyTorch 1.6, torch.save wrote a bare pickle stream (protocol 2 starts with 0x80 0x02).
+  if (bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x80 && bytes[1] == 2)
+    throw std::runtime_error(
+        "a torch.save file of the format before PyTorch 1.6 (a bare pickle, not a zip archive), which is "
+        "not read; load it in Python and save it again with torch.save (PyTorch 1.6 or later writes zip)");
   if (bytes.size() < end_record_size || std::memcmp(bytes.data(), local_header, 4) != 0)
     throw std::runtime_error("not a zip archive, the format of torch.save");
   // The end-of-central-directory record: in the last 22 bytes, or up to 64 KiB before with a comment.

@@ -118,7 +118,8 @@ std::vector<SampleSource> list(const fs::path& root, const std::string& split) {
   std::vector<SampleSource> samples;
   std::map<fs::path, int> line_of_image;  // each image once: a repeated one was packed twice
   int line_number = 0;
-  for (const std::string& line : read_lines(list_path, "sample list")) {
+  for (const std::string& line :
+       read_lines(list_path, "sample list (pack.split, inside pack.root unless absolute)")) {
     ++line_number;
     std::istringstream words(line);
     std::string image, label, extra;

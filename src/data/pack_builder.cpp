@@ -34,13 +34,14 @@ at::Tensor mapped_label(const SampleSource& source, const DatasetDescriptor& des
   for (int64_t i = 0; i < label.numel(); ++i) {
     const uint8_t mapped = descriptor.label_map[values[i]];
     if (mapped >= descriptor.num_classes && mapped != descriptor.ignore_label)
-      throw UserError(to_text("label '", source.label_path, "' has value ", int(values[i]), " at pixel (",
-                              i / label.size(1), ", ", i % label.size(1), "), which is neither a class (0..",
-                              descriptor.num_classes - 1, ") nor the ignore label ", descriptor.ignore_label,
-                              " after the label map of '", descriptor.path,
-                              "'; fix the descriptor (num_classes, label_map) or skip such samples with "
-                              "--pack.skip_bad"),
-                      ATROUS_HERE);
+      throw UserError(
+          to_text("label '", source.label_path, "' has value ", int(values[i]), " at pixel (row ",
+                  i / label.size(1), ", column ", i % label.size(1), "), which is neither a class (0..",
+                  descriptor.num_classes - 1, ") nor the ignore label ", descriptor.ignore_label,
+                  " after the label map of '", descriptor.path,
+                  "'; fix the descriptor (num_classes, label_map) or skip such samples with "
+                  "--pack.skip_bad"),
+          ATROUS_HERE);
     values[i] = mapped;
   }
   return label;
@@ -158,8 +159,10 @@ void PackOptions::declare(OptionTable& table, PackOptions& options) {
   table.add("pack.format", &options.format, std::string(),
             "the source dataset's layout (also the first word)", choice_list_text(source_formats()));
   table.add("pack.root", &options.root, std::string(), "the source dataset's folder", "a folder");
-  table.add("pack.split", &options.split, std::string(), "the split (list: the file of `image label` lines)",
-            "e.g. train, val, train_aug");
+  table.add("pack.split", &options.split, std::string(),
+            "the split; format list: the file of `image_path label_path` lines, which, like the paths in "
+            "it, is relative to pack.root unless absolute",
+            "e.g. train, val, train_aug; list: a file");
   table.add("pack.out", &options.out, std::string(), "the pack to write (HDF5)", "a file path");
   table.add("pack.descriptor", &options.descriptor, std::string(),
             "the dataset descriptor; empty: datasets/<format>.ini", "an INI file, or empty");

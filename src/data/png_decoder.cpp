@@ -116,12 +116,12 @@ at::Tensor empty_image(int64_t height, int64_t width, int channels) {
                                        unsigned value) {
   const int64_t pixel = sample / channels, y = pixel / width, x = pixel % width;
   if (channels == 1)
-    throw UserError(
-        to_text("label '", path, "' is a 16-bit grey PNG with value ", value, " at pixel (", y, ", ", x,
-                "); a label value must fit in 8 bits (0..255): store the labels as an "
-                "8-bit grey or palette PNG"),
-        ATROUS_HERE);
-  throw UserError(to_text("label '", path, "' is a 16-bit colour PNG whose pixel (", y, ", ", x,
+    throw UserError(to_text("label '", path, "' is a 16-bit grey PNG with value ", value, " at pixel (row ",
+                            y, ", column ", x,
+                            "); a label value must fit in 8 bits (0..255): store the labels as an "
+                            "8-bit grey or palette PNG"),
+                    ATROUS_HERE);
+  throw UserError(to_text("label '", path, "' is a 16-bit colour PNG whose pixel (row ", y, ", column ", x,
                           ") has the value ", value, " in channel ", sample % channels,
                           ", which is not an 8-bit value scaled to 16 bits (a multiple of 257); store the "
                           "colour mask with 8 bits per channel"),

@@ -198,7 +198,7 @@ out = Image.fromarray(values, mode="P"); out.putpalette(label.getpalette()); out
 PY
 out=$("$atrous" pack voc --root "$work/demo" --split val --out "$work/bad.h5" "${demo[@]}" 2>&1); status=$?
 [ "$status" -eq 1 ] || fail "bad label: status $status"
-grep -qF "has value 9 at pixel (0, 0)" <<<"$out" && grep -qF "$bad.png" <<<"$out" || fail "bad label message: $out"
+grep -qF "has value 9 at pixel (row 0, column 0)" <<<"$out" && grep -qF "$bad.png" <<<"$out" || fail "bad label message: $out"
 [ ! -e "$work/bad.h5" ] && ! compgen -G "$work/.bad.h5.partial-*" >/dev/null || fail "a failed pack left a file"
 out=$("$atrous" pack voc --root "$work/demo" --split val --out "$work/skip.h5" --skip-bad "${demo[@]}" 2>&1) ||
   fail "skip-bad: $out"

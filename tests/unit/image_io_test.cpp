@@ -248,8 +248,9 @@ TEST_F(ImageIoTest, SixteenBitGreyLabelOver255IsRefusedByPixelAndValue) {
   spec.samples[2 * 7 + 3] = 300;
   const std::string path = write_png("wide.png", spec);
   const std::string message = refusal([&] { read_label_image(path); });
-  EXPECT_NE(message.find("label '" + path + "' is a 16-bit grey PNG with value 300 at pixel (2, 3)"),
-            std::string::npos)
+  EXPECT_NE(
+      message.find("label '" + path + "' is a 16-bit grey PNG with value 300 at pixel (row 2, column 3)"),
+      std::string::npos)
       << message;
   EXPECT_NE(message.find("must fit in 8 bits"), std::string::npos) << message;
 }
@@ -304,7 +305,7 @@ TEST_F(ImageIoTest, SixteenBitColourLabelThatIsNotExactIn8BitsIsRefused) {
   const std::string path = write_png("colours16.png", spec);
   const std::string message = refusal([&] { read_label_image(path); });
   EXPECT_NE(message.find("label '" + path +
-                         "' is a 16-bit colour PNG whose pixel (1, 4) has the value 1000 in "
+                         "' is a 16-bit colour PNG whose pixel (row 1, column 4) has the value 1000 in "
                          "channel 2"),
             std::string::npos)
       << message;

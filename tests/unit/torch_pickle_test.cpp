@@ -96,5 +96,20 @@ TEST(TorchPickle, WhatIsNotTensorsInDictsIsRefusedByName) {
             std::string::npos);
 }
 
+// Before PyTorch 1.6, torch.save wrote the pickle bare (magic number, protocol, then the data): named
+// as that format, with what to do, not as "not a zip archive".
+TEST(TorchPickle, ThePreZipFormatIsNamedWithWhatToDo) {
+  const std::string legacy = bytes("\x80\x02\x8a\x0al\xfc\x9c" "F\xf9 j\xa8P\x19.");
+  const std::vector<char> file(legacy.begin(), legacy.end());
+  try {
+    read_torch_zip(file);
+    ADD_FAILURE() << "read";
+  } catch (const std::runtime_error& error) {
+    EXPECT_NE(std::string(error.what()).find("the format before PyTorch 1.6"), std::string::npos)
+        << error.what();
+    EXPECT_NE(std::string(error.what()).find("save it again with torch.save"), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace atrous
