@@ -21,6 +21,27 @@ void require_samples(const data::Dataset& dataset) {
         ATROUS_HERE);
 }
 
+namespace {
+
+// The confusion matrix of sample `index`; a UserError naming the sample for labels outside the classes.
+at::Tensor score_sample(Predictor& predictor, const data::Dataset& dataset, int64_t index, int64_t classes,
+                        int64_t ignore, const c10::Device& device) {
+  const data::PackRecord record = dataset.read(index);
+  const at::Tensor image = record.image.permute({2, 0, 1}).unsqueeze(0).to(at::kFloat).to(device);
+  const at::Tensor prediction = predictor.predict(image)[0].cpu();
+  const int64_t h = record.valid_hw[0], w = record.valid_hw[1];
+  try {
+    return confusion_matrix(prediction.slice(0, 0, h).slice(1, 0, w),
+                            record.label.slice(0, 0, h).slice(1, 0, w), classes, ignore);
+  } catch (const Error& error) {  // the labels: name where they are
+    throw UserError(
+        to_text(dataset.description(), ", sample ", index, " ('", record.name, "'): ", error.message()),
+        ATROUS_HERE);
+  }
+}
+
+}  // namespace
+
 EvalResult evaluate(Predictor& predictor, const data::Dataset& dataset, distributed::Communicator& comm,
                     const c10::Device& device) {
   require_samples(dataset);
@@ -30,27 +51,33 @@ EvalResult evaluate(Predictor& predictor, const data::Dataset& dataset, distribu
                "; evaluate on data with the classes the model was trained for");
   at::Tensor matrix = at::zeros({classes, classes}, at::kLong);
   int64_t samples = 0;
-  for (int64_t index = comm.rank(); index < dataset.size(); index += comm.size()) {
-    const data::PackRecord record = dataset.read(index);
-    const at::Tensor image = record.image.permute({2, 0, 1}).unsqueeze(0).to(at::kFloat).to(device);
-    const at::Tensor prediction = predictor.predict(image)[0].cpu();
-    const int64_t h = record.valid_hw[0], w = record.valid_hw[1];
-    try {
-      matrix += confusion_matrix(prediction.slice(0, 0, h).slice(1, 0, w),
-                                 record.label.slice(0, 0, h).slice(1, 0, w), classes, ignore);
-    } catch (const Error& error) {  // the labels: name where they are
-      throw UserError(
-          to_text(dataset.description(), ", sample ", index, " ('", record.name, "'): ", error.message()),
-          ATROUS_HERE);
+  std::exception_ptr failure;  // this rank's: it stops scoring, and still joins the allreduce
+  try {
+    for (int64_t index = comm.rank(); index < dataset.size(); index += comm.size()) {
+      matrix += score_sample(predictor, dataset, index, classes, ignore, device);
+      ++samples;
     }
-    ++samples;
+  } catch (const UserError&) {
+    failure = std::current_exception();
   }
-  // Counts travel as doubles (exact below 2^53 pixels) through the communicator's float path.
+  // Counts travel as doubles (exact below 2^53 pixels) through the communicator's float path, with a
+  // failure flag per rank after them.
+  at::Tensor failed = at::zeros({comm.size()}, at::kDouble);
+  if (failure) failed[comm.rank()] = 1.0;
   at::Tensor summed =
-      at::cat({matrix.flatten().to(at::kDouble), at::full({1}, double(samples), at::kDouble)});
+      at::cat({matrix.flatten().to(at::kDouble), at::full({1}, double(samples), at::kDouble), failed});
   if (device.is_cuda()) summed = summed.to(device);
   comm.allreduce(summed, distributed::ReduceOp::sum)->wait();
   summed = summed.cpu();
+  if (failure) std::rethrow_exception(failure);
+  std::string failed_ranks;
+  for (int rank = 0; rank < comm.size(); ++rank)
+    if (summed[classes * classes + 1 + rank].item<double>() != 0)
+      failed_ranks += (failed_ranks.empty() ? "" : ", ") + std::to_string(rank);
+  if (!failed_ranks.empty())
+    throw UserError(to_text("evaluation on ", dataset.description(), " stopped: rank(s) ", failed_ranks,
+                            " could not score their samples (their own errors say why)"),
+                    ATROUS_HERE);
   EvalResult result;
   result.matrix = summed.slice(0, 0, classes * classes).view({classes, classes}).to(at::kLong);
   result.samples = int64_t(summed[classes * classes].item<double>());

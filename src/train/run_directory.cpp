@@ -19,6 +19,7 @@ namespace atrous::train {
 
 RunDirectory::RunDirectory(const std::string& path) : path_(path) {
   std::error_code error;
+  fresh_ = !std::filesystem::exists(path, error);
   std::filesystem::create_directories(path + "/checkpoints", error);
   if (error)
     throw UserError(
@@ -40,11 +41,21 @@ RunDirectory::RunDirectory(const std::string& path) : path_(path) {
   // What an interrupted write of an earlier job left: the lock is ours, so no writer there is alive.
   remove_abandoned_outputs(path, std::chrono::seconds(0));
   remove_abandoned_outputs(path + "/checkpoints", std::chrono::seconds(0));
+  if (std::filesystem::is_directory(path + "/configs", error))
+    remove_abandoned_outputs(path + "/configs", std::chrono::seconds(0));
   open_metrics();
 }
 
 RunDirectory::~RunDirectory() {
   if (metrics_fd_ >= 0) ::close(metrics_fd_);
+  if (fresh_ && !started_) {  // a start that failed leaves no run behind; remove() spares what is not empty
+    std::error_code ignored;
+    if (std::filesystem::file_size(path_ + "/metrics.jsonl", ignored) == 0)
+      std::filesystem::remove(path_ + "/metrics.jsonl", ignored);
+    std::filesystem::remove(path_ + "/checkpoints", ignored);
+    std::filesystem::remove(path_ + "/.lock", ignored);
+    std::filesystem::remove(path_, ignored);
+  }
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
@@ -63,7 +74,15 @@ void RunDirectory::open_metrics() {
                   ATROUS_HERE);
 }
 
-void RunDirectory::write_config(const std::string& ini) {
+void RunDirectory::write_config(const std::string& ini, int64_t start_step) {
+  started_ = true;
+  std::error_code error;
+  std::filesystem::create_directories(path_ + "/configs", error);
+  if (error)
+    throw UserError(
+        to_text("cannot create '", path_, "/configs': ", error.message(), "; check train.run_dir"),
+        ATROUS_HERE);
+  write_file_atomically(to_text(path_, "/configs/step-", start_step, ".ini"), ini);
   write_file_atomically(path_ + "/config.ini", ini);
 }
 

@@ -24,6 +24,7 @@
 #include "atrous/model/precision.h"
 #include "atrous/observe/event_file_writer.h"
 #include "atrous/observe/timeline.h"
+#include "atrous/train/config_changes.h"
 #include "atrous/train/optimizer_registry.h"
 #include "atrous/train/preemption.h"
 #include "atrous/train/run_directory.h"
@@ -247,12 +248,12 @@ void Trainer::State::connect() {
   reducer = std::make_unique<distributed::GradReducer>(parameters, *comm, options.reducer);
   loss = std::make_unique<loss::SegmentationLoss>(options.loss, pack->metadata().num_classes,
                                                   pack->metadata().ignore_label, *comm);
-  training_step =
-      std::make_unique<TrainingStep>(TrainingParts{world, *loader, *net, *loss, *reducer, *comm, *waits,
-                                                   *optimizer, *schedule, *scaler, timeline.get()},
-                                     StepSettings{options.loader.batch_size, options.run.accumulate_steps,
-                                                  options.loader.seed, options.run.precision,
-                                                  options.optim.max_grad_norm});
+  training_step = std::make_unique<TrainingStep>(
+      TrainingParts{world, *loader, *net, *loss, *reducer, *comm, *waits, *optimizer, *schedule, *scaler,
+                    timeline.get()},
+      StepSettings{options.loader.batch_size, options.run.accumulate_steps, options.loader.seed,
+                   options.run.precision, options.optim.max_grad_norm, options.augment.crop_size,
+                   pack->metadata().ignore_label});
 }
 
 void Trainer::State::resume_or_initialise() {
@@ -283,6 +284,10 @@ void Trainer::State::adopt_checkpoint(const Checkpoint& checkpoint, const std::s
         to_text("checkpoint '", path, "' was trained with data.seed = ", checkpoint.seed, ", not ",
                 options.loader.seed, "; resume with the same seed, or start afresh in a new train.run_dir"),
         ATROUS_HERE);
+  if (const std::string changed = check_resume_changes(config_changes(checkpoint.config, config), path);
+      !changed.empty())
+    log.warn("resuming with options changed since ", path, " was written: ", changed,
+             " (RUN_DIR/configs/ keeps what each segment ran with)");
   model::import_weights(*net, checkpoint.model, "model", {}, false, path);
   step = checkpoint.step;
   epoch = checkpoint.epoch;
@@ -342,7 +347,7 @@ void Trainer::connect() {
   s.connect();
   if (s.world.is_root()) {
     s.run_dir->truncate_metrics_after(s.step);  // also step 0: a run that died before its first checkpoint
-    s.run_dir->write_config(s.config);
+    if (s.step < s.options.run.steps) s.run_dir->write_config(s.config, s.step);  // else it trains nothing
     auto report = std::make_unique<TrainingReport>(*s.run_dir, s.log, s.options.run.steps,
                                                    s.options.run.log_every, s.events.get());
     s.report = report.get();
@@ -390,8 +395,9 @@ int Trainer::run() {
   State& s = *state_;
   int64_t total_steps = s.options.run.steps;
   if (s.step >= total_steps)  // it trained nothing and exited 0 without a word
-    s.log.warn("the run is at step ", s.step, ", ", s.step == total_steps ? "the end of" : "past",
-               " its train.steps = ", total_steps, ": nothing is trained; raise train.steps to train on");
+    s.log.warn("nothing to do: the run is at step ", s.step, ", ",
+               s.step == total_steps ? "the end of" : "past", " its train.steps = ", total_steps,
+               "; raise train.steps to train on (config.ini is left as the last segment ran)");
   s.training_step->start(s.epoch, s.position);
   set_training_mode(*s.net, s.options.model.freeze_bn);
   for (auto& hook : s.hooks) hook->on_start(RunStart{s.step, total_steps});

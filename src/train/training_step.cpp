@@ -88,6 +88,22 @@ data::Batch TrainingStep::next_batch() {
   return std::move(*batch);
 }
 
+data::Batch TrainingStep::next_batch_or_stand_in() {
+  if (!data_error_) {
+    try {
+      return next_batch();
+    } catch (const UserError&) {
+      data_error_ = std::current_exception();
+    }
+  }
+  const int64_t size = settings_.batch_size, crop = settings_.crop_size;
+  data::Batch stand_in;
+  stand_in.images = at::zeros({size, 3, crop, crop}, at::kFloat);
+  stand_in.labels = at::full({size, crop, crop}, settings_.ignore_label, at::kByte);
+  stand_in.position = position_;
+  return stand_in;
+}
+
 void TrainingStep::micro_batch(int64_t steps_done, bool last, std::vector<loss::LossReport>& reports) {
   observe::Timeline* timeline = parts_.timeline;
   const c10::Device device = parts_.world.device();
@@ -96,7 +112,7 @@ void TrainingStep::micro_batch(int64_t steps_done, bool last, std::vector<loss::
   at::Tensor images, labels;
   {
     const observe::TimelineSpan span(timeline, "data");
-    batch = next_batch();
+    batch = next_batch_or_stand_in();
     // Both copies before forward is queued: from pageable memory a copy to a GPU may wait for the
     // work queued before it.
     images = batch->images.to(device, /*non_blocking=*/true);
@@ -129,6 +145,7 @@ StepOutcome TrainingStep::run(int64_t steps_done, bool checkpoint_time) {
   observe::Timeline* timeline = parts_.timeline;
   if (timeline) timeline->set_step(steps_done + 1);
   std::vector<loss::LossReport> reports;
+  data_error_ = nullptr;
   for (int micro = 0; micro < accumulate; ++micro) micro_batch(steps_done, micro + 1 == accumulate, reports);
   StepOutcome outcome;
   outcome.step = steps_done + 1;
@@ -143,6 +160,7 @@ StepOutcome TrainingStep::run(int64_t steps_done, bool checkpoint_time) {
     std::vector<loss::LossEntry> entries;
     double total = 0;
     outcome.error = read_step_losses(reports, total, entries);  // the step's one read of the loss
+    if (data_error_) outcome.error = data_error_;
     const bool overflow = parts_.scaler.unscale(parts_.optimizer.parameters());
     outcome.agreement = agree_on_step(parts_.comm, total, entries, preemption_requested(), checkpoint_time,
                                       overflow, outcome.error != nullptr);

@@ -11,8 +11,8 @@
 #     are refused;
 #   - a half-written checkpoint (crash while writing) does not stop the resume, and is removed;
 #   - an emptied `latest` pointer resumes from the newest checkpoint, with a warning;
-#   - a second job on a locked run directory, a NaN loss, a truncated checkpoint and train.resume none
-#     over a run's checkpoints give clear errors.
+#   - a second job on a locked run directory, a NaN loss, a sample that fails its checksum on one
+#     rank, a truncated checkpoint and train.resume none over a run's checkpoints give clear errors.
 set -u
 atrous=$1
 datasets=$2
@@ -87,7 +87,7 @@ out=$("${mpi2[@]}" "$atrous" eval --config "$work/tiny.ini" --eval.checkpoint "$
 # A finished run rerun with fewer train.steps trains nothing and says so (it exited 0 without a word).
 cp -r "$work/a" "$work/done"
 out=$(train --train.run_dir "$work/done" --train.steps 10 2>&1) || fail "rerun of a finished run: $out"
-grep -qF "the run is at step 20, past its train.steps = 10: nothing is trained; raise train.steps" <<<"$out" ||
+grep -qF "nothing to do: the run is at step 20, past its train.steps = 10; raise train.steps" <<<"$out" ||
   fail "no word on a run past train.steps: $(grep -E 'WARN|resuming' <<<"$out")"
 
 # An emptied `latest` pointer: the run resumes from its newest checkpoint and says so.
@@ -252,6 +252,39 @@ out=$(train --train.run_dir "$work/e" --train.steps 6 --optim.lr 1e12 --optim.wa
 [ "$status" -eq 1 ] && grep -q "the loss is not finite at step" <<<"$out" || fail "NaN: status $status: $out"
 [ "$(grep -c 'the loss is not finite' <<<"$out")" -eq 1 ] || fail "NaN error printed more than once"
 ls "$work/e/checkpoints"/step-*.pt >/dev/null 2>&1 && fail "a checkpoint was written from non-finite weights"
+
+# A sample that only one rank reads fails its checksum: that rank's step fails at the agreement, so the
+# job stops at once with that rank's error (not after dist.timeout_s, with the other rank waiting).
+# corrupt_sample PACK COPY INDEX: COPY is PACK with 64 bytes of sample INDEX's image chunk changed.
+corrupt_sample() {
+  /usr/bin/python3 - "$@" <<'PY' || fail "corrupting a copy of $1"
+import shutil, sys, h5py
+shutil.copy(sys.argv[1], sys.argv[2])
+with h5py.File(sys.argv[2], "r") as f:
+    chunk = f["images"].id.get_chunk_info_by_coord((int(sys.argv[3]), 0, 0, 0))
+with open(sys.argv[2], "r+b") as f:
+    f.seek(chunk.byte_offset + chunk.size // 2)
+    data = bytearray(f.read(64))
+    f.seek(chunk.byte_offset + chunk.size // 2)
+    f.write(bytes(b ^ 0x33 for b in data))
+PY
+}
+corrupt_sample "$work/train.h5" "$work/changed.h5" 3
+began=$SECONDS
+out=$(train --train.run_dir "$work/changed" --train.steps 8 --data.train "$work/changed.h5" --dist.timeout_s 120 2>&1)
+status=$?
+[ "$status" -eq 1 ] && [ "$(grep -c "sample 3 is corrupted" <<<"$out")" -eq 1 ] ||
+  fail "a corrupted sample on one rank: status $status: $(tail -5 <<<"$out")"
+[ $((SECONDS - began)) -lt 60 ] || fail "a corrupted sample on one rank took $((SECONDS - began)) s to stop the job"
+# The same in evaluation: the rank that reads sample 1 says so, the other does not wait for it.
+corrupt_sample "$work/val.h5" "$work/changed-val.h5" 1
+began=$SECONDS
+out=$("${mpi2[@]}" "$atrous" eval --config "$work/tiny.ini" --eval.checkpoint "$work/a" --eval.data "$work/changed-val.h5" \
+  --eval.out "$work/changed-eval.json" --dist.timeout_s 120 2>&1)
+status=$?
+[ "$status" -eq 1 ] && grep -qF "sample 1 is corrupted" <<<"$out" && grep -qF "rank(s) 1 could not score" <<<"$out" ||
+  fail "a corrupted sample in evaluation on one rank: status $status: $(tail -5 <<<"$out")"
+[ $((SECONDS - began)) -lt 60 ] || fail "a corrupted sample in evaluation took $((SECONDS - began)) s to stop the job"
 
 head -c 5000 "$work/a/checkpoints/step-20.pt" >"$work/truncated.pt"
 out=$("$atrous" eval --config "$work/tiny.ini" --eval.checkpoint "$work/truncated.pt" --eval.data "$work/val.h5" 2>&1)

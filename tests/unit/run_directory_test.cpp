@@ -1,8 +1,10 @@
-// RunDirectory's metrics.jsonl on resume: only step records past the resumed step are dropped.
+// RunDirectory: metrics.jsonl on resume (only step records past the resumed step are dropped), each
+// segment's configuration, and a failed first start that leaves nothing behind.
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -49,6 +51,44 @@ TEST(RunDirectory, ResumeDropsLaterStepRecordsAndKeepsEveryOtherLine) {
 free text a user wrote
 {"step": 6, "loss": 0.9}
 )");
+  test_support::remove_tree(folder);
+}
+
+std::string text_of(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(RunDirectory, EachSegmentsConfigurationIsKeptAndConfigIniIsTheLatest) {
+  const std::string folder = ::testing::TempDir() + "run_directory_segments_" + std::to_string(::getpid());
+  {
+    RunDirectory run(folder);
+    run.write_config("[optim]\nlearning_rate = 0.05\n", 0);
+  }
+  {
+    RunDirectory run(folder);
+    run.write_config("[optim]\nlearning_rate = 0.01\n", 30);
+  }
+  EXPECT_EQ(text_of(folder + "/configs/step-0.ini"), "[optim]\nlearning_rate = 0.05\n");
+  EXPECT_EQ(text_of(folder + "/configs/step-30.ini"), "[optim]\nlearning_rate = 0.01\n");
+  EXPECT_EQ(text_of(folder + "/config.ini"), "[optim]\nlearning_rate = 0.01\n");
+  test_support::remove_tree(folder);
+}
+
+// A start that fails before training (a mistyped pack) removes the folder it made, and only that.
+TEST(RunDirectory, AFailedFirstStartLeavesNoFolderAndAnEarlierRunIsKept) {
+  namespace fs = std::filesystem;
+  const std::string folder = ::testing::TempDir() + "run_directory_failed_" + std::to_string(::getpid());
+  { RunDirectory run(folder); }
+  EXPECT_FALSE(fs::exists(folder));
+
+  fs::create_directories(folder);
+  std::ofstream(folder + "/notes.txt") << "mine\n";
+  { RunDirectory run(folder); }
+  EXPECT_TRUE(fs::exists(folder + "/notes.txt"));
+  EXPECT_TRUE(fs::exists(folder + "/metrics.jsonl"));  // not this start's folder: nothing is removed
   test_support::remove_tree(folder);
 }
 

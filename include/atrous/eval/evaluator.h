@@ -35,6 +35,10 @@ struct EvalResult {
 void require_samples(const data::Dataset& dataset);
 
 // Collective. device: where the model runs. The dataset must hold samples (require_samples).
+// Rank r scores samples r, r + N, ...; one allreduce sums the confusion matrices. A sample that a
+// rank cannot read or score (a checksum that fails, a label outside the classes: a UserError) stops
+// that rank's loop, and it still joins the allreduce with its failure flagged, so no rank waits for
+// it: that rank throws its own error, every other rank a UserError naming the failed ranks.
 EvalResult evaluate(Predictor& predictor, const data::Dataset& dataset, distributed::Communicator& comm,
                     const c10::Device& device);
 

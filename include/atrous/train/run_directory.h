@@ -5,8 +5,12 @@
 // the process ends, even by kill -9), so a second job on the same folder stops with a clear error
 // instead of interleaving checkpoints. Then removes the temporaries that an interrupted write of an
 // earlier job left in RUN_DIR and RUN_DIR/checkpoints (core/output_file.h; the lock excludes every
-// other writer). Writes RUN_DIR/config.ini (the effective configuration) through an OutputFile and
-// appends one JSON object per line to RUN_DIR/metrics.jsonl, written at once. Neither the lock file
+// other writer). Writes RUN_DIR/config.ini (the effective configuration of the latest start, ready
+// for --config) and RUN_DIR/configs/step-<N>.ini (that of the segment that started at step N: the
+// history of what each segment ran with) through an OutputFile, and appends one JSON object per line
+// to RUN_DIR/metrics.jsonl, written at once. A start that fails before write_config in a folder that
+// did not exist removes what it created (an empty metrics.jsonl, checkpoints/, .lock, the folder), so
+// a mistyped pack path leaves no run directory behind. Neither the lock file
 // nor metrics.jsonl is opened through a link: a link planted there is refused, naming it. A write
 // that fails is a UserError naming the file.
 
@@ -31,7 +35,8 @@ class RunDirectory {
   RunDirectory& operator=(const RunDirectory&) = delete;
 
   const std::string& path() const { return path_; }
-  void write_config(const std::string& ini);
+  // The run starts training at `start_step` with configuration `ini`.
+  void write_config(const std::string& ini, int64_t start_step);
   void append_metrics(const std::string& json_line);
   // At every start: drops the step records (step_record_step) of steps after `step`, the step the
   // run starts from (its checkpoint's, or 0 when none was found), which the run logs again.
@@ -43,6 +48,8 @@ class RunDirectory {
 
   std::string path_;
   int lock_fd_ = -1, metrics_fd_ = -1;
+  bool fresh_ = false;    // the folder did not exist before this job
+  bool started_ = false;  // write_config was called
 };
 
 }  // namespace atrous::train

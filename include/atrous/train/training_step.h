@@ -5,20 +5,27 @@
 //   1. dropout is reseeded from (data.seed, step, rank), so a resumed run draws the same masks;
 //   2. train.accumulate_steps micro-batches: the next batch of this rank's shard (rolling over into
 //      the next epoch), forward over the image pyramid, the loss, backward of loss / accumulate_steps;
-//      the GradReducer communicates on the last micro-batch only;
+//      the GradReducer communicates on the last micro-batch only. When the loader fails on this rank
+//      alone (a sample whose checksum fails, a read error: a UserError), the step goes on with a
+//      stand-in batch (black images whose every label is the ignore label, as many as data.batch_size)
+//      so that this rank still joins every collective of the step, and the step fails
+//      (outcome.error is the loader's error): the job stops at the agreement, at once, instead of
+//      the other ranks waiting for dist.timeout_s in the next collective;
 //   3. the reducer's finish_step() waits for the last buckets;
 //   4. the step's losses read back in one transfer; a label that is neither a class nor the ignore
-//      label makes this rank's step fail (outcome.error) instead of throwing before the agreement;
+//      label makes this rank's step fail (outcome.error, unless the loader's error came first)
+//      instead of throwing before the agreement;
 //   5. the step agreement (train/step_agreement.h, collective): losses averaged over ranks, the
 //      ranks whose loss was not finite, the ranks whose step failed, whether any rank was asked to
 //      stop, and whether the caller's checkpoint clock (checkpoint_time, set on rank 0 only) says a
 //      checkpoint is due;
 //   6. only when every rank's loss is finite and no rank failed: the global gradient norm, clipped
 //      to optim.max_grad_norm when that is set (train/gradient_clipping.h; no collective: every rank
-//      holds the same averaged gradients), lr = schedule(step), the optimizer step, zero_grad. Otherwise nothing touches the weights or velocities (applied = false): with
-//      fp16 above its minimum loss scale and no failed rank that is a skipped step (skipped = true,
-//      the scale backs off); else the caller decides (the trainer stops every rank: through
-//      distributed::agree_on_errors with each failed rank's error, or with nonfinite_loss_error).
+//      holds the same averaged gradients), lr = schedule(step), the optimizer step, zero_grad. Otherwise
+//      nothing touches the weights or velocities (applied = false): with fp16 above its minimum loss scale
+//      and no failed rank that is a skipped step (skipped = true, the scale backs off); else the caller
+//      decides (the trainer stops every rank: through distributed::agree_on_errors with each failed rank's
+//      error, or with nonfinite_loss_error).
 // Every wait for a collective in it (gradient buckets, SyncBatchNorm, the loss, the agreement) is
 // accounted by purpose in outcome.times.comm, from the CollectiveWaits that the communicators
 // report into (distributed/collective_waits.h).
@@ -98,6 +105,8 @@ struct StepSettings {
   int64_t seed = 0;                                     // data.seed
   model::Precision precision = model::Precision::fp32;  // train.precision
   double max_grad_norm = 0;                             // optim.max_grad_norm: 0 = no clipping
+  int crop_size = 513;                                  // data.crop_size: the stand-in batch's size
+  int ignore_label = 255;                               // the pack's: every label of the stand-in batch
 };
 
 class TrainingStep {
@@ -115,6 +124,9 @@ class TrainingStep {
 
  private:
   data::Batch next_batch();
+  // The next batch, or after a loader error (kept in data_error_, for this and the step's later
+  // micro-batches) the stand-in batch of step 2.
+  data::Batch next_batch_or_stand_in();
   // One micro-batch: data, forward, loss, backward of loss / accumulate_steps (the reducer
   // communicates when `last`); its loss report, still on the device, is added to `reports`.
   void micro_batch(int64_t steps_done, bool last, std::vector<loss::LossReport>& reports);
@@ -124,6 +136,7 @@ class TrainingStep {
   int64_t images_per_step_ = 0;
   int64_t epoch_ = 0;
   int64_t position_ = 0;
+  std::exception_ptr data_error_;  // the loader's error in this step; null when it delivered
 };
 
 // Training mode for the whole model, with batch-norm statistics frozen when freeze_bn
