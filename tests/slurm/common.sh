@@ -8,7 +8,10 @@ datasets=$root/datasets
 # shellcheck source=tests/e2e/common.sh
 source "$root/tests/e2e/common.sh"  # work, fail, make_packs, write_tiny_ini
 export ATROUS_CLUSTER_DIR=$work/cluster ATROUS_CLUSTER_PORT=$((20000 + ($$ % 4000) * 2))
-export SLURM_CONF=$ATROUS_CLUSTER_DIR/slurm.conf ATROUS_HOME=$root ATROUS=$atrous
+# No ATROUS_HOME: the jobs are submitted from the work folder, and the batch scripts find their
+# checkout themselves, as a user's submitted from any folder do.
+unset ATROUS_HOME
+export SLURM_CONF=$ATROUS_CLUSTER_DIR/slurm.conf ATROUS=$atrous
 cleanup() {
   "$root/cluster/local/down" --keep-state >/dev/null 2>&1
   if [ "$failures" -eq 0 ]; then rm -rf "$work"; else echo "the work folder, the jobs' output and the daemons' logs are kept in $work"; fi

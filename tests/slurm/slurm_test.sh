@@ -9,6 +9,7 @@
 #   3. the same for train-mpirun.sbatch (mpirun inside the allocation), USR1 to its batch shell;
 #   4. sweep-array.sbatch: a 2-task array, each line of the sweep file in its own run directory;
 #   5. launch/experiments/large-batch --launcher slurm: two batch sizes, CSV, table and plot.
+# Every job is submitted from the work folder, without ATROUS_HOME: the scripts find their checkout.
 # The cluster is brought down on every exit, failures included.
 set -u
 atrous=$1
