@@ -58,13 +58,14 @@ ResolvedCheckpoint resolve_checkpoint_input(const std::string& given) {
     if (folder.filename().empty()) folder = folder.parent_path();  // "run/"
     const bool is_run = fs::is_directory(folder / "checkpoints", error);
     run = is_run ? folder : folder.parent_path();
-    if (!is_run && folder.filename() != "checkpoints" && !fs::exists(folder / "latest", error))
+    if (!is_run && folder.filename() != "checkpoints")
       throw UserError(to_text("eval.checkpoint '", given,
                               "' is a folder that is neither a run directory (no checkpoints/ in it) nor its "
                               "checkpoints folder; give a checkpoint file or a train.run_dir"),
                       ATROUS_HERE);
-  } else if (fs::path(given).filename() == "latest" && fs::is_regular_file(given, error)) {
-    run = fs::path(given).parent_path().parent_path();
+  } else if (fs::path(given).filename() == "latest" && fs::is_regular_file(given, error) &&
+             fs::absolute(given, error).parent_path().filename() == "checkpoints") {
+    run = fs::path(given).has_parent_path() ? fs::path(given).parent_path().parent_path() : fs::path("..");
   } else {
     return {given, ""};
   }

@@ -305,6 +305,10 @@ TEST(CheckpointInput, ARunDirectoryOrItsLatestPointerStandsForItsLatestCheckpoin
     }
     return std::string("no error");
   };
+  // A file that happens to be named latest elsewhere is a file as given, not a pointer.
+  std::ofstream(run / "plain" / "latest") << "step-4.pt\n";
+  EXPECT_EQ(resolve_checkpoint_input((run / "plain" / "latest").string()).path,
+            (run / "plain" / "latest").string());
   EXPECT_NE(refusal(run / "empty_run").find("holds no checkpoint yet"), std::string::npos);
   EXPECT_NE(refusal(run / "plain").find("is a folder that is neither a run directory"), std::string::npos);
   test_support::remove_tree(run.string());

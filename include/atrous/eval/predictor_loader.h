@@ -44,7 +44,8 @@ struct CheckpointInputOptions {
 //   - a run directory (a folder holding checkpoints/) or its checkpoints folder: the run's latest
 //     checkpoint (train/checkpoint.h's latest_checkpoint: what `latest` names, else the newest
 //     step-N.pt, with the note saying why);
-//   - a `latest` pointer file (a file of that name beside step-N.pt files): the checkpoint it names;
+//   - a `latest` pointer file (a file of that name in a folder named checkpoints): the checkpoint it
+//     names;
 //   - any other file: itself (an atrous checkpoint or a torch.save state dict).
 // `how` says which for the log. A UserError names `given` for a folder that is neither, and for a run
 // that has no checkpoint yet.
