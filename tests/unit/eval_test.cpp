@@ -305,6 +305,12 @@ TEST(CheckpointInput, ARunDirectoryOrItsLatestPointerStandsForItsLatestCheckpoin
     }
     return std::string("no error");
   };
+  // `latest` given from inside the checkpoints folder stands for the run one level up.
+  const fs::path cwd = fs::current_path();
+  fs::current_path(run / "checkpoints");
+  const std::string from_inside = resolve_checkpoint_input("latest").path;
+  fs::current_path(cwd);
+  EXPECT_TRUE(fs::equivalent(run / "checkpoints" / from_inside, newest)) << from_inside;
   // A file that happens to be named latest elsewhere is a file as given, not a pointer.
   std::ofstream(run / "plain" / "latest") << "step-4.pt\n";
   EXPECT_EQ(resolve_checkpoint_input((run / "plain" / "latest").string()).path,

@@ -16,6 +16,7 @@
 
 #include "atrous/core/error.h"
 #include "atrous/core/output_file.h"
+#include "scratch_files.h"
 
 namespace atrous {
 namespace {
@@ -43,12 +44,7 @@ void age(const std::string& path, std::chrono::seconds by) {
   ::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW);
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
+using test_support::read_text;
 
 class OutputFileTest : public ::testing::Test {
  protected:

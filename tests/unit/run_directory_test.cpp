@@ -42,23 +42,13 @@ TEST(RunDirectory, ResumeDropsLaterStepRecordsAndKeepsEveryOtherLine) {
     run.truncate_metrics_after(5);
     run.append_metrics(R"({"step": 6, "loss": 0.9})");
   }
-  std::ifstream in(folder + "/metrics.jsonl");
-  std::stringstream text;
-  text << in.rdbuf();
-  EXPECT_EQ(text.str(), R"({"step": 1, "loss": 2}
+  EXPECT_EQ(test_support::read_text(folder + "/metrics.jsonl"), R"({"step": 1, "loss": 2}
 {"note": "mine", "best": {"step": 99}}
 {"step": 5, "loss": 1}
 free text a user wrote
 {"step": 6, "loss": 0.9}
 )");
   test_support::remove_tree(folder);
-}
-
-std::string text_of(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 TEST(RunDirectory, EachSegmentsConfigurationIsKeptAndConfigIniIsTheLatest) {
@@ -71,9 +61,9 @@ TEST(RunDirectory, EachSegmentsConfigurationIsKeptAndConfigIniIsTheLatest) {
     RunDirectory run(folder);
     run.write_config("[optim]\nlearning_rate = 0.01\n", 30);
   }
-  EXPECT_EQ(text_of(folder + "/configs/step-0.ini"), "[optim]\nlearning_rate = 0.05\n");
-  EXPECT_EQ(text_of(folder + "/configs/step-30.ini"), "[optim]\nlearning_rate = 0.01\n");
-  EXPECT_EQ(text_of(folder + "/config.ini"), "[optim]\nlearning_rate = 0.01\n");
+  EXPECT_EQ(test_support::read_text(folder + "/configs/step-0.ini"), "[optim]\nlearning_rate = 0.05\n");
+  EXPECT_EQ(test_support::read_text(folder + "/configs/step-30.ini"), "[optim]\nlearning_rate = 0.01\n");
+  EXPECT_EQ(test_support::read_text(folder + "/config.ini"), "[optim]\nlearning_rate = 0.01\n");
   test_support::remove_tree(folder);
 }
 

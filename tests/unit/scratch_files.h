@@ -1,14 +1,24 @@
 #pragma once
-// Removing a test's scratch folder without std::filesystem::remove_all: pip's CUDA LibTorch 2.x
+// A test's scratch files: read_text() reads one whole ("" when it cannot be read), remove_tree()
+// removes a scratch folder without std::filesystem::remove_all: pip's CUDA LibTorch 2.x
 // exports its own copy of that function from libtorch.so, which the dynamic linker binds to and
 // which crashes (a call through a null pointer), so the tests walk the tree with nftw instead.
 
 #include <ftw.h>
 
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 namespace atrous::test_support {
+
+inline std::string read_text(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
 
 inline void remove_tree(const std::string& path) {
   nftw(

@@ -6,16 +6,12 @@
 
 #include "atrous/core/error.h"
 #include "atrous/observe/timeline.h"
+#include "scratch_files.h"
 
 namespace atrous::observe {
 namespace {
 
-std::string read_text(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
+using test_support::read_text;
 
 TEST(Timeline, StepRangesParseOrNameTheOption) {
   EXPECT_TRUE(StepRange::parse("all", "train.timeline_steps").contains(1));
