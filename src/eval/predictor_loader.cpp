@@ -9,6 +9,7 @@
 #include "atrous/model/deeplab.h"
 #include "atrous/model/weight_import.h"
 #include "atrous/train/checkpoint.h"
+#include "atrous/train/run_identity.h"
 
 namespace atrous::eval {
 
@@ -35,7 +36,7 @@ std::optional<OptionLayer> CheckpointInputOptions::trained_model_options() const
   std::string config, path;
   try {
     path = resolve_checkpoint_input(checkpoint).path;
-    config = train::load_checkpoint(path).config;
+    config = train::RunIdentity::stored_config(train::load_checkpoint(path));
   } catch (const std::exception&) {
     return std::nullopt;  // load_predictor reads it again and says what is wrong
   }

@@ -23,16 +23,37 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* format_name = "atrous-checkpoint";
-constexpr int64_t format_version = 2;
+constexpr int64_t format_version = 3;
 
-c10::impl::GenericDict tensor_dict(const std::map<std::string, at::Tensor>& tensors) {
+UserError unreadable(const std::string& path, const std::string& why) {
+  return UserError(to_text("'", path, "' is not an atrous checkpoint this build reads: ", why), ATROUS_HERE);
+}
+
+c10::impl::GenericDict tensor_dict(const SectionValues::Tensors& tensors) {
   c10::impl::GenericDict dict(c10::StringType::get(), c10::TensorType::get());
   for (const auto& [name, tensor] : tensors) dict.insert(name, tensor.detach().cpu().contiguous());
   return dict;
 }
 
+c10::IValue to_ivalue(const SectionValues& section) {
+  c10::impl::GenericDict dict(c10::StringType::get(), c10::AnyType::get());
+  for (const auto& [key, value] : section.values()) {
+    if (const auto* integer = std::get_if<int64_t>(&value))
+      dict.insert(key, *integer);
+    else if (const auto* real = std::get_if<double>(&value))
+      dict.insert(key, *real);
+    else if (const auto* text = std::get_if<std::string>(&value))
+      dict.insert(key, *text);
+    else if (const auto* tensor = std::get_if<at::Tensor>(&value))
+      dict.insert(key, tensor->detach().cpu().contiguous());
+    else
+      dict.insert(key, tensor_dict(std::get<SectionValues::Tensors>(value)));
+  }
+  return dict;
+}
+
 std::map<std::string, at::Tensor> tensor_map(const c10::IValue& value, const std::string& path,
-                                             const char* key) {
+                                             const std::string& key) {
   const UserError not_tensors(to_text("checkpoint '", path, "': entry '", key, "' is not a dict of tensors"),
                               ATROUS_HERE);
   if (!value.isGenericDict()) throw not_tensors;
@@ -42,6 +63,80 @@ std::map<std::string, at::Tensor> tensor_map(const c10::IValue& value, const std
     tensors[entry.key().toStringRef()] = entry.value().toTensor();
   }
   return tensors;
+}
+
+// A version-3 section: a dict of integers, reals, text, tensors and dicts of tensors.
+void read_section(const std::string& name, const c10::IValue& value, CheckpointContents& contents) {
+  const std::string path = contents.file();
+  const auto fail = [&](const std::string& why) { return unreadable(path, why); };
+  if (!value.isGenericDict()) throw fail(to_text("section '", name, "' is not a dict"));
+  SectionValues& section = contents.add(name);
+  for (const auto& entry : value.toGenericDict()) {
+    if (!entry.key().isString()) throw fail(to_text("section '", name, "' has a key that is not text"));
+    const std::string& key = entry.key().toStringRef();
+    const c10::IValue& item = entry.value();
+    if (item.isInt())
+      section.set(key, item.toInt());
+    else if (item.isDouble())
+      section.set(key, item.toDouble());
+    else if (item.isString())
+      section.set(key, item.toStringRef());
+    else if (item.isTensor())
+      section.set(key, item.toTensor());
+    else if (item.isGenericDict())
+      section.set(key, tensor_map(item, path, name + "." + key));
+    else
+      throw fail(to_text("'", key, "' in section '", name, "' is a ", item.tagKind(),
+                         ", a value no checkpoint holds"));
+  }
+}
+
+// Versions 1 and 2, one flat dict, read into the sections version 3 writes (train/checkpoint.h).
+// Version 1 holds SGD's velocities by parameter name (written before optimizers were registered),
+// version 2 the optimizer's name, step count and named state.
+void read_flat_checkpoint(int64_t version, const c10::impl::GenericDict& dict, CheckpointContents& contents) {
+  const std::string path = contents.file();
+  const auto fail = [&](const std::string& why) { return unreadable(path, why); };
+  const auto get = [&](const char* key) {
+    if (!dict.contains(key)) throw fail(to_text("no '", key, "' entry"));
+    return dict.at(key);
+  };
+  const auto integer = [&](const char* key) {  // toInt() of another type would throw LibTorch's c10::Error
+    if (!get(key).isInt()) throw fail(to_text("'", key, "' is not an integer"));
+    return get(key).toInt();
+  };
+  SectionValues& run = contents.add("run");
+  run.set("step", integer("step"));
+  if (!get("config").isString()) throw fail("'config' is not text");
+  run.set("config", get("config").toStringRef());
+  SectionValues& data = contents.add("data");
+  for (const char* key : {"seed", "world_size", "epoch", "position"}) data.set(key, integer(key));
+  SectionValues& model = contents.add("model");
+  for (auto& [name, tensor] : tensor_map(get("model"), path, "model")) model.set(name, tensor);
+  SectionValues& optimizer = contents.add("optimizer");
+  if (version == 1) {
+    SectionValues::Tensors state;
+    for (const auto& [name, tensor] : tensor_map(get("velocity"), path, "velocity"))
+      state["velocity/" + name] = tensor;
+    optimizer.set("name", std::string("sgd"));
+    optimizer.set("steps", int64_t(0));
+    optimizer.set("state", state);
+  } else {
+    if (!get("optimizer").isString()) throw fail("'optimizer' is not text");
+    optimizer.set("name", get("optimizer").toStringRef());
+    optimizer.set("steps", integer("optimizer_steps"));
+    optimizer.set("state", tensor_map(get("optimizer_state"), path, "optimizer_state"));
+  }
+  SectionValues& scaler = contents.add("loss_scaler");
+  scaler.set("scale", 0.0);
+  scaler.set("good_steps", int64_t(0));
+  if (dict.contains("loss_scale")) {  // written since fp16 training; older checkpoints have none
+    if (!dict.at("loss_scale").isDouble() || !dict.contains("loss_scale_good_steps") ||
+        !dict.at("loss_scale_good_steps").isInt())
+      throw fail("loss_scale is not a number");
+    scaler.set("scale", dict.at("loss_scale").toDouble());
+    scaler.set("good_steps", dict.at("loss_scale_good_steps").toInt());
+  }
 }
 
 // The step of a file named exactly step-<n>.pt as save_checkpoint() names them (n in decimal, no
@@ -56,30 +151,6 @@ int64_t step_of(const fs::path& file) {
     step = step * 10 + (name[i] - '0');
   }
   return name == "step-" + std::to_string(step) + ".pt" ? step : -1;
-}
-
-// The optimizer's state: version 1 holds SGD's velocities by parameter name (written before
-// optimizers were registered), version 2 the optimizer's name, step count and named state.
-template <class Get, class Integer>
-OptimizerState optimizer_state(int64_t version, const Get& get, const Integer& integer,
-                               const std::string& path) {
-  OptimizerState state;
-  if (version == 1) {
-    state.optimizer = "sgd";
-    for (const auto& [name, tensor] : tensor_map(get("velocity"), path, "velocity"))
-      state.tensors["velocity/" + name] = tensor;
-    return state;
-  }
-  const c10::IValue name = get("optimizer");
-  if (!name.isString() || integer("optimizer_steps") < 0)
-    throw UserError(
-        to_text("'", path, "' is not an atrous checkpoint this build reads: 'optimizer' is not text ",
-                "or 'optimizer_steps' is negative"),
-        ATROUS_HERE);
-  state.optimizer = name.toStringRef();
-  state.steps = integer("optimizer_steps");
-  state.tensors = tensor_map(get("optimizer_state"), path, "optimizer_state");
-  return state;
 }
 
 }  // namespace
@@ -100,46 +171,39 @@ void CheckpointOptions::validate() const {
 
 namespace {
 
-// The names of the floating-point tensors of `checkpoint` holding an infinity or a NaN.
-std::vector<std::string> non_finite_tensors(const Checkpoint& checkpoint) {
-  std::vector<std::string> names;
-  const auto check = [&](const std::map<std::string, at::Tensor>& tensors, const std::string& prefix) {
-    for (const auto& [name, tensor] : tensors)
-      if (tensor.defined() && at::isFloatingType(tensor.scalar_type()) &&
-          !at::isfinite(tensor).all().item<bool>())
-        names.push_back(prefix + name);
-  };
-  check(checkpoint.model, "");
-  check(checkpoint.optimizer.tensors, "optimizer state ");
-  return names;
+bool holds_non_finite(const at::Tensor& tensor) {
+  return tensor.defined() && at::isFloatingType(tensor.scalar_type()) &&
+         !at::isfinite(tensor).all().item<bool>();
 }
 
-// Values no run writes: a position before the start or without ranks, or a diverged run's tensors.
-void check_values(const Checkpoint& checkpoint, const std::string& path) {
-  if (checkpoint.step < 0 || checkpoint.epoch < 0 || checkpoint.position < 0 || checkpoint.world_size < 1)
-    throw UserError(
-        to_text("'", path, "' is not an atrous checkpoint this build reads: step ", checkpoint.step,
-                ", epoch ", checkpoint.epoch, ", position ", checkpoint.position, " and world_size ",
-                checkpoint.world_size, " are not a training position (each >= 0, world_size >= 1)"),
-        ATROUS_HERE);
-  const std::vector<std::string> non_finite = non_finite_tensors(checkpoint);
-  if (!non_finite.empty())
-    throw UserError(to_text("checkpoint '", path, "' comes from a diverged run: ", non_finite.size(),
-                            " tensors hold values that are not finite (inf or NaN), the first ",
-                            non_finite[0], "; use an earlier checkpoint of the run"),
-                    ATROUS_HERE);
+// The values of `contents` that are an infinity or a NaN (a tensor holding one counts), named as
+// "<parameter>" in the model section and "<section> <key>[ <name>]" elsewhere.
+std::vector<std::string> non_finite_values(const CheckpointContents& contents) {
+  std::vector<std::string> names;
+  for (const auto& [section, values] : contents.sections())
+    for (const auto& [key, value] : values.values()) {
+      const std::string name = section == "model" ? key : section + " " + key;
+      if (const auto* tensor = std::get_if<at::Tensor>(&value); tensor && holds_non_finite(*tensor))
+        names.push_back(name);
+      if (const auto* real = std::get_if<double>(&value); real && !std::isfinite(*real))
+        names.push_back(name);
+      if (const auto* tensors = std::get_if<SectionValues::Tensors>(&value))
+        for (const auto& [item, tensor] : *tensors)
+          if (holds_non_finite(tensor)) names.push_back(name + " " + item);
+    }
+  return names;
 }
 
 }  // namespace
 
-std::string save_checkpoint(const std::string& run_dir, const Checkpoint& checkpoint, int keep) {
-  const std::vector<std::string> non_finite = non_finite_tensors(checkpoint);
-  if (!non_finite.empty() || !std::isfinite(checkpoint.loss_scale))
+std::string save_checkpoint(const std::string& run_dir, int64_t step, const CheckpointContents& contents,
+                            int keep) {
+  const std::vector<std::string> non_finite = non_finite_values(contents);
+  if (!non_finite.empty())
     throw UserError(
         to_text(
-            "the training diverged: at step ", checkpoint.step, " ", non_finite.size(),
-            " tensors hold values that are not finite (inf or NaN)",
-            non_finite.empty() ? std::string(", and so does the loss scale") : ", the first " + non_finite[0],
+            "the training diverged: at step ", step, " ", non_finite.size(),
+            " values are not finite (inf or NaN), the first ", non_finite[0],
             ". No checkpoint was written and the run's checkpoints are kept (`latest` names the last good "
             "one): resume from it with a smaller optim.lr or optim.weight_decay, or clip with "
             "optim.max_grad_norm"),
@@ -147,23 +211,12 @@ std::string save_checkpoint(const std::string& run_dir, const Checkpoint& checkp
   c10::impl::GenericDict dict(c10::StringType::get(), c10::AnyType::get());
   dict.insert("format", std::string(format_name));
   dict.insert("version", format_version);
-  dict.insert("step", checkpoint.step);
-  dict.insert("epoch", checkpoint.epoch);
-  dict.insert("position", checkpoint.position);
-  dict.insert("world_size", checkpoint.world_size);
-  dict.insert("seed", checkpoint.seed);
-  dict.insert("config", checkpoint.config);
-  dict.insert("model", tensor_dict(checkpoint.model));
-  dict.insert("optimizer", checkpoint.optimizer.optimizer);
-  dict.insert("optimizer_steps", checkpoint.optimizer.steps);
-  dict.insert("optimizer_state", tensor_dict(checkpoint.optimizer.tensors));
-  dict.insert("loss_scale", checkpoint.loss_scale);
-  dict.insert("loss_scale_good_steps", checkpoint.loss_scale_good_steps);
+  for (const auto& [name, section] : contents.sections()) dict.insert(name, to_ivalue(section));
   const std::vector<char> bytes = torch::jit::pickle_save(c10::IValue(dict));
 
   const fs::path folder = fs::path(run_dir) / "checkpoints";
   fs::create_directories(folder);
-  const fs::path file = folder / ("step-" + std::to_string(checkpoint.step) + ".pt");
+  const fs::path file = folder / ("step-" + std::to_string(step) + ".pt");
   write_file_atomically(file.string(), std::string(bytes.begin(), bytes.end()));
   write_file_atomically((folder / "latest").string(), file.filename().string() + "\n");
 
@@ -171,13 +224,13 @@ std::string save_checkpoint(const std::string& run_dir, const Checkpoint& checkp
   // from an earlier checkpoint file); they are not this run's to delete, and `latest` now names this one.
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(folder))
-    if (step_of(entry.path()) >= 0 && step_of(entry.path()) <= checkpoint.step) files.push_back(entry.path());
+    if (step_of(entry.path()) >= 0 && step_of(entry.path()) <= step) files.push_back(entry.path());
   std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return step_of(a) > step_of(b); });
   for (size_t i = size_t(keep); i < files.size(); ++i) fs::remove(files[i]);
   return file.string();
 }
 
-Checkpoint load_checkpoint(const std::string& path) {
+CheckpointContents load_checkpoint(const std::string& path) {
   std::error_code ignored;
   if (std::filesystem::is_directory(path, ignored))
     throw UserError(to_text("checkpoint '", path,
@@ -197,44 +250,33 @@ Checkpoint load_checkpoint(const std::string& path) {
                             what.substr(0, what.find('\n')), "); resume from an earlier one"),
                     ATROUS_HERE);
   }
-  auto fail = [&](const std::string& why) -> UserError {
-    return UserError(to_text("'", path, "' is not an atrous checkpoint this build reads: ", why),
-                     ATROUS_HERE);
-  };
+  const auto fail = [&](const std::string& why) { return unreadable(path, why); };
   if (!value.isGenericDict()) throw fail("it holds no dict");
   const auto dict = value.toGenericDict();
-  auto get = [&](const char* key) {
-    if (!dict.contains(key)) throw fail(to_text("no '", key, "' entry"));
-    return dict.at(key);
-  };
-  auto integer = [&](const char* key) {  // toInt() of another type would throw LibTorch's c10::Error
-    if (!get(key).isInt()) throw fail(to_text("'", key, "' is not an integer"));
-    return get(key).toInt();
-  };
-  if (!get("format").isString() || get("format").toStringRef() != format_name)
+  if (!dict.contains("format") || !dict.at("format").isString() ||
+      dict.at("format").toStringRef() != format_name)
     throw fail("wrong format name");
-  const int64_t version = integer("version");
-  if (version != 1 && version != format_version)
+  if (!dict.contains("version") || !dict.at("version").isInt()) throw fail("'version' is not an integer");
+  const int64_t version = dict.at("version").toInt();
+  if (version < 1 || version > format_version)
     throw fail(to_text("version ", version, ", this build reads 1 to ", format_version));
-  Checkpoint checkpoint;
-  checkpoint.step = integer("step");
-  checkpoint.epoch = integer("epoch");
-  checkpoint.position = integer("position");
-  checkpoint.world_size = integer("world_size");
-  checkpoint.seed = integer("seed");
-  if (!get("config").isString()) throw fail("'config' is not text");
-  checkpoint.config = get("config").toStringRef();
-  checkpoint.model = tensor_map(get("model"), path, "model");
-  checkpoint.optimizer = optimizer_state(version, get, integer, path);
-  if (dict.contains("loss_scale")) {  // written since fp16 training; older checkpoints have none
-    if (!dict.at("loss_scale").isDouble() || !dict.contains("loss_scale_good_steps") ||
-        !dict.at("loss_scale_good_steps").isInt())
-      throw fail("loss_scale is not a number");
-    checkpoint.loss_scale = dict.at("loss_scale").toDouble();
-    checkpoint.loss_scale_good_steps = dict.at("loss_scale_good_steps").toInt();
+  CheckpointContents contents(path);
+  if (version < 3) {
+    read_flat_checkpoint(version, dict, contents);
+  } else {
+    for (const auto& entry : dict) {
+      if (!entry.key().isString()) throw fail("a key is not text");
+      const std::string& key = entry.key().toStringRef();
+      if (key != "format" && key != "version") read_section(key, entry.value(), contents);
+    }
   }
-  check_values(checkpoint, path);
-  return checkpoint;
+  const std::vector<std::string> non_finite = non_finite_values(contents);
+  if (!non_finite.empty())
+    throw UserError(to_text("checkpoint '", path, "' comes from a diverged run: ", non_finite.size(),
+                            " values are not finite (inf or NaN), the first ", non_finite[0],
+                            "; use an earlier checkpoint of the run"),
+                    ATROUS_HERE);
+  return contents;
 }
 
 LatestCheckpoint latest_checkpoint(const std::string& run_dir) {

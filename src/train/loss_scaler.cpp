@@ -63,4 +63,13 @@ void LossScaler::restore(double scale, int64_t good_steps) {
   good_steps_ = good_steps;
 }
 
+void LossScaler::save(SectionValues& out) const {
+  out.set("scale", enabled_ ? scale_ : 0.0);
+  out.set("good_steps", good_steps_);
+}
+
+void LossScaler::restore(const SectionValues& values) {
+  restore(values.real("scale"), values.integer("good_steps"));
+}
+
 }  // namespace atrous::train

@@ -116,6 +116,26 @@ OptimizerState Optimizer::state() const {
   return OptimizerState{name(), steps_, state_};
 }
 
+void Optimizer::save(SectionValues& out) const {
+  out.set("name", name());
+  out.set("steps", steps_);
+  out.set("state", state_);
+}
+
+void Optimizer::restore(const SectionValues& values) {
+  OptimizerState state{values.text("name"), values.integer("steps"), values.tensors("state")};
+  if (state.steps < 0)
+    throw UserError(
+        to_text("'", values.file(), "' is not an atrous checkpoint this build reads: the optimizer's ",
+                "steps (", state.steps, ") are negative"),
+        ATROUS_HERE);
+  try {
+    load_state(state);
+  } catch (const UserError& error) {
+    throw UserError(to_text("resuming from ", values.file(), ": ", error.message()), ATROUS_HERE);
+  }
+}
+
 void Optimizer::load_state(const OptimizerState& state) {
   if (state.optimizer != name())
     throw UserError(to_text("the checkpoint's optimizer state was written by optim.optimizer ",

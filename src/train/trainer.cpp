@@ -24,10 +24,12 @@
 #include "atrous/model/precision.h"
 #include "atrous/observe/event_file_writer.h"
 #include "atrous/observe/timeline.h"
-#include "atrous/train/config_changes.h"
+#include "atrous/train/data_position.h"
+#include "atrous/train/model_section.h"
 #include "atrous/train/optimizer_registry.h"
 #include "atrous/train/preemption.h"
 #include "atrous/train/run_directory.h"
+#include "atrous/train/run_identity.h"
 #include "atrous/train/target_miou.h"
 #include "atrous/train/timeline_hook.h"
 #include "atrous/train/training_report.h"
@@ -62,7 +64,9 @@ struct Trainer::State {
   TrainerOptions options;
   const distributed::World& world;
   Logger& log;
-  std::string config;
+  RunIdentity run;                                // the step, the configuration
+  DataPosition data_position;                     // where the run is in its data
+  std::optional<CheckpointContents> resume_from;  // the checkpoint this run continues, decided once
   std::unique_ptr<data::PackReader> pack;
   std::unique_ptr<data::Loader> loader;
   std::shared_ptr<model::DeepLabImpl> net;
@@ -82,22 +86,22 @@ struct Trainer::State {
   TrainingReport* report = nullptr;                  // rank 0: the first of the hooks
   TargetMiou* target = nullptr;                      // train.target_miou: one of the hooks
   std::vector<std::unique_ptr<TrainingHook>> hooks;
-  int64_t step = 0, epoch = 0, position = 0;  // where the run starts (a checkpoint's on resume)
-  std::optional<Checkpoint> resumed;
-  std::string resume_path;
+  std::unique_ptr<ModelSection> model_section;
+  CheckpointSections sections;  // every owner of the state a checkpoint keeps
 
   State(const TrainerOptions& o, const distributed::World& w, Logger& l, std::string c)
-      : options(o), world(w), log(l), config(std::move(c)) {}
+      : options(o), world(w), log(l), run(std::move(c), l), data_position(o.loader.seed, w.size(), l) {}
 
+  void decide_resume();
   void open_data();
   void build_model();
+  void initialise_weights();
+  void register_sections();
   void open_outputs();
   void connect();
   void watch(distributed::Communicator& communicator, const std::string& name,
              distributed::CollectiveMembers members);
   distributed::CollectiveMembers batch_norm_members() const;
-  void resume_or_initialise();
-  void adopt_checkpoint(const Checkpoint& checkpoint, const std::string& path);
   std::string save(CheckpointReason reason);
   int64_t global_batch() const {
     return int64_t(options.loader.batch_size) * world.size() * options.run.accumulate_steps;
@@ -143,27 +147,36 @@ void Trainer::State::build_model() {
                       to_text("0 or the training pack's ", pack_classes));
   at::manual_seed(uint64_t(options.loader.seed));  // the initial weights; rank 0's are broadcast
   net = std::make_shared<model::DeepLabImpl>(options.model, pack_classes);
-  resume_or_initialise();
+  if (!resume_from) initialise_weights();
   net->to(world.device());
   if (world.device().is_cuda()) model::set_gpu_math(options.run.tf32, options.run.cudnn_benchmark);
   const double weight_decay = options.optim.weight_decay >= 0
                                   ? options.optim.weight_decay
                                   : model::find_backbone(options.model.backbone).default_weight_decay;
   optimizer = make_optimizer(deeplab_parameters(*net, options.optim), options.optim, weight_decay);
-  if (resumed) {
-    try {
-      optimizer->load_state(resumed->optimizer);
-    } catch (const UserError& error) {
-      throw UserError(to_text("resuming from ", resume_path, ": ", error.message()), ATROUS_HERE);
-    }
-  }
   log.info("optimizer ", optimizer->name(), " (weight decay ", weight_decay,
            "): state ", optimizer_state_text(*optimizer));
   scaler = std::make_unique<LossScaler>(options.run.precision == model::Precision::fp16);
-  if (resumed) scaler->restore(resumed->loss_scale, resumed->loss_scale_good_steps);
   schedule = std::make_unique<LrSchedule>(options.lr, options.run.steps, global_batch(), steps_per_epoch());
   options.checkpoint.validate();
   options.loss.validate(pack_classes);  // the loss itself is built with its communicator in connect()
+  register_sections();
+  if (resume_from) {
+    sections.restore(*resume_from);
+    log.info("resuming from ", resume_from->file(), " at step ", run.step(), " (epoch ",
+             data_position.epoch(), ", ", data_position.position(), " samples in)");
+  }
+}
+
+// The owners of what a checkpoint keeps, in the order they restore (train/checkpoint.h): the data
+// position first (another seed or world size is refused before anything else is compared).
+void Trainer::State::register_sections() {
+  model_section = std::make_unique<ModelSection>(*net);
+  sections.add("data", data_position);
+  sections.add("run", run);
+  sections.add("model", *model_section);
+  sections.add("optimizer", *optimizer);
+  sections.add("loss_scaler", *scaler);
 }
 
 // The stall inspector and the timeline watch every wait for the communicator's collectives.
@@ -192,10 +205,7 @@ distributed::CollectiveMembers Trainer::State::batch_norm_members() const {
 // error: the timeline's part (every rank), the stall directory (every rank), rank 0's TensorBoard
 // file (a new one per process, starting with the restart marker: readers drop what it replaces).
 void Trainer::State::open_outputs() {
-  // The checkpoint this run resumes from: train.resume's file, or with auto RUN_DIR's latest.
-  const std::string resume_file = options.run.resume == "none"   ? std::string()
-                                  : options.run.resume == "auto" ? latest_checkpoint(options.run.run_dir).path
-                                                                 : options.run.resume;
+  const std::string resume_file = resume_from ? resume_from->file() : std::string();
   refuse_overwriting_inputs({"train.timeline", options.run.timeline},
                             {{"data.train", options.data.train_pack},
                              {"data.val", options.data.val_pack},
@@ -215,7 +225,7 @@ void Trainer::State::open_outputs() {
   }
   if (world.is_root() && options.run.tensorboard) {
     events = std::make_unique<observe::EventFileWriter>(run_dir->path() + "/tensorboard", world.host());
-    events->add_session_start(step + 1);
+    events->add_session_start(run.step() + 1);
     events->flush();
   }
 }
@@ -256,74 +266,38 @@ void Trainer::State::connect() {
                    pack->metadata().ignore_label});
 }
 
-void Trainer::State::resume_or_initialise() {
+// The checkpoint this run continues from, decided once: train.resume's file, or with auto RUN_DIR's
+// latest (a warning when `latest` itself was broken); none when there is none or train.resume none
+// (refused on rank 0 where the folder holds an earlier run).
+void Trainer::State::decide_resume() {
   const std::string& resume = options.run.resume;
-  std::string path;
+  if (resume == "none") {
+    if (world.is_root()) refuse_to_start_over(options.run.run_dir);
+    return;
+  }
+  std::string path = resume;
   if (resume == "auto") {
     const LatestCheckpoint latest = latest_checkpoint(options.run.run_dir);
     if (!latest.note.empty()) log.warn(latest.note, "; resuming from it");
     path = latest.path;
-  } else if (resume != "none") {
-    path = resume;
   }
-  if (!path.empty()) {
-    adopt_checkpoint(load_checkpoint(path), path);
-    return;
-  }
-  if (!options.init.init_weights.empty()) {
-    const model::ImportReport report = model::import_weights(
-        *net, model::read_state_dict(options.init.init_weights), options.init.init_scope,
-        net->logits_prefixes(), options.init.skip_logits, options.init.init_weights);
-    log.info("initial weights from ", options.init.init_weights, ": ", report.summary());
-  }
+  if (!path.empty()) resume_from = load_checkpoint(path);
 }
 
-void Trainer::State::adopt_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
-  if (checkpoint.seed != options.loader.seed)
-    throw UserError(
-        to_text("checkpoint '", path, "' was trained with data.seed = ", checkpoint.seed, ", not ",
-                options.loader.seed, "; resume with the same seed, or start afresh in a new train.run_dir"),
-        ATROUS_HERE);
-  if (const std::string changed = check_resume_changes(config_changes(checkpoint.config, config), path);
-      !changed.empty())
-    log.warn("resuming with options changed since ", path, " was written: ", changed,
-             " (RUN_DIR/configs/ keeps what each segment ran with)");
-  model::import_weights(*net, checkpoint.model, "model", {}, false, path);
-  step = checkpoint.step;
-  epoch = checkpoint.epoch;
-  position = checkpoint.position;
-  if (checkpoint.world_size != world.size()) {
-    const int64_t consumed = checkpoint.position * checkpoint.world_size;
-    if (consumed % world.size() != 0)
-      throw UserError(to_text("checkpoint '", path, "' was written by ", checkpoint.world_size, " ranks ",
-                              checkpoint.position, " samples into epoch ", checkpoint.epoch,
-                              "; those do not divide among ", world.size(), " ranks. Resume with ",
-                              checkpoint.world_size, " ranks, or from a checkpoint at an epoch start"),
-                      ATROUS_HERE);
-    position = consumed / world.size();
-    log.warn("resuming a run of ", checkpoint.world_size, " ranks on ", world.size(),
-             " ranks: same samples, but batch norm and loss statistics now cover a different global batch");
-  }
-  resumed = checkpoint;
-  resume_path = path;
-  log.info("resuming from ", path, " at step ", step, " (epoch ", epoch, ", ", position, " samples in)");
+// A fresh start's weights: the seeded initialisation, or model.init_weights imported over it.
+void Trainer::State::initialise_weights() {
+  if (options.init.init_weights.empty()) return;
+  const model::ImportReport report =
+      model::import_weights(*net, model::read_state_dict(options.init.init_weights), options.init.init_scope,
+                            net->logits_prefixes(), options.init.skip_logits, options.init.init_weights);
+  log.info("initial weights from ", options.init.init_weights, ": ", report.summary());
 }
 
 std::string Trainer::State::save(CheckpointReason reason) {
   if (!world.is_root()) return std::string();
-  Checkpoint checkpoint;
-  checkpoint.step = step;
-  checkpoint.epoch = training_step->epoch();
-  checkpoint.position = training_step->position();
-  checkpoint.world_size = world.size();
-  checkpoint.seed = options.loader.seed;
-  checkpoint.config = config;
-  for (const auto& item : net->named_parameters()) checkpoint.model[item.key()] = item.value();
-  for (const auto& item : net->named_buffers()) checkpoint.model[item.key()] = item.value();
-  checkpoint.optimizer = optimizer->state();
-  checkpoint.loss_scale = scaler->enabled() ? scaler->scale() : 0.0;
-  checkpoint.loss_scale_good_steps = scaler->good_steps();
-  const std::string file = save_checkpoint(run_dir->path(), checkpoint, options.checkpoint.keep);
+  data_position.advance_to(training_step->epoch(), training_step->position());
+  const std::string file =
+      save_checkpoint(run_dir->path(), run.step(), sections.collect(), options.checkpoint.keep);
   log.info("checkpoint ", file, " (", checkpoint_reason_name(reason), ")");
   return file;
 }
@@ -335,8 +309,8 @@ Trainer::Trainer(const TrainerOptions& options, const distributed::World& world,
   options.run.validate();  // before RUN_DIR is made: a mistyped option leaves no folder behind
   if (world.is_root()) {
     s.run_dir = std::make_unique<RunDirectory>(options.run.run_dir);
-    if (options.run.resume == "none") refuse_to_start_over(options.run.run_dir);
   }
+  s.decide_resume();
   s.open_data();
   s.build_model();
   s.open_outputs();
@@ -346,8 +320,9 @@ void Trainer::connect() {
   State& s = *state_;
   s.connect();
   if (s.world.is_root()) {
-    s.run_dir->truncate_metrics_after(s.step);  // also step 0: a run that died before its first checkpoint
-    if (s.step < s.options.run.steps) s.run_dir->write_config(s.config, s.step);  // else it trains nothing
+    const int64_t step = s.run.step();
+    s.run_dir->truncate_metrics_after(step);  // also step 0: a run that died before its first checkpoint
+    if (step < s.options.run.steps) s.run_dir->write_config(s.run.config(), step);  // else it trains nothing
     auto report = std::make_unique<TrainingReport>(*s.run_dir, s.log, s.options.run.steps,
                                                    s.options.run.log_every, s.events.get());
     s.report = report.get();
@@ -393,35 +368,36 @@ distributed::Communicator& Trainer::communicator() const {
 
 int Trainer::run() {
   State& s = *state_;
-  int64_t total_steps = s.options.run.steps;
-  if (s.step >= total_steps)  // it trained nothing and exited 0 without a word
-    s.log.warn("nothing to do: the run is at step ", s.step, ", ",
-               s.step == total_steps ? "the end of" : "past", " its train.steps = ", total_steps,
+  int64_t step = s.run.step(), total_steps = s.options.run.steps;
+  if (step >= total_steps)  // it trained nothing and exited 0 without a word
+    s.log.warn("nothing to do: the run is at step ", step, ", ", step == total_steps ? "the end of" : "past",
+               " its train.steps = ", total_steps,
                "; raise train.steps to train on (config.ini is left as the last segment ran)");
-  s.training_step->start(s.epoch, s.position);
+  s.training_step->start(s.data_position.epoch(), s.data_position.position());
   set_training_mode(*s.net, s.options.model.freeze_bn);
-  for (auto& hook : s.hooks) hook->on_start(RunStart{s.step, total_steps});
+  for (auto& hook : s.hooks) hook->on_start(RunStart{step, total_steps});
   auto last_checkpoint = Clock::now();
   bool preempted = false;
-  while (s.step < total_steps && !preempted) {
+  while (step < total_steps && !preempted) {
     const double since_last = std::chrono::duration<double>(Clock::now() - last_checkpoint).count();
     const bool time_due = s.world.is_root() && checkpoint_time_due(s.options.checkpoint, since_last);
-    if (s.stall) s.stall->set_step(s.step + 1);
-    const StepOutcome outcome = s.training_step->run(s.step, time_due);
+    if (s.stall) s.stall->set_step(step + 1);
+    const StepOutcome outcome = s.training_step->run(step, time_due);
     if (!outcome.agreement.failed_ranks.empty())  // each failed rank's own error, a clean stop everywhere
       distributed::agree_on_errors(s.world.comm(), outcome.error);
     if (!outcome.applied && !outcome.skipped)  // every rank knows; one message from rank 0, a clean stop
       distributed::agree_on_errors(
           s.world.comm(), std::make_exception_ptr(nonfinite_loss_error(outcome.agreement, outcome.step)));
-    s.step = outcome.step;
+    step = outcome.step;
+    s.run.set_step(step);
     for (auto& hook : s.hooks) hook->on_step_end(outcome);
     preempted = outcome.agreement.preempted;
     bool stop = false;  // a hook's request (train.target_miou reached): the same on every rank
     for (const auto& hook : s.hooks) stop = stop || hook->stop_requested();
-    CheckpointReason reason = checkpoint_due(s.options.checkpoint, s.step, total_steps,
-                                             outcome.agreement.checkpoint_time, preempted);
+    CheckpointReason reason =
+        checkpoint_due(s.options.checkpoint, step, total_steps, outcome.agreement.checkpoint_time, preempted);
     if (stop && reason == CheckpointReason::none) reason = CheckpointReason::final;
-    if (stop) total_steps = s.step;  // the loop ends after this checkpoint
+    if (stop) total_steps = step;  // the loop ends after this checkpoint
     if (reason == CheckpointReason::none) continue;
     std::string path;
     {
@@ -429,12 +405,12 @@ int Trainer::run() {
       path = s.save(reason);
     }
     last_checkpoint = Clock::now();
-    for (auto& hook : s.hooks) hook->on_checkpoint(CheckpointWritten{s.step, reason, path});
+    for (auto& hook : s.hooks) hook->on_checkpoint(CheckpointWritten{step, reason, path});
   }
   if (preempted)
-    s.log.warn("stopped by a preemption signal (", preemption_signal_name(), ") at step ", s.step,
+    s.log.warn("stopped by a preemption signal (", preemption_signal_name(), ") at step ", step,
                "; exit status ", preempted_exit_status, ", resume with train.resume = auto");
-  for (auto& hook : s.hooks) hook->on_finish(RunEnd{s.step, preempted});
+  for (auto& hook : s.hooks) hook->on_finish(RunEnd{step, preempted});
   return preempted ? preempted_exit_status : 0;
 }
 

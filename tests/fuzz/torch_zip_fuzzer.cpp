@@ -90,9 +90,14 @@ void read_both_ways(const std::string& path) {
       require_inside_storage(tensor, "read_state_dict");
   });
   atrous::fuzz::expect_only_user_errors("load_checkpoint", [&] {
-    const atrous::train::Checkpoint checkpoint = atrous::train::load_checkpoint(path);
-    for (const auto* tensors : {&checkpoint.model, &checkpoint.optimizer.tensors})
-      for (const auto& [name, tensor] : *tensors) require_inside_storage(tensor, "load_checkpoint");
+    const atrous::train::CheckpointContents checkpoint = atrous::train::load_checkpoint(path);
+    for (const auto& [section, values] : checkpoint.sections())
+      for (const auto& [key, value] : values.values()) {
+        if (const auto* tensor = std::get_if<at::Tensor>(&value))
+          require_inside_storage(*tensor, "load_checkpoint");
+        if (const auto* tensors = std::get_if<atrous::train::SectionValues::Tensors>(&value))
+          for (const auto& [name, tensor] : *tensors) require_inside_storage(tensor, "load_checkpoint");
+      }
   });
 }
 

@@ -1,6 +1,7 @@
-// Checkpoints (train/checkpoint.h): the round trip, damaged and foreign files refused by name,
-// pruning and the `latest` pointer, and checkpoints of format version 1 (before optimizers were
-// registered) resuming as sgd's state.
+// Checkpoint files (train/checkpoint.h): the round trip of every kind of section value, damaged and
+// foreign files refused by name, pruning and the `latest` pointer, and checkpoints of format version 1
+// (before optimizers were registered) read into today's sections, the velocities as sgd's state.
+// The owners of the sections: checkpoint_section_test.cpp.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <torch/csrc/jit/serialization/pickle.h>
@@ -9,95 +10,102 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "atrous/core/error.h"
+#include "atrous/core/log.h"
 #include "atrous/train/checkpoint.h"
+#include "atrous/train/data_position.h"
+#include "atrous/train/run_identity.h"
 #include "atrous/train/sgd_momentum.h"
 #include "scratch_files.h"
 
 namespace atrous::train {
 namespace {
 
+// A checkpoint of one section "model" holding tensor `a`.
+CheckpointContents model_only(const at::Tensor& a) {
+  CheckpointContents contents;
+  contents.add("model").set("a", a);
+  return contents;
+}
+
+std::string save_error(const std::string& dir, int64_t step, const CheckpointContents& contents) {
+  try {
+    save_checkpoint(dir, step, contents, 1);
+  } catch (const UserError& error) {
+    return error.message();
+  }
+  return "no error";
+}
+
 // A diverged run (optim.weight_decay 1e308 made 66 tensors infinite at step 3) wrote its checkpoint
 // and pruned the good one, with ckpt.keep 1: no resume was left. Now nothing is written or pruned.
 TEST(Checkpoint, NonFiniteStateIsNeverWrittenAndTheGoodCheckpointStays) {
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "atrous_checkpoint_diverged";
   test_support::remove_tree(dir.string());
-  Checkpoint checkpoint;
-  checkpoint.step = 2;
-  checkpoint.model["a.weight"] = at::ones({3, 2});
-  checkpoint.model["a.steps"] = at::ones({1}, at::kLong);
-  checkpoint.optimizer.tensors["momentum/a.weight"] = at::zeros({3, 2});
-  save_checkpoint(dir.string(), checkpoint, 1);
-  const auto refusal = [&](Checkpoint bad) {
-    bad.step = 3;
-    try {
-      save_checkpoint(dir.string(), bad, 1);
-    } catch (const UserError& error) {
-      return error.message();
-    }
-    return std::string("no error");
-  };
-  Checkpoint infinite = checkpoint;
-  infinite.model["a.weight"] = at::full({3, 2}, std::numeric_limits<float>::infinity());
-  EXPECT_NE(
-      refusal(infinite).find("at step 3 1 tensors hold values that are not finite (inf or NaN), the first "
-                             "a.weight. No checkpoint was written"),
-      std::string::npos)
-      << refusal(infinite);
-  Checkpoint nan_state = checkpoint;
-  nan_state.optimizer.tensors["momentum/a.weight"] = at::full({3, 2}, std::nan(""));
-  EXPECT_NE(refusal(nan_state).find("the first optimizer state momentum/a.weight"), std::string::npos);
-  Checkpoint nan_scale = checkpoint;
-  nan_scale.loss_scale = std::nan("");
-  EXPECT_NE(refusal(nan_scale).find("and so does the loss scale"), std::string::npos);
+  CheckpointContents checkpoint;
+  checkpoint.add("model").set("a.weight", at::ones({3, 2}));
+  checkpoint.add("model").set("a.steps", at::ones({1}, at::kLong));
+  checkpoint.add("optimizer").set("state", SectionValues::Tensors{{"momentum/a.weight", at::zeros({3, 2})}});
+  checkpoint.add("loss_scaler").set("scale", 1.0);
+  save_checkpoint(dir.string(), 2, checkpoint, 1);
+  CheckpointContents infinite = checkpoint;
+  infinite.add("model").set("a.weight", at::full({3, 2}, std::numeric_limits<float>::infinity()));
+  const std::string message = save_error(dir.string(), 3, infinite);
+  EXPECT_NE(message.find("at step 3 1 values are not finite (inf or NaN), the first a.weight. No checkpoint "
+                         "was written"),
+            std::string::npos)
+      << message;
+  CheckpointContents nan_state = checkpoint;
+  nan_state.add("optimizer")
+      .set("state", SectionValues::Tensors{{"momentum/a.weight", at::full({3, 2}, NAN)}});
+  EXPECT_NE(save_error(dir.string(), 3, nan_state).find("the first optimizer state momentum/a.weight"),
+            std::string::npos);
+  CheckpointContents nan_scale = checkpoint;
+  nan_scale.add("loss_scaler").set("scale", std::nan(""));
+  EXPECT_NE(save_error(dir.string(), 3, nan_scale).find("the first loss_scaler scale"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(dir / "checkpoints" / "step-3.pt"));
   EXPECT_EQ(latest_checkpoint(dir.string()).path, (dir / "checkpoints" / "step-2.pt").string());
-  EXPECT_TRUE(at::equal(load_checkpoint((dir / "checkpoints" / "step-2.pt").string()).model.at("a.weight"),
-                        checkpoint.model.at("a.weight")));
+  EXPECT_TRUE(at::equal(
+      load_checkpoint((dir / "checkpoints" / "step-2.pt").string()).section("model").tensor("a.weight"),
+      at::ones({3, 2})));
   test_support::remove_tree(dir.string());
 }
 
+// Every kind of value a section holds comes back as written, in its own section; a later checkpoint
+// prunes the oldest; a truncated file is refused naming it.
 TEST(Checkpoint, RoundTripKeepsTheNewestAndRefusesTruncatedFiles) {
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "atrous_checkpoint_test";
   test_support::remove_tree(dir.string());
-  Checkpoint checkpoint;
-  checkpoint.epoch = 2;
-  checkpoint.position = 12;
-  checkpoint.world_size = 4;
-  checkpoint.seed = 7;
-  checkpoint.config = "[train]\nsteps = 5\n";
-  checkpoint.model["a.weight"] = at::randn({3, 2});
-  checkpoint.optimizer.optimizer = "lamb";
-  checkpoint.optimizer.steps = 29;
-  checkpoint.optimizer.tensors["exp_avg/a.weight"] = at::randn({3, 2});
-  checkpoint.loss_scale = 32768;
-  checkpoint.loss_scale_good_steps = 17;
-  for (int64_t step : {10, 20, 30}) {
-    checkpoint.step = step;
-    save_checkpoint(dir.string(), checkpoint, 2);
-  }
+  CheckpointContents checkpoint;
+  SectionValues& values = checkpoint.add("some_owner");
+  values.set("count", int64_t(12));
+  values.set("rate", 0.25);
+  values.set("name", std::string("lamb"));
+  values.set("weight", at::randn({3, 2}));
+  values.set("moments", SectionValues::Tensors{{"exp_avg/a", at::randn({4})}, {"exp_avg/b", at::randn({1})}});
+  checkpoint.add("empty");
+  for (int64_t step : {10, 20, 30}) save_checkpoint(dir.string(), step, checkpoint, 2);
   EXPECT_FALSE(std::filesystem::exists(dir / "checkpoints" / "step-10.pt"));
   EXPECT_TRUE(std::filesystem::exists(dir / "checkpoints" / "step-20.pt"));
   const std::string latest = latest_checkpoint(dir.string()).path;
   EXPECT_EQ(latest, (dir / "checkpoints" / "step-30.pt").string());
   EXPECT_EQ(latest_checkpoint(dir.string()).note, "");
-  const Checkpoint loaded = load_checkpoint(latest);
-  EXPECT_EQ(loaded.step, 30);
-  EXPECT_EQ(loaded.epoch, 2);
-  EXPECT_EQ(loaded.position, 12);
-  EXPECT_EQ(loaded.world_size, 4);
-  EXPECT_EQ(loaded.seed, 7);
-  EXPECT_EQ(loaded.config, checkpoint.config);
-  EXPECT_TRUE(at::equal(loaded.model.at("a.weight"), checkpoint.model.at("a.weight")));
-  EXPECT_EQ(loaded.optimizer.optimizer, "lamb");
-  EXPECT_EQ(loaded.optimizer.steps, 29);
-  EXPECT_TRUE(at::equal(loaded.optimizer.tensors.at("exp_avg/a.weight"),
-                        checkpoint.optimizer.tensors.at("exp_avg/a.weight")));
-  EXPECT_EQ(loaded.loss_scale, 32768);
-  EXPECT_EQ(loaded.loss_scale_good_steps, 17);
+  const CheckpointContents loaded = load_checkpoint(latest);
+  EXPECT_EQ(loaded.file(), latest);
+  ASSERT_EQ(loaded.sections().size(), 2u);
+  EXPECT_TRUE(loaded.section("empty").values().empty());
+  const SectionValues& read = loaded.section("some_owner");
+  EXPECT_EQ(read.integer("count"), 12);
+  EXPECT_EQ(read.real("rate"), 0.25);
+  EXPECT_EQ(read.text("name"), "lamb");
+  EXPECT_TRUE(at::equal(read.tensor("weight"), values.tensor("weight")));
+  ASSERT_EQ(read.tensors("moments").size(), 2u);
+  EXPECT_TRUE(at::equal(read.tensors("moments").at("exp_avg/a"), values.tensors("moments").at("exp_avg/a")));
+  EXPECT_EQ(read.tensor_values().size(), 1u) << "only values that are tensors";
 
   std::ifstream whole(latest, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(whole)), std::istreambuf_iterator<char>());
@@ -117,11 +125,9 @@ TEST(Checkpoint, RoundTripKeepsTheNewestAndRefusesTruncatedFiles) {
 TEST(Checkpoint, ChangedBytesAreRefusedWhenReadNotTrainedOn) {
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "atrous_checkpoint_crc_test";
   test_support::remove_tree(dir.string());
-  Checkpoint checkpoint;
-  checkpoint.step = 5;
-  checkpoint.model["a.weight"] = at::randn({64, 64, 3});
-  checkpoint.optimizer.tensors["velocity/a.weight"] = at::randn({64, 64, 3});
-  const std::string path = save_checkpoint(dir.string(), checkpoint, 1);
+  CheckpointContents checkpoint = model_only(at::randn({64, 64, 3}));
+  checkpoint.add("optimizer").set("state", SectionValues::Tensors{{"velocity/a", at::randn({64, 64, 3})}});
+  const std::string path = save_checkpoint(dir.string(), 5, checkpoint, 1);
   EXPECT_NO_THROW(load_checkpoint(path));
   std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
   file.seekg(0, std::ios::end);
@@ -150,14 +156,9 @@ TEST(Checkpoint, ChangedBytesAreRefusedWhenReadNotTrainedOn) {
 TEST(Checkpoint, PruningNeverDeletesALaterStepOrWhatLatestNames) {
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "atrous_checkpoint_prune_test";
   test_support::remove_tree(dir.string());
-  Checkpoint checkpoint;
-  checkpoint.model["a"] = at::zeros({2});
-  checkpoint.step = 1000;
-  save_checkpoint(dir.string(), checkpoint, 2);
-  for (int64_t step : {10, 20, 30}) {
-    checkpoint.step = step;
-    save_checkpoint(dir.string(), checkpoint, 2);
-  }
+  const CheckpointContents checkpoint = model_only(at::zeros({2}));
+  save_checkpoint(dir.string(), 1000, checkpoint, 2);
+  for (int64_t step : {10, 20, 30}) save_checkpoint(dir.string(), step, checkpoint, 2);
   const std::filesystem::path folder = dir / "checkpoints";
   EXPECT_TRUE(std::filesystem::exists(folder / "step-1000.pt")) << "another run's checkpoint";
   EXPECT_FALSE(std::filesystem::exists(folder / "step-10.pt"));
@@ -172,18 +173,13 @@ TEST(Checkpoint, PruningNeverDeletesALaterStepOrWhatLatestNames) {
 TEST(Checkpoint, PruningAndTheNewestCheckpointIgnoreFilesNotNamedStepN) {
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "atrous_checkpoint_names_test";
   test_support::remove_tree(dir.string());
-  Checkpoint checkpoint;
-  checkpoint.model["a"] = at::zeros({2});
-  checkpoint.step = 2;
-  save_checkpoint(dir.string(), checkpoint, 1);
+  const CheckpointContents checkpoint = model_only(at::zeros({2}));
+  save_checkpoint(dir.string(), 2, checkpoint, 1);
   const std::filesystem::path folder = dir / "checkpoints";
   const std::vector<std::string> copies = {"step-2-best.pt", "step-9.pt.bak", "step-x.pt",
                                            "step-.pt",       "step-02.pt",    "step-99999999999999999999.pt"};
   for (const std::string& copy : copies) std::filesystem::copy_file(folder / "step-2.pt", folder / copy);
-  for (int64_t step : {4, 6}) {
-    checkpoint.step = step;
-    save_checkpoint(dir.string(), checkpoint, 1);
-  }
+  for (int64_t step : {4, 6}) save_checkpoint(dir.string(), step, checkpoint, 1);
   EXPECT_FALSE(std::filesystem::exists(folder / "step-2.pt"));
   EXPECT_FALSE(std::filesystem::exists(folder / "step-4.pt"));
   for (const std::string& copy : copies) EXPECT_TRUE(std::filesystem::exists(folder / copy)) << copy;
@@ -198,12 +194,8 @@ TEST(Checkpoint, ABrokenLatestPointerFallsBackToTheNewestCheckpointWithANote) {
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "atrous_checkpoint_latest_test";
   test_support::remove_tree(dir.string());
   EXPECT_EQ(latest_checkpoint(dir.string()).path, "") << "no run yet";
-  Checkpoint checkpoint;
-  checkpoint.model["a"] = at::zeros({2});
-  for (int64_t step : {5, 40, 7}) {
-    checkpoint.step = step;
-    save_checkpoint(dir.string(), checkpoint, 5);
-  }
+  const CheckpointContents checkpoint = model_only(at::zeros({2}));
+  for (int64_t step : {5, 40, 7}) save_checkpoint(dir.string(), step, checkpoint, 5);
   const std::filesystem::path folder = dir / "checkpoints";
   const std::string newest = (folder / "step-40.pt").string();
   std::ofstream(folder / "latest", std::ios::trunc).flush();
@@ -234,10 +226,7 @@ TEST(Checkpoint, ABrokenLatestPointerFallsBackToTheNewestCheckpointWithANote) {
 TEST(Checkpoint, ALatestPointerWithNoCheckpointLeftIsRefused) {
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "atrous_checkpoint_lost_test";
   test_support::remove_tree(dir.string());
-  Checkpoint checkpoint;
-  checkpoint.model["a"] = at::zeros({2});
-  checkpoint.step = 7;
-  save_checkpoint(dir.string(), checkpoint, 1);
+  save_checkpoint(dir.string(), 7, model_only(at::zeros({2})), 1);
   std::filesystem::remove(dir / "checkpoints" / "step-7.pt");
   try {
     latest_checkpoint(dir.string());
@@ -270,8 +259,12 @@ TEST(Checkpoint, EntriesOfAnotherTypeAreRefusedByName) {
     const std::vector<char> bytes = torch::jit::pickle_save(c10::IValue(dict));
     const std::string path = (dir / (std::string(key) + ".pt")).string();
     std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
-    try {
-      load_checkpoint(path);
+    try {  // read, and restored by the owners that check ranges (the file's seed: no seed error)
+      const CheckpointContents loaded = load_checkpoint(path);
+      std::ostringstream out, err;
+      Logger log(LogOptions{}, true, out, err);
+      DataPosition(loaded.section("data").integer("seed"), 1, log).restore(loaded.section("data"));
+      RunIdentity("[train]\n", log).restore(loaded.section("run"));
     } catch (const UserError& error) {
       return error.message();
     }
@@ -287,13 +280,10 @@ TEST(Checkpoint, EntriesOfAnotherTypeAreRefusedByName) {
   // a negative step, no ranks.
   c10::impl::GenericDict infinite(c10::StringType::get(), c10::TensorType::get());
   infinite.insert("w", at::full({2}, std::numeric_limits<float>::infinity()));
-  EXPECT_NE(
-      refusal("model", infinite).find("comes from a diverged run: 1 tensors hold values that are not finite"),
-      std::string::npos);
-  EXPECT_NE(
-      refusal("step", int64_t(-4)).find("step -4, epoch 1, position 1 and world_size 1 are not a training"),
-      std::string::npos);
-  EXPECT_NE(refusal("world_size", int64_t(0)).find("world_size 0 are not a training position"),
+  EXPECT_NE(refusal("model", infinite).find("comes from a diverged run: 1 values are not finite"),
+            std::string::npos);
+  EXPECT_NE(refusal("step", int64_t(-4)).find("step -4 is not a training position"), std::string::npos);
+  EXPECT_NE(refusal("world_size", int64_t(0)).find("epoch 1, position 1 and world_size 0 are not a training"),
             std::string::npos);
   EXPECT_EQ(refusal("seed", int64_t(7)), "") << "the same file with every entry of its type";
   test_support::remove_tree(dir.string());
@@ -322,15 +312,16 @@ TEST(Checkpoint, AVersionOneCheckpointResumesItsVelocitiesAsSgdState) {
   const std::vector<char> bytes = torch::jit::pickle_save(c10::IValue(dict));
   std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
 
-  const Checkpoint loaded = load_checkpoint(path);
+  const CheckpointContents loaded = load_checkpoint(path);
   std::filesystem::remove(path);
-  EXPECT_EQ(loaded.step, 3);
-  EXPECT_EQ(loaded.optimizer.optimizer, "sgd");
-  EXPECT_EQ(loaded.optimizer.steps, 0);
-  ASSERT_EQ(loaded.optimizer.tensors.count("velocity/w"), 1u);
+  EXPECT_EQ(loaded.section("run").integer("step"), 3);
+  EXPECT_EQ(loaded.section("optimizer").text("name"), "sgd");
+  EXPECT_EQ(loaded.section("optimizer").integer("steps"), 0);
+  ASSERT_EQ(loaded.section("optimizer").tensors("state").count("velocity/w"), 1u);
+  EXPECT_EQ(loaded.section("loss_scaler").real("scale"), 0.0);
   at::Tensor w = at::zeros({2, 3}).requires_grad_();
   SgdMomentum sgd({{"w", w, true, 1.0}}, OptimizerOptions{}, 0.0);
-  sgd.load_state(loaded.optimizer);
+  sgd.restore(loaded.section("optimizer"));
   EXPECT_TRUE(at::equal(sgd.velocity().at("w"), saved));
   w.mutable_grad() = at::ones({2, 3});
   sgd.step(1.0);  // v = 0.9 v + g: the loaded velocity is used, not restarted

@@ -279,12 +279,9 @@ TEST(CheckpointInput, ARunDirectoryOrItsLatestPointerStandsForItsLatestCheckpoin
   namespace fs = std::filesystem;
   const fs::path run = fs::temp_directory_path() / "atrous_checkpoint_input_test";
   test_support::remove_tree(run.string());
-  train::Checkpoint checkpoint;
-  checkpoint.model["w"] = at::zeros({2});
-  for (int64_t step : {2, 4}) {
-    checkpoint.step = step;
-    train::save_checkpoint(run.string(), checkpoint, 5);
-  }
+  train::CheckpointContents checkpoint;
+  checkpoint.add("model").set("w", at::zeros({2}));
+  for (int64_t step : {2, 4}) train::save_checkpoint(run.string(), step, checkpoint, 5);
   const std::string newest = (run / "checkpoints" / "step-4.pt").string();
   for (const fs::path& given :
        {run, fs::path(run.string() + "/"), run / "checkpoints", run / "checkpoints" / "latest"}) {

@@ -33,7 +33,7 @@ struct LossScalerSettings {
   double min_scale = 1.0;
 };
 
-class LossScaler {
+class LossScaler final : public CheckpointSection {
  public:
   explicit LossScaler(bool enabled, const LossScalerSettings& settings = {});
 
@@ -53,6 +53,10 @@ class LossScaler {
 
   // Restores a checkpoint's state; scale 0 (a checkpoint without one) keeps init_scale.
   void restore(double scale, int64_t good_steps);
+  // The checkpoint's section "loss_scaler" (train/checkpoint.h): scale (0 when disabled) and
+  // good_steps (steps since the last overflow), restored as above.
+  void save(SectionValues& out) const override;
+  void restore(const SectionValues& values) override;
 
  private:
   bool enabled_;

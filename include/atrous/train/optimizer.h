@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "atrous/core/options.h"
+#include "atrous/train/checkpoint_section.h"
 
 namespace atrous {
 namespace model {
@@ -77,7 +78,7 @@ struct OptimizerState {
   std::map<std::string, at::Tensor> tensors;  // "<slot>/<parameter name>" -> tensor
 };
 
-class Optimizer {
+class Optimizer : public CheckpointSection {
  public:
   // Validates the options (OptionError naming them); weight_decay: optim.weight_decay resolved (>= 0:
   // the backbone's default applied where it was < 0).
@@ -106,6 +107,11 @@ class Optimizer {
   void load_state(const OptimizerState& state);
   // Bytes of state once every parameter has its slots: one float per element per slot.
   int64_t state_bytes() const;
+
+  // The checkpoint's section "optimizer" (train/checkpoint.h): name, steps and state as state() has
+  // them; restore() is load_state() (a negative step count refused), its errors naming the checkpoint.
+  void save(SectionValues& out) const final;
+  void restore(const SectionValues& values) final;
 
  protected:
   // The state tensor `slot` of `parameter`, laid out as the parameter now is (re-laid once when the

@@ -4,9 +4,11 @@
 //
 // Construction (local: no collective, so that the command's collective_setup can agree on its
 // errors): rank 0 takes RUN_DIR (train/run_directory.h: a lock against a second job); every rank
-// validates its options, opens the training pack and its loader, builds the model (its weights
-// from model.init_weights, or from the checkpoint train.resume names or finds), the optimizer and
-// the LR schedule, and opens what watches the run: its part of train.timeline
+// validates its options, decides once which checkpoint the run continues from (train.resume's file,
+// with auto RUN_DIR's latest) and loads it, opens the training pack and its loader, builds the model
+// (its weights from model.init_weights unless it resumes), the optimizer, the loss scaler and the LR
+// schedule, registers the owners of the checkpoint's sections (train/checkpoint_section.h) and, on
+// a resume, has each restore its own section, and opens what watches the run: its part of train.timeline
 // (observe/timeline.h), RUN_DIR/stall, and on rank 0 the TensorBoard file (train.tensorboard).
 // connect() (collective, once, on every rank, before run()): the stall inspector
 // (distributed/stall_inspector.h, dist.stall_warning_s), the communicator, synchronised batch
@@ -23,10 +25,10 @@
 //     returns preempted_exit_status.
 //
 // Exact resume: augmentation is keyed by (seed, epoch, sample index), dropout reseeded from (seed,
-// step, rank) every step, and the checkpoint holds (step, epoch, position), the weights, buffers
-// and velocities; on CPU with the same world size a resumed run logs the very losses the
-// uninterrupted run would have. A different world size is accepted when the samples consumed in
-// the current epoch divide evenly among the new ranks, else refused with the reason.
+// step, rank) every step, and the checkpoint holds the step, the data position, the weights and
+// buffers, the optimizer's state and the loss scale; on CPU with the same world size a resumed run logs the
+// very losses the uninterrupted run would have. A different world size is accepted when the samples consumed
+// in the current epoch divide evenly among the new ranks, else refused with the reason.
 
 #include <memory>
 #include <string>
