@@ -11,17 +11,17 @@ atrous=$1
 IFS=';' read -ra mpi2 <<<"$2"
 IFS=';' read -ra mpi4 <<<"$3"
 datasets=$4
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0 passes=0
+# shellcheck source=tests/e2e/common.sh
+source "$(dirname "$0")/common.sh"
+passes=0
 
 # run NAME EXPECTED_STATUS COMMAND...: runs, keeps output in $out, checks the status.
 run() {
   local name=$1 expected=$2; shift 2
   out=$("$@" 2>&1); status=$?
   if [ "$status" -ne "$expected" ]; then
-    echo "FAIL $name: status $status, expected $expected"; echo "$out" | sed 's/^/    /'
-    failures=$((failures + 1)); return 1
+    fail "$name: status $status, expected $expected"; echo "$out" | sed 's/^/    /'
+    return 1
   fi
 }
 # expect NAME PATTERN [COUNT]: $out matches the fixed string PATTERN (exactly COUNT times if given).
@@ -29,8 +29,8 @@ expect() {
   local name=$1 pattern=$2 count=${3:-}
   local found; found=$(grep -cF -- "$pattern" <<<"$out")
   if { [ -z "$count" ] && [ "$found" -lt 1 ]; } || { [ -n "$count" ] && [ "$found" -ne "$count" ]; }; then
-    echo "FAIL $name: '$pattern' found $found times${count:+, expected $count}"; echo "$out" | sed 's/^/    /'
-    failures=$((failures + 1)); return 1
+    fail "$name: '$pattern' found $found times${count:+, expected $count}"; echo "$out" | sed 's/^/    /'
+    return 1
   fi
   passes=$((passes + 1))
 }
@@ -131,7 +131,7 @@ touch "$work/photos/x.jpg" "$work/photos/x.png"
 run infer-same-output 1 "$atrous" infer --eval.checkpoint "$work/none.pt" --infer.input "$work/photos" \
   --infer.out "$work/masks" &&
   expect infer-same-output "infer inputs '$work/photos/x.jpg' and '$work/photos/x.png' would both write 'x.png' in infer.out" 1
-[ ! -e "$work/masks" ] || { echo "FAIL infer-same-output: infer.out was made"; failures=$((failures + 1)); }
+[ ! -e "$work/masks" ] || fail "infer-same-output: infer.out was made"
 rm "$work/photos/x.jpg"
 run infer-over-input 1 "$atrous" infer --eval.checkpoint "$work/none.pt" --infer.input "$work/photos" \
   --infer.out "$work/photos" &&
@@ -144,9 +144,7 @@ run infer-logits-inside 1 "$atrous" infer --eval.checkpoint "$work/none.pt" --in
 
 # A tiny pack whose class names hold a quote, a backslash, a newline, a tab and non-ASCII text; a copy
 # emptied of samples; one training step on it.
-/usr/bin/python3 "$datasets/make_demo_data.py" --out "$work/demo" --train 2 --val 2 --seed 1 >/dev/null
-"$atrous" pack voc --root "$work/demo" --split val --out "$work/val.h5" --size 33 \
-  --descriptor "$datasets/demo.ini" >/dev/null 2>&1 || { echo "FAIL pack"; failures=$((failures + 1)); }
+make_demo_packs "$atrous" "$work" 2 2 33 1 || fail "pack"
 cp "$work/val.h5" "$work/empty.h5"
 cp "$work/val.h5" "$work/external.h5"
 /usr/bin/python3 - "$work" <<'PY'
@@ -162,7 +160,7 @@ with h5py.File(f"{work}/external.h5", "r+") as f:  # /images's bytes read from a
     del f["images"]
     f.create_dataset("images", shape=shape, dtype=dtype, external=[("/etc/passwd", 0, h5py.h5f.UNLIMITED)])
 PY
-[ $? -eq 0 ] || { echo "FAIL h5py could not rename the classes or empty the copy"; failures=$((failures + 1)); }
+[ $? -eq 0 ] || fail "h5py could not rename the classes or empty the copy"
 cat >"$work/tiny.ini" <<INI
 [data]
 train = $work/val.h5
@@ -180,10 +178,10 @@ run eval-empty-pack 1 "$atrous" eval --eval.checkpoint "$work/none.pt" --eval.da
   --eval.out "$work/empty.json" &&
   expect eval-empty-pack "pack '$work/empty.h5' holds no samples, so there is nothing to evaluate" 1 &&
   expect eval-empty-pack "mIoU" 0
-[ ! -e "$work/empty.json" ] || { echo "FAIL eval-empty-pack: eval.out was written"; failures=$((failures + 1)); }
+[ ! -e "$work/empty.json" ] || fail "eval-empty-pack: eval.out was written"
 run eval-external-pack 1 "$atrous" eval --eval.checkpoint "$work/none.pt" --eval.data "$work/external.h5" &&
   expect eval-external-pack "/images is stored in the external file '/etc/passwd'; a pack must hold its data itself" 1
-run pack-out-folder 1 "$atrous" pack voc --root "$work/demo" --split val --out "$work" \
+run pack-out-folder 1 "$atrous" pack voc --root "$work/source" --split val --out "$work" \
   --descriptor "$datasets/demo.ini" && expect pack-out-folder "pack.out '$work' is a folder; give a file path" 1 &&
   expect pack-out-folder "packing" 0
 run train-named 0 "$atrous" train --config "$work/tiny.ini" --train.run_dir "$work/run" --train.steps 1 \
@@ -204,7 +202,7 @@ PY
 run eval-ordered-dict 0 "$atrous" eval --config "$work/tiny.ini" --eval.checkpoint "$work/state_dict.pth" \
   --eval.data "$work/val.h5" --eval.out "$work/eval-ordered.json" &&
   cmp -s "$work/eval.json" "$work/eval-ordered.json" ||
-  { echo "FAIL eval-ordered-dict: $(diff "$work/eval.json" "$work/eval-ordered.json")"; failures=$((failures + 1)); }
+  fail "eval-ordered-dict: $(diff "$work/eval.json" "$work/eval-ordered.json")"
 run eval-module 1 "$atrous" eval --config "$work/tiny.ini" --eval.checkpoint "$work/module.pth" \
   --eval.data "$work/val.h5" &&
   expect eval-module "an object of torch.nn.modules.conv.Conv2d, not tensors in dicts" 1
@@ -233,7 +231,7 @@ run infer-pack 0 "$atrous" infer --config "$work/tiny.ini" --eval.checkpoint "$w
   expect infer-pack "predicted 2 image(s) into $work/masks" 1
 masks=$(ls "$work/masks" 2>&1 | tr '\n' ' ')
 [ "$masks" = "demo_00002.png demo_00002_overlay.png demo_00003.png demo_00003_overlay.png " ] ||
-  { echo "FAIL infer-pack: infer.out holds $masks"; failures=$((failures + 1)); }
+  fail "infer-pack: infer.out holds $masks"
 
 # An output that is one of the command's inputs is refused before anything is written.
 checkpoint="$work/run/checkpoints/step-1.pt"
@@ -253,20 +251,20 @@ run eval-over-config 1 "$atrous" eval --config "$work/tiny.ini" --eval.checkpoin
 run eval-outputs-shared 1 "$atrous" eval --config "$work/tiny.ini" --eval.checkpoint "$checkpoint" \
   --eval.data "$work/val.h5" --eval.out "$work/same-out" --eval.visualize 1 --eval.visualize_out "$work/./same-out" &&
   expect eval-outputs-shared "eval.out '$work/same-out' and eval.visualize_out '$work/./same-out' are the same file" 1
-[ ! -e "$work/same-out" ] || { echo "FAIL eval-outputs-shared wrote $work/same-out"; failures=$((failures + 1)); }
+[ ! -e "$work/same-out" ] || fail "eval-outputs-shared wrote $work/same-out"
 run train-timeline-over-metrics 1 "$atrous" train --config "$work/tiny.ini" --train.run_dir "$work/run4" --train.steps 1 \
   --train.timeline "$work/run4/metrics.jsonl" &&
   expect train-timeline-over-metrics "train.timeline '$work/run4/metrics.jsonl' and the run's metrics" 1
-[ ! -e "$work/run4" ] || { echo "FAIL train-timeline-over-metrics left $work/run4"; failures=$((failures + 1)); }
+[ ! -e "$work/run4" ] || fail "train-timeline-over-metrics left $work/run4"
 run train-over-resumed 1 "$atrous" train --config "$work/tiny.ini" --train.run_dir "$work/run" --train.steps 2 \
   --train.timeline "$checkpoint" &&
   expect train-over-resumed "train.timeline '$checkpoint' is the file that train.resume '$checkpoint' reads" 1
-[ "$(md5sum "$checkpoint" "$work/val.h5")" = "$sums" ] || { echo "FAIL an input was changed"; failures=$((failures + 1)); }
+[ "$(md5sum "$checkpoint" "$work/val.h5")" = "$sums" ] || fail "an input was changed"
 run infer-out-file 1 "$atrous" infer --config "$work/tiny.ini" --eval.checkpoint "$checkpoint" \
   --infer.input "$work/val.h5" --infer.out "$work/eval.json" &&
   expect infer-out-file "infer.out '$work/eval.json' is a file; give a folder for the masks" 1
 # An image named "..jpg" (stem ".", which HDF5 takes for the group itself) gets its logits as "_.".
-mkdir -p "$work/dots" && cp "$(ls "$work/demo/VOC2012/JPEGImages/"*.jpg | head -1)" "$work/dots/..jpg"
+mkdir -p "$work/dots" && cp "$(ls "$work/source/VOC2012/JPEGImages/"*.jpg | head -1)" "$work/dots/..jpg"
 run infer-dots 0 "$atrous" infer --config "$work/tiny.ini" --eval.checkpoint "$checkpoint" \
   --infer.input "$work/dots" --infer.out "$work/dots-out" --infer.logits_out "$work/dots.h5" &&
   run infer-dots-logits 0 /usr/bin/python3 -c "import h5py, sys; print(list(h5py.File(sys.argv[1])['logits']))" \
@@ -284,13 +282,13 @@ run infer-cmyk 1 "$atrous" infer --config "$work/tiny.ini" --eval.checkpoint "$c
 # A mistyped train option is refused before the run directory is made.
 run steps-zero 2 "$atrous" train --config "$work/tiny.ini" --train.run_dir "$work/zero" --train.steps 0 &&
   expect steps-zero "option --train.steps = 0 is not allowed" 1
-[ ! -e "$work/zero" ] || { echo "FAIL steps-zero: $work/zero was made"; failures=$((failures + 1)); }
+[ ! -e "$work/zero" ] || fail "steps-zero: $work/zero was made"
 # RUN_DIR/config.ini reads back as the run's options, a run_dir holding '#' and a trailing blank included:
 # --config with it resumes that run.
 run hash-run 0 "$atrous" train --config "$work/tiny.ini" --train.run_dir "$work/r#1 " --train.steps 1
 run hash-resume 0 "$atrous" train --config "$work/r#1 /config.ini" --train.steps 2 &&
   expect hash-resume "resuming from $work/r#1 /checkpoints/step-1.pt" 1
-[ -e "$work/r#1 /checkpoints/step-2.pt" ] || { echo "FAIL hash-resume: no step 2 in the run"; failures=$((failures + 1)); }
+[ -e "$work/r#1 /checkpoints/step-2.pt" ] || fail "hash-resume: no step 2 in the run"
 
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]

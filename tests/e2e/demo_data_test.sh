@@ -3,9 +3,9 @@
 # the same seed, with palette PNG labels holding only class indices 0..4 and 255 boundaries.
 set -u
 generator=$1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+# shellcheck source=launch/lib/common.sh
+source "$(dirname "$0")/../../launch/lib/common.sh"
+make_work_folder
 
 /usr/bin/python3 "$generator" --out "$work/a" --train 4 --val 2 --seed 3 >/dev/null || fail "generator failed"
 /usr/bin/python3 "$generator" --out "$work/b" --train 4 --val 2 --seed 3 >/dev/null || fail "generator failed"

@@ -16,12 +16,13 @@ set -u
 atrous=$1
 datasets=$2
 IFS=';' read -ra mpi2 <<<"$3"
+# shellcheck source=tests/e2e/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$work" || exit 1
 log() { tail -5 "$1" | sed 's/^/    /'; }
 
 # 1. Their files, listed: images/ and labels/ under mydata/, the label values mapped to 3 classes.
-/usr/bin/python3 "$datasets/make_demo_data.py" --out source --train 16 --val 6 --seed 4 >/dev/null || fail "demo data"
+demo_scenes source 16 6 4
 mkdir -p mydata/images mydata/labels
 for split in train val; do
   while read -r name; do

@@ -16,43 +16,12 @@ datasets=$2
 launch=$3
 IFS=';' read -ra mpi2 <<<"$4"
 reader=$(dirname "$0")/../observe/read_events.py
-work=$(mktemp -d)
-trap 'pkill -CONT -f "^$atrous train --config $work/" 2>/dev/null; rm -rf "$work"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# shellcheck source=tests/e2e/common.sh
+source "$(dirname "$0")/common.sh"
 
-/usr/bin/python3 "$datasets/make_demo_data.py" --out "$work/source" --train 24 --val 6 --seed 3 >/dev/null
-for split in train val; do
-  "$atrous" pack voc --root "$work/source" --split "$split" --out "$work/$split.h5" --size 65 \
-    --descriptor "$datasets/demo.ini" >/dev/null 2>&1 || fail "pack $split"
-done
-cat >"$work/tiny.ini" <<INI
-[data]
-train = $work/train.h5
-val = $work/val.h5
-batch_size = 2
-crop_size = 65
-reader_threads = 1
-[model]
-backbone = mobilenet_v2
-output_stride = 16
-atrous_rates = 2,4
-[train]
-log_every = 2
-[dist]
-threads = 1
-bucket_mb = 1
-INI
+make_packs 3 24 6
+printf '[data]\nval = %s/val.h5\n[dist]\nbucket_mb = 1\n' "$work" | write_tiny_ini_every 2
 train() { "${mpi2[@]}" "$atrous" train --config "$work/tiny.ini" "$@"; }
-ranks_of() { pgrep -f "^$atrous train --config $work/tiny.ini --train.run_dir $1( |\$)"; }
-# wait_lines RUN_DIR N: waits (at most 60 s) until RUN_DIR/metrics.jsonl has N lines.
-wait_lines() {
-  local deadline=$((SECONDS + 60))
-  while [ "$(cat "$1/metrics.jsonl" 2>/dev/null | wc -l)" -lt "$2" ]; do
-    [ "$SECONDS" -lt "$deadline" ] || { fail "$1 never logged $2 lines"; return 1; }
-    sleep 0.2
-  done
-}
 
 # 1. TensorBoard scalars, evaluations and pictures; the timeline of steps 3..6.
 out=$(train --train.run_dir "$work/a" --train.steps 8 --train.eval_every 4 --train.tensorboard_images 2 \
@@ -162,5 +131,4 @@ out=$("$atrous" eval --config "$work/tiny.ini" --eval.checkpoint "$work/a/checkp
   --eval.data "$work/val.h5" --eval.visualize -1 2>&1); status=$?
 [ "$status" -eq 2 ] && grep -q "option --eval.visualize" <<<"$out" || fail "eval.visualize -1: $status $out"
 
-[ "$failures" -eq 0 ] && echo "observe e2e: all passed"
-exit $((failures > 0))
+finish "observe e2e"

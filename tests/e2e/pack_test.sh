@@ -10,13 +10,11 @@
 set -u
 atrous=$1
 datasets=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# shellcheck source=tests/e2e/common.sh
+source "$(dirname "$0")/common.sh"
 py() { /usr/bin/python3 - "$@"; }
 
-/usr/bin/python3 "$datasets/make_demo_data.py" --out "$work/demo" --train 12 --val 4 --seed 1 >/dev/null || fail "demo data"
+demo_scenes "$work/demo" 12 4 1
 demo=(--descriptor "$datasets/demo.ini")
 "$atrous" pack voc --root "$work/demo" --split val --out "$work/val.h5" "${demo[@]}" >"$work/log" 2>&1 ||
   { fail "pack val"; cat "$work/log"; }
@@ -255,22 +253,10 @@ status=$?
   cmp -s "$work/list/pairs.txt" "$work/list/pairs-copy.txt" || fail "pack over its split list: $status $out"
 
 # Checksums: 64 bytes changed inside sample 3's image chunk are named when training reads it.
-py "$work/train.h5" "$work/changed.h5" <<'PY' || fail "corrupting a copy of the pack"
-import shutil, sys, h5py
-shutil.copy(sys.argv[1], sys.argv[2])
-with h5py.File(sys.argv[2], "r") as f:
-    assert f["images"].fletcher32 and f["labels"].fletcher32, "pack.checksums is on by default"
-    chunk = f["images"].id.get_chunk_info_by_coord((3, 0, 0, 0))
-with open(sys.argv[2], "r+b") as f:
-    f.seek(chunk.byte_offset + chunk.size // 2)
-    data = bytearray(f.read(64))
-    f.seek(chunk.byte_offset + chunk.size // 2)
-    f.write(bytes(b ^ 0x33 for b in data))
-PY
+corrupt_sample "$work/train.h5" "$work/changed.h5" 3
 out=$("$atrous" train --data.train "$work/changed.h5" --data.batch_size 2 --data.crop_size 65 --train.steps 6 \
   --train.run_dir "$work/changed-run" --model.backbone mobilenet_v2 --dist.threads 1 2>&1); status=$?
 [ "$status" -eq 1 ] && grep -qF "pack '$work/changed.h5': sample 3 is corrupted" <<<"$out" && ! grep -q "HDF5-DIAG" <<<"$out" ||
   fail "a changed sample: $status $(tail -3 <<<"$out")"
 
-[ "$failures" -eq 0 ] && echo "pack: all checks passed"
-[ "$failures" -eq 0 ]
+finish pack

@@ -17,48 +17,20 @@ set -u
 atrous=$1
 datasets=$2
 IFS=';' read -ra mpi2 <<<"$3"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# shellcheck source=tests/e2e/common.sh
+source "$(dirname "$0")/common.sh"
 
-/usr/bin/python3 "$datasets/make_demo_data.py" --out "$work/source" --train 24 --val 8 --seed 2 >/dev/null
-for split in train val; do
-  "$atrous" pack voc --root "$work/source" --split "$split" --out "$work/$split.h5" --size 65 \
-    --descriptor "$datasets/demo.ini" >/dev/null 2>&1 || fail "pack $split"
-done
-cat >"$work/tiny.ini" <<INI
+make_packs 2 24 8
+write_tiny_ini <<'INI'
 [data]
-train = $work/train.h5
-batch_size = 2
-crop_size = 65
 min_scale = 0.75
 max_scale = 1.25
-reader_threads = 1
 [model]
-backbone = mobilenet_v2
-output_stride = 16
-atrous_rates = 2,4
 dropout = 0.1
 [optim]
 lr = 0.02
-[train]
-log_every = 1
-[dist]
-threads = 1
 INI
 train() { "${mpi2[@]}" "$atrous" train --config "$work/tiny.ini" "$@"; }
-# wait_lines RUN_DIR N LOG: waits (at most 60 s) until RUN_DIR/metrics.jsonl has N lines.
-wait_lines() {
-  local deadline=$((SECONDS + 60))
-  while [ "$(cat "$1/metrics.jsonl" 2>/dev/null | wc -l)" -lt "$2" ]; do
-    [ "$SECONDS" -lt "$deadline" ] || { fail "$1 never logged $2 steps: $(tail -5 "$3")"; return 1; }
-    sleep 0.2
-  done
-}
-# The rank processes of the job training into RUN_DIR (not the launcher).
-ranks_of() { pgrep -f "^$atrous train --config $work/tiny.ini --train.run_dir $1( |\$)"; }
-losses() { grep '"loss"' "$1/metrics.jsonl" | sed 's/.*"step": \([0-9]*\),.*"loss": \([^,]*\),.*/\1 \2/'; }
 
 # 1. An uninterrupted run: the loss falls, rank 0 alone writes.
 out=$(train --train.run_dir "$work/a" --train.steps 20 --ckpt.every_steps 4 2>&1) || fail "run a: $out"
@@ -255,20 +227,6 @@ ls "$work/e/checkpoints"/step-*.pt >/dev/null 2>&1 && fail "a checkpoint was wri
 
 # A sample that only one rank reads fails its checksum: that rank's step fails at the agreement, so the
 # job stops at once with that rank's error (not after dist.timeout_s, with the other rank waiting).
-# corrupt_sample PACK COPY INDEX: COPY is PACK with 64 bytes of sample INDEX's image chunk changed.
-corrupt_sample() {
-  /usr/bin/python3 - "$@" <<'PY' || fail "corrupting a copy of $1"
-import shutil, sys, h5py
-shutil.copy(sys.argv[1], sys.argv[2])
-with h5py.File(sys.argv[2], "r") as f:
-    chunk = f["images"].id.get_chunk_info_by_coord((int(sys.argv[3]), 0, 0, 0))
-with open(sys.argv[2], "r+b") as f:
-    f.seek(chunk.byte_offset + chunk.size // 2)
-    data = bytearray(f.read(64))
-    f.seek(chunk.byte_offset + chunk.size // 2)
-    f.write(bytes(b ^ 0x33 for b in data))
-PY
-}
 corrupt_sample "$work/train.h5" "$work/changed.h5" 3
 began=$SECONDS
 out=$(train --train.run_dir "$work/changed" --train.steps 8 --data.train "$work/changed.h5" --dist.timeout_s 120 2>&1)
@@ -291,5 +249,4 @@ out=$("$atrous" eval --config "$work/tiny.ini" --eval.checkpoint "$work/truncate
 status=$?
 [ "$status" -eq 1 ] && grep -q "truncated.pt" <<<"$out" || fail "truncated checkpoint: $status $out"
 
-[ "$failures" -eq 0 ] && echo "train: all checks passed"
-[ "$failures" -eq 0 ]
+finish train

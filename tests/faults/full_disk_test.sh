@@ -13,6 +13,7 @@ set -u
 atrous=$1
 datasets=$2
 IFS=';' read -ra mpi2 <<<"$3"
+# shellcheck source=tests/e2e/common.sh
 source "$(dirname "$0")/../e2e/common.sh"
 disk=$work/disk
 mkdir -p "$disk"
@@ -20,7 +21,8 @@ mount -t tmpfs -o size=64m tmpfs "$disk" 2>"$work/mount.err" || {
   echo "SKIPPED: cannot mount a tmpfs here ($(cat "$work/mount.err")); run as root with CAP_SYS_ADMIN"
   exit 77
 }
-trap 'umount -l "$disk" 2>/dev/null; pkill -9 -f "^$atrous .*$work/" 2>/dev/null; rm -rf "$work"' EXIT
+# shellcheck disable=SC2016  # expanded on exit
+on_exit 'umount -l "$disk" 2>/dev/null'  # before common.sh's: stopping the ranks, removing the folder
 # remount SIZE: an empty tmpfs of SIZE bytes at $disk.
 remount() { umount -l "$disk" && mount -t tmpfs -o size="$1" tmpfs "$disk" || fail "remount $1"; }
 # fill: leaves about N KiB free on $disk.

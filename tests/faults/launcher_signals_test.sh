@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # launcher_signals_test.sh ATROUS DATASETS_DIR "LAUNCHER-2-RANKS": what a launcher (Open MPI's
-# mpirun) makes of signals sent to it rather than to the ranks, as README.md states it:
+# mpirun) makes of signals sent to it rather than to the ranks, as docs/usage.md states it:
 #   - SIGUSR1 to mpirun is forwarded to every rank: the ranks agree on it, write a checkpoint marked
 #     "(preempted)" and exit 75, and mpirun exits 75; train.resume auto continues from that step.
 #   - SIGTERM to mpirun ends the job: mpirun sends SIGCONT, SIGTERM and SIGKILL to the ranks,
@@ -46,7 +46,7 @@ wait_lines "$work/term" 5 "$work/term.log" && kill -TERM $launcher
 began=$SECONDS
 wait $launcher
 status=$?
-[ "$status" -ne 0 ] && [ "$status" -ne 75 ] || fail "SIGTERM to the launcher: status $status; README.md says 1"
+[ "$status" -ne 0 ] && [ "$status" -ne 75 ] || fail "SIGTERM to the launcher: status $status; docs/usage.md says 1"
 [ $((SECONDS - began)) -le 15 ] || fail "SIGTERM to the launcher: the job took $((SECONDS - began)) s to end"
 # mpirun's SIGKILL may still be tearing the ranks down when mpirun itself has exited (on a loaded
 # machine, for a moment); a rank left behind is one that is still there seconds later.

@@ -16,7 +16,7 @@ cleanup() {
   "$root/cluster/local/down" --keep-state >/dev/null 2>&1
   if [ "$failures" -eq 0 ]; then rm -rf "$work"; else echo "the work folder, the jobs' output and the daemons' logs are kept in $work"; fi
 }
-trap cleanup EXIT  # instead of e2e/common.sh's: the cluster goes first, and a failure keeps the folder
+trap cleanup EXIT  # replaces e2e/common.sh's exit commands: the cluster goes first, a failure keeps the folder
 
 # make_tiny_pack: $work/train.h5 and val.h5 (24 + 8 demo scenes at 65 px) and $work/tiny.ini with
 # a checkpoint every 4 steps.
