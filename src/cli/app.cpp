@@ -11,6 +11,7 @@
 #include "atrous/build_info.h"
 #include "atrous/cli/command.h"
 #include "atrous/cli/guard.h"
+#include "atrous/cli/option_reference.h"
 #include "atrous/core/blas.h"
 #include "atrous/core/environment.h"
 #include "atrous/core/log.h"
@@ -33,7 +34,7 @@ std::string usage(const Commands& commands) {
   text +=
       "\n`atrous <command> --help` lists a command's options. Options are written --section.name VALUE\n"
       "and can also come from an INI file given with --config FILE ([section] then name = value);\n"
-      "the command line overrides the file.\n"
+      "the command line overrides the file. `atrous help options` prints every option of every command.\n"
       "Exit status: 0 success, 1 error, 2 bad command line or options.\n";
   return text;
 }
@@ -61,6 +62,19 @@ std::set<std::string> options_of_other_commands(const Commands& commands, const 
     for (const auto& entry : table.entries()) names.insert(entry.name);
   }
   return names;
+}
+
+// `atrous help options`: the option reference of every command (cli/option_reference.h).
+std::string every_option(const Commands& commands) {
+  std::vector<CommandOptions> tables;
+  for (const auto& command : commands) {
+    OptionTable table;
+    SharedOptions shared;
+    shared.declare(table);
+    command->declare(table);
+    tables.push_back({command->name(), table.entries()});
+  }
+  return option_reference(tables);
 }
 
 bool asks_for_help(const std::vector<std::string>& args) {
@@ -147,6 +161,10 @@ int run_app(int argc, char** argv) {
   if (words.empty()) {
     std::cerr << usage(commands);
     return 2;
+  }
+  if (words.size() == 2 && words[0] == "help" && words[1] == "options") {
+    std::cout << every_option(commands);
+    return 0;
   }
   if (words[0] == "--help" || words[0] == "-h" || words[0] == "help") {
     std::cout << usage(commands);

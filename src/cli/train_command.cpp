@@ -13,22 +13,23 @@
 namespace atrous::cli {
 
 int TrainCommand::run(const CommandContext& context) {
-  std::unique_ptr<train::Trainer> trainer;
+  std::unique_ptr<train::PreparedTraining> prepared;
   std::unique_ptr<data::PackReader> val_pack;
   context.collective_setup([&] {
-    trainer = std::make_unique<train::Trainer>(options_, context.world, context.log,
-                                               effective_config(context.options));
+    prepared =
+        train::prepare_training(options_, context.world, context.log, effective_config(context.options));
     if (options_.run.evaluates()) {
       val_pack = std::make_unique<data::PackReader>(options_.data.val_pack);
       eval::require_samples(*val_pack);
     }
   });
-  trainer->connect();
-  if (val_pack)
-    trainer->set_evaluation(eval::training_evaluation(
-        trainer->model(), *val_pack, trainer->communicator(), context.world.device(), options_.run.precision,
-        options_.run.tensorboard ? options_.run.tensorboard_images : 0));
-  return trainer->run();
+  const auto evaluation = [&](std::shared_ptr<model::DeepLabImpl> net, distributed::Communicator& comm) {
+    return eval::training_evaluation(std::move(net), *val_pack, comm, context.world.device(),
+                                     options_.run.precision,
+                                     options_.run.tensorboard ? options_.run.tensorboard_images : 0);
+  };
+  train::Trainer trainer(std::move(prepared), evaluation);
+  return trainer.run();
 }
 
 }  // namespace atrous::cli

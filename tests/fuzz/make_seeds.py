@@ -225,6 +225,7 @@ def torch_zip_seeds():
                         "model": {"w": torch.ones(2, 2), "b": torch.zeros(2)},
                         "velocity": {"w": torch.zeros(2, 2), "b": torch.ones(2)},
                         "loss_scale": 65536.0, "loss_scale_good_steps": 3})
+    sectioned_checkpoint_seed(save)
     # Regressions: entries of another type made load_checkpoint throw LibTorch's c10::Error.
     checkpoint = {"format": "atrous-checkpoint", "version": "1", "step": 2.5, "epoch": 0, "position": 0,
                   "world_size": 1, "seed": 1, "config": 3, "model": {"w": 1.0, "b": torch.ones(1)},
@@ -233,6 +234,17 @@ def torch_zip_seeds():
     save("shared_and_strided",
          {"a": model["head.bias"], "b": model["head.bias"][1:], "t": torch.ones(3, 2).t()})
     python_saved_seeds(save)
+
+
+def sectioned_checkpoint_seed(save):
+    """An atrous checkpoint of format version 3: one dict per section (train/checkpoint.h)."""
+    save("checkpoint_sections", {
+        "format": "atrous-checkpoint", "version": 3,
+        "run": {"step": 5, "config": "[train]\nsteps = 5\n"},
+        "data": {"seed": 1, "world_size": 2, "epoch": 0, "position": 40},
+        "model": {"w": torch.ones(2, 2), "b": torch.zeros(2)},
+        "optimizer": {"name": "sgd", "steps": 5, "state": {"velocity/w": torch.zeros(2, 2), "velocity/b": torch.ones(2)}},
+        "loss_scaler": {"scale": 65536.0, "good_steps": 3}})
 
 
 def python_saved_seeds(save):

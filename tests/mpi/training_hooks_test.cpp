@@ -88,11 +88,11 @@ TEST(TrainingHooks, EveryRankHearsEveryStepCheckpointAndTheEndInOrder) {
   std::ostringstream out, err;
   Logger log(LogOptions{}, world.is_root(), out, err);
 
-  Trainer trainer(options, world, log, "[train]\nsteps = 5\n");
-  trainer.connect();
   auto hook = std::make_unique<RecordingHook>();
   RecordingHook& recorded = *hook;
-  trainer.add_hook(std::move(hook));
+  std::vector<std::unique_ptr<TrainingHook>> hooks;
+  hooks.push_back(std::move(hook));
+  Trainer trainer(prepare_training(options, world, log, "[train]\nsteps = 5\n"), nullptr, std::move(hooks));
   ASSERT_EQ(trainer.run(), 0);
 
   const std::vector<std::string> expected{"start 0/5",
@@ -137,11 +137,13 @@ TEST(TrainingHooks, AnInvalidLabelOnOneRankStopsEveryRankAtThatStep) {
   const std::string run_dir = fresh_run_dir("invalid_label_run");
   std::ostringstream out, err;
   Logger log(LogOptions{}, world.is_root(), out, err);
-  Trainer trainer(small_training(pack.path(), run_dir, 3), world, log, "[train]\nsteps = 3\n");
-  trainer.connect();
   auto hook = std::make_unique<RecordingHook>();
   RecordingHook& recorded = *hook;
-  trainer.add_hook(std::move(hook));
+  std::vector<std::unique_ptr<TrainingHook>> hooks;
+  hooks.push_back(std::move(hook));
+  Trainer trainer(
+      prepare_training(small_training(pack.path(), run_dir, 3), world, log, "[train]\nsteps = 3\n"), nullptr,
+      std::move(hooks));
   EXPECT_THROW(trainer.run(), ReportedError);
   EXPECT_EQ(recorded.events, std::vector<std::string>{"start 0/3"});  // not even step 1 was applied
   if (world.is_root()) test_support::remove_tree(run_dir);

@@ -18,6 +18,7 @@
 #include "atrous/train/run_identity.h"
 #include "atrous/train/sgd_momentum.h"
 #include "scratch_files.h"
+#include "user_error_message.h"
 
 namespace atrous::train {
 namespace {
@@ -27,15 +28,7 @@ struct QuietLog {
   Logger log{LogOptions{}, true, out, err};
 };
 
-template <class Restore>
-std::string refusal(const Restore& restore) {
-  try {
-    restore();
-  } catch (const UserError& error) {
-    return error.message();
-  }
-  return "no error";
-}
+using test_support::refusal;
 
 TEST(CheckpointSections, EveryOwnerRestoresWhatItSavedThroughAFile) {
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "atrous_checkpoint_sections";

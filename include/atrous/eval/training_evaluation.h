@@ -23,7 +23,7 @@ train::EvaluationSummary summarise_for_training(const EvalResult& result,
                                                 const std::vector<std::string>& class_names);
 
 // A collective evaluation of `net` on `dataset` through `comm`, single-scale, in the training's
-// precision (train.precision), for Trainer::set_evaluation. With preview_images > 0 rank 0 also
+// precision (train.precision), for the trainer's EvaluationFactory. With preview_images > 0 rank 0 also
 // draws its predictions on the first preview_images samples (eval/prediction_preview.h) into the
 // summary's preview, for TensorBoard. Every argument must outlive the returned function.
 std::function<train::EvaluationSummary(int64_t step)> training_evaluation(

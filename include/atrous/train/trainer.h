@@ -1,20 +1,26 @@
 #pragma once
-// Trainer: `atrous train` on every rank — set-up, then TrainingStep (train/training_step.h)
-// repeated, each step's outcome handed to the hooks (train/training_hook.h).
+// Trainer: `atrous train` on every rank, assembled in one ordered pass, then TrainingStep
+// (train/training_step.h) repeated, each step's outcome handed to the hooks (train/training_hook.h).
+// Each stage is built from what the stages before it produced and handed on complete; the two types
+// below are the two halves of the pass, so nothing can be used before it exists.
 //
-// Construction (local: no collective, so that the command's collective_setup can agree on its
+// prepare_training() (local: no collective, so that the command's collective_setup can agree on its
 // errors): rank 0 takes RUN_DIR (train/run_directory.h: a lock against a second job); every rank
 // validates its options, decides once which checkpoint the run continues from (train.resume's file,
 // with auto RUN_DIR's latest) and loads it, opens the training pack and its loader, builds the model
 // (its weights from model.init_weights unless it resumes), the optimizer, the loss scaler and the LR
 // schedule, registers the owners of the checkpoint's sections (train/checkpoint_section.h) and, on
-// a resume, has each restore its own section, and opens what watches the run: its part of train.timeline
-// (observe/timeline.h), RUN_DIR/stall, and on rank 0 the TensorBoard file (train.tensorboard).
-// connect() (collective, once, on every rank, before run()): the stall inspector
-// (distributed/stall_inspector.h, dist.stall_warning_s), the communicator, synchronised batch
-// norms (dist.sync_bn), the replicas' agreement and rank 0's weights everywhere
-// (distributed/model_replication.h), the GradReducer and the loss; rank 0 drops metrics after a
-// resumed step, writes RUN_DIR/config.ini and starts its TrainingReport (the first hook).
+// a resume, has each restore its own section, and opens what watches the run: its part of
+// train.timeline (observe/timeline.h), RUN_DIR/stall, and on rank 0 the TensorBoard file
+// (train.tensorboard).
+// Trainer's constructor (collective, on every rank): the stall inspector
+// (distributed/stall_inspector.h, dist.stall_warning_s), the communicator, synchronised batch norms
+// (dist.sync_bn), the replicas' agreement and rank 0's weights everywhere
+// (distributed/model_replication.h), the memory format, the GradReducer, the loss and the training
+// step; rank 0 drops metrics after a resumed step, writes RUN_DIR/config.ini; then the hooks, in
+// this order: rank 0's TrainingReport, the timeline's, with train.eval_every (or _epochs) the
+// target (train.target_miou) and the evaluation the command's factory builds from the connected
+// model and communicator, then the caller's.
 //
 // run(): until train.steps, one TrainingStep, then
 //   - a non-finite loss on any rank: every rank stops with one error naming the step, the ranks and
@@ -30,10 +36,13 @@
 // very losses the uninterrupted run would have. A different world size is accepted when the samples consumed
 // in the current epoch divide evenly among the new ranks, else refused with the reason.
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "atrous/train/evaluation_hook.h"
+#include "atrous/train/prepared_training.h"
 #include "atrous/train/train_options.h"
 #include "atrous/train/training_hook.h"
 
@@ -50,25 +59,20 @@ class DeepLabImpl;
 
 namespace atrous::train {
 
+// The evaluation of train.eval_every, built from the trained model and the connected communicator
+// (the eval layer's: cli/train_command.cpp).
+using EvaluationFactory = std::function<EvaluationHook::Evaluation(std::shared_ptr<model::DeepLabImpl>,
+                                                                   distributed::Communicator&)>;
+
 class Trainer {
  public:
-  // effective_config: the INI rank 0 stores in RUN_DIR/config.ini and in every checkpoint.
-  Trainer(const TrainerOptions& options, const distributed::World& world, Logger& log,
-          std::string effective_config);
+  // Collective, once on every rank. evaluation: required when the options evaluate, else unused.
+  // hooks: called after the trainer's own, in this order, on every rank.
+  Trainer(std::unique_ptr<PreparedTraining> prepared, const EvaluationFactory& evaluation,
+          std::vector<std::unique_ptr<TrainingHook>> hooks = {});
   ~Trainer();
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
-
-  // The collective part of the set-up; call once, on every rank, before run().
-  void connect();
-
-  // After connect(), on every rank in the same order: a hook called after the trainer's own.
-  void add_hook(std::unique_ptr<TrainingHook> hook);
-  // train.eval_every > 0: adds the EvaluationHook with this evaluation (the eval layer's).
-  void set_evaluation(EvaluationHook::Evaluation evaluation);
-  // The model and the communicator, for such an evaluation.
-  std::shared_ptr<model::DeepLabImpl> model() const;
-  distributed::Communicator& communicator() const;
 
   // Trains up to train.steps; returns 0, or preempted_exit_status after a preemption checkpoint.
   int run();
