@@ -4,7 +4,7 @@
 // ways, and the parameters must agree within 1e-5 after every step; then again with 2 accumulated
 // micro-batches per step; then with LARS and LAMB, the global gradient norm clipped (their layer
 // norms and the clipping norm come from the averaged gradients, so no rank needs another's). Dropout is off (model.dropout 0): its masks are drawn per rank, not per
-// sample, which the README states as well.
+// sample, which docs/usage.md states as well.
 //
 // Both runs compute in float64, with a small learning rate (0.002). Measured: in float32 the runs
 // differ by about 2e-5 after one or two steps, the rounding of sums taken in another order (batch

@@ -14,7 +14,7 @@ distributed::MpiCommunicator& test_communicator();
 
 // Empty when LibTorch can use a GPU and distributed/gpu_assignment.h gives this rank one: a GPU of
 // its own (GPU <local rank>), or with ATROUS_TEST_SHARE_GPUS=1 in the environment, GPU <local rank
-// mod gpus> (then NCCL needs NCCL_HOSTID set differently on each rank; launch/gpu-check does that).
+// mod gpus> (then NCCL needs NCCL_HOSTID set differently on each rank; tools/gpu-check does that).
 // Else why not, for GTEST_SKIP().
 std::string why_no_gpu();
 // The GPU of this rank, when why_no_gpu() is empty.

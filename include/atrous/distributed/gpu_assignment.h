@@ -9,7 +9,7 @@
 // ranks (a one-GPU workstation or CI node): local rank r takes GPU r mod gpus. The ranks on one GPU
 // then take turns on it, so this is never faster than one rank per GPU. NCCL accepts them only when
 // each rank sets a different NCCL_HOSTID: it then treats them as ranks of different hosts and connects
-// them through its network transport (sockets). launch/gpu-check runs the GPU tests and a training
+// them through its network transport (sockets). tools/gpu-check runs the GPU tests and a training
 // that way.
 
 #include <string>

@@ -6,7 +6,7 @@
 //                  convolutions and oneDNN's CPU kernels work in, so they skip converting every
 //                  activation on the way in and out.
 //   auto           channels_last on GPUs, contiguous on CPUs: measured with bench/run-training-bench
-//                  and launch/gpu-check (bench/README.md has the figures).
+//                  and tools/gpu-check (bench/README.md has the figures).
 //
 // Only the convolution weights are converted (use_memory_format); a convolution whose weight is
 // channels-last writes channels-last activations, and batch norm, ReLU and the ASPP keep that layout.
