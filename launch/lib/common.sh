@@ -41,7 +41,7 @@
 #                              DIR/source, packed into DIR/train.h5 and DIR/val.h5 by the atrous
 #                              program ATROUS), silent unless it fails: then its output goes to
 #                              standard error and the status is 1
-[ -z "${atrous_checkout:-}" ] || return 0
+if declare -F make_work_folder >/dev/null; then return 0; fi  # sourced already (a variable could be inherited)
 atrous_checkout=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 fail() { fail_with 1 "$@"; }

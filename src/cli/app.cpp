@@ -73,6 +73,8 @@ std::string every_option(const Commands& commands) {
     shared.declare(table);
     command->declare(table);
     tables.push_back({command->name(), table.entries()});
+    for (OptionTable::Entry& entry : tables.back().options)
+      entry.current_text = nullptr;  // bound to `shared`
   }
   return option_reference(tables);
 }

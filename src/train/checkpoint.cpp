@@ -176,12 +176,17 @@ bool holds_non_finite(const at::Tensor& tensor) {
          !at::isfinite(tensor).all().item<bool>();
 }
 
-// The values of `contents` that are an infinity or a NaN (a tensor holding one counts), named as
-// "<parameter>" in the model section and "<section> <key>[ <name>]" elsewhere.
+// The values of `contents` that are an infinity or a NaN (a tensor holding one counts), the model's
+// first (a diverged run shows in its weights), named as "<parameter>" there and as
+// "<section> <key>[ <name>]" in the other sections.
 std::vector<std::string> non_finite_values(const CheckpointContents& contents) {
+  std::vector<const std::pair<const std::string, SectionValues>*> order;
+  for (const auto& section : contents.sections())
+    order.insert(section.first == "model" ? order.begin() : order.end(), &section);
   std::vector<std::string> names;
-  for (const auto& [section, values] : contents.sections())
-    for (const auto& [key, value] : values.values()) {
+  for (const auto* entry : order)
+    for (const auto& [key, value] : entry->second.values()) {
+      const std::string& section = entry->first;
       const std::string name = section == "model" ? key : section + " " + key;
       if (const auto* tensor = std::get_if<at::Tensor>(&value); tensor && holds_non_finite(*tensor))
         names.push_back(name);

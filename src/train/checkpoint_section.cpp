@@ -11,10 +11,6 @@ void SectionValues::set(const std::string& key, Value value) {
   values_[key] = std::move(value);
 }
 
-std::string SectionValues::where() const {
-  return to_text("checkpoint '", file_, "', section '", section_, "'");
-}
-
 template <class T>
 const T& SectionValues::get(const std::string& key, const char* kind) const {
   const auto found = values_.find(key);

@@ -38,7 +38,7 @@ void refuse_to_start_over(const std::string& run_dir) {
 
 PreparedTraining::PreparedTraining(const TrainerOptions& o, const distributed::World& w, Logger& l,
                                    std::string c)
-    : options(o), world(w), log(l), run(std::move(c), l), data_position(o.loader.seed, w.size(), l) {}
+    : options(o), world(w), log(l), identity(std::move(c), l), data_position(o.loader.seed, w.size(), l) {}
 
 PreparedTraining::~PreparedTraining() = default;
 
@@ -67,7 +67,7 @@ void PreparedTraining::decide_resume() {
     if (!latest.note.empty()) log.warn(latest.note, "; resuming from it");
     path = latest.path;
   }
-  if (!path.empty()) resume_from = load_checkpoint(path);
+  resume_path = path;
 }
 
 // A fresh start's weights: the seeded initialisation, or model.init_weights imported over it.
@@ -111,7 +111,7 @@ void PreparedTraining::build_model() {
                       to_text("0 or the training pack's ", pack_classes));
   at::manual_seed(uint64_t(options.loader.seed));  // the initial weights; rank 0's are broadcast
   net = std::make_shared<model::DeepLabImpl>(options.model, pack_classes);
-  if (!resume_from) initialise_weights();
+  if (resume_path.empty()) initialise_weights();
   net->to(world.device());
   if (world.device().is_cuda()) model::set_gpu_math(options.run.tf32, options.run.cudnn_benchmark);
   const double weight_decay = options.optim.weight_decay >= 0
@@ -125,10 +125,10 @@ void PreparedTraining::build_model() {
   options.checkpoint.validate();
   options.loss.validate(pack_classes);  // the loss itself is built with its communicator, by the Trainer
   register_sections();
-  if (resume_from) {
-    sections.restore(*resume_from);
-    log.info("resuming from ", resume_from->file(), " at step ", run.step(), " (epoch ",
-             data_position.epoch(), ", ", data_position.position(), " samples in)");
+  if (!resume_path.empty()) {  // read after the options and the data were checked: a bad one costs no read
+    sections.restore(load_checkpoint(resume_path));
+    log.info("resuming from ", resume_path, " at step ", identity.step(), " (epoch ", data_position.epoch(),
+             ", ", data_position.position(), " samples in)");
   }
 }
 
@@ -137,7 +137,7 @@ void PreparedTraining::build_model() {
 void PreparedTraining::register_sections() {
   model_section = std::make_unique<ModelSection>(*net);
   sections.add("data", data_position);
-  sections.add("run", run);
+  sections.add("run", identity);
   sections.add("model", *model_section);
   sections.add("optimizer", *optimizer);
   sections.add("loss_scaler", *scaler);
@@ -147,12 +147,11 @@ void PreparedTraining::register_sections() {
 // error: the timeline's part (every rank), the stall directory (every rank), rank 0's TensorBoard
 // file (a new one per process, starting with the restart marker: readers drop what it replaces).
 void PreparedTraining::open_outputs() {
-  const std::string resume_file = resume_from ? resume_from->file() : std::string();
   refuse_overwriting_inputs({"train.timeline", options.run.timeline},
                             {{"data.train", options.data.train_pack},
                              {"data.val", options.data.val_pack},
                              {"model.init_weights", options.init.init_weights},
-                             {"train.resume", resume_file}});
+                             {"train.resume", resume_path}});
   if (!options.run.timeline.empty())
     timeline = std::make_unique<observe::Timeline>(
         options.run.timeline, world.rank(), world.host(),
@@ -167,7 +166,7 @@ void PreparedTraining::open_outputs() {
   }
   if (world.is_root() && options.run.tensorboard) {
     events = std::make_unique<observe::EventFileWriter>(run_dir->path() + "/tensorboard", world.host());
-    events->add_session_start(run.step() + 1);
+    events->add_session_start(identity.step() + 1);
     events->flush();
   }
 }
@@ -175,7 +174,8 @@ void PreparedTraining::open_outputs() {
 std::unique_ptr<PreparedTraining> prepare_training(const TrainerOptions& options,
                                                    const distributed::World& world, Logger& log,
                                                    std::string effective_config) {
-  auto prepared = std::make_unique<PreparedTraining>(options, world, log, std::move(effective_config));
+  std::unique_ptr<PreparedTraining> prepared(
+      new PreparedTraining(options, world, log, std::move(effective_config)));
   PreparedTraining& s = *prepared;
   options.run.validate();  // before RUN_DIR is made: a mistyped option leaves no folder behind
   if (world.is_root()) s.run_dir = std::make_unique<RunDirectory>(options.run.run_dir);

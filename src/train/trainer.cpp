@@ -75,9 +75,10 @@ Trainer::Trainer(std::unique_ptr<PreparedTraining> prepared, const EvaluationFac
   State& s = *state_;
   PreparedTraining& p = s.p;
   if (p.world.is_root()) {
-    const int64_t step = p.run.step();
+    const int64_t step = p.identity.step();
     p.run_dir->truncate_metrics_after(step);  // also step 0: a run that died before its first checkpoint
-    if (step < p.options.run.steps) p.run_dir->write_config(p.run.config(), step);  // else it trains nothing
+    if (step < p.options.run.steps)
+      p.run_dir->write_config(p.identity.config(), step);  // else it trains nothing
     auto report = std::make_unique<TrainingReport>(*p.run_dir, p.log, p.options.run.steps,
                                                    p.options.run.log_every, p.events.get());
     s.report = report.get();
@@ -177,7 +178,7 @@ std::string Trainer::State::save(CheckpointReason reason) {
   if (!p.world.is_root()) return std::string();
   p.data_position.advance_to(training_step->epoch(), training_step->position());
   const std::string file =
-      save_checkpoint(p.run_dir->path(), p.run.step(), p.sections.collect(), p.options.checkpoint.keep);
+      save_checkpoint(p.run_dir->path(), p.identity.step(), p.sections.collect(), p.options.checkpoint.keep);
   p.log.info("checkpoint ", file, " (", checkpoint_reason_name(reason), ")");
   return file;
 }
@@ -185,7 +186,7 @@ std::string Trainer::State::save(CheckpointReason reason) {
 int Trainer::run() {
   State& s = *state_;
   PreparedTraining& p = s.p;
-  int64_t step = p.run.step(), total_steps = p.options.run.steps;
+  int64_t step = p.identity.step(), total_steps = p.options.run.steps;
   if (step >= total_steps)  // it trained nothing and exited 0 without a word
     p.log.warn("nothing to do: the run is at step ", step, ", ", step == total_steps ? "the end of" : "past",
                " its train.steps = ", total_steps,
@@ -206,7 +207,7 @@ int Trainer::run() {
       distributed::agree_on_errors(
           p.world.comm(), std::make_exception_ptr(nonfinite_loss_error(outcome.agreement, outcome.step)));
     step = outcome.step;
-    p.run.set_step(step);
+    p.identity.set_step(step);
     for (auto& hook : s.hooks) hook->on_step_end(outcome);
     preempted = outcome.agreement.preempted;
     bool stop = false;  // a hook's request (train.target_miou reached): the same on every rank

@@ -243,7 +243,8 @@ def sectioned_checkpoint_seed(save):
         "run": {"step": 5, "config": "[train]\nsteps = 5\n"},
         "data": {"seed": 1, "world_size": 2, "epoch": 0, "position": 40},
         "model": {"w": torch.ones(2, 2), "b": torch.zeros(2)},
-        "optimizer": {"name": "sgd", "steps": 5, "state": {"velocity/w": torch.zeros(2, 2), "velocity/b": torch.ones(2)}},
+        "optimizer": {"name": "sgd", "steps": 5,
+                      "state": {"velocity/w": torch.zeros(2, 2), "velocity/b": torch.ones(2)}},
         "loss_scaler": {"scale": 65536.0, "good_steps": 3}})
 
 

@@ -1,5 +1,5 @@
 // The training loop's hook protocol (train/training_hook.h), on every rank of a real job: a hook
-// added after connect() hears on_start once, on_step_end after every step with the agreed losses
+// handed to the Trainer hears on_start once, on_step_end after every step with the agreed losses
 // (the same on every rank), on_checkpoint after each checkpoint that ckpt.every_steps and the last
 // step call for (with the file on rank 0, nothing elsewhere), and on_finish once; and the loop
 // hands hooks the outcome of a real step (images of the global batch, a finite loss, an lr).

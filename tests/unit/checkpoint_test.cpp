@@ -63,6 +63,12 @@ TEST(Checkpoint, NonFiniteStateIsNeverWrittenAndTheGoodCheckpointStays) {
   CheckpointContents nan_scale = checkpoint;
   nan_scale.add("loss_scaler").set("scale", std::nan(""));
   EXPECT_NE(save_error(dir.string(), 3, nan_scale).find("the first loss_scaler scale"), std::string::npos);
+  CheckpointContents both = infinite;  // the weights are named first, whatever the section names' order
+  both.add("loss_scaler").set("scale", std::nan(""));
+  EXPECT_NE(
+      save_error(dir.string(), 3, both).find("2 values are not finite (inf or NaN), the first a.weight"),
+      std::string::npos)
+      << save_error(dir.string(), 3, both);
   EXPECT_FALSE(std::filesystem::exists(dir / "checkpoints" / "step-3.pt"));
   EXPECT_EQ(latest_checkpoint(dir.string()).path, (dir / "checkpoints" / "step-2.pt").string());
   EXPECT_TRUE(at::equal(

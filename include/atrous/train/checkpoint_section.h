@@ -4,10 +4,11 @@
 //
 // An owner (the run's identity, the data position, the model, the optimizer, the loss scaler, and
 // whatever state comes next) implements CheckpointSection: save() writes its values into a
-// SectionValues, restore() reads them back. The trainer registers its owners once, in
-// CheckpointSections, in the order they restore; save_checkpoint and load_checkpoint
-// (train/checkpoint.h) move whole sections and never learn what one holds. New state is one new
-// owner and one registration.
+// SectionValues, restore() reads them back. The training run registers its owners once
+// (PreparedTraining::register_sections, train/prepared_training.h), in CheckpointSections, in the
+// order they restore; save_checkpoint and load_checkpoint (train/checkpoint.h) move whole sections
+// and read none of their values (but to refuse non-finite ones, and to read the sections of older
+// format versions). New state is one new owner and one registration.
 //
 // Values are typed: integers, reals, text, tensors and name -> tensor dicts. Reading a key that is
 // missing or holds another type is a UserError naming the checkpoint file, the section and the key,
@@ -45,8 +46,6 @@ class SectionValues {
   const std::map<std::string, Value>& values() const { return values_; }
   const std::string& section() const { return section_; }
   const std::string& file() const { return file_; }
-  // "checkpoint 'FILE', section 'NAME'": where a message about these values points.
-  std::string where() const;
 
  private:
   template <class T>
@@ -61,7 +60,7 @@ class CheckpointSection {
  public:
   virtual ~CheckpointSection() = default;
   virtual void save(SectionValues& out) const = 0;
-  // A UserError naming values.where() when the values do not fit this owner (another optimizer's
+  // A UserError naming values.file() when the values do not fit this owner (another optimizer's
   // state, another seed, a position no run reaches).
   virtual void restore(const SectionValues& values) = 0;
 };

@@ -15,8 +15,9 @@
 // Every optimizer reads the gradients every rank holds after the allreduce (and after unscaling and
 // clipping: train/training_step.h), so norms need no collective and every rank computes the same
 // update. Its state (velocities, moments, the count of applied steps) lives on each parameter's
-// device, in its dtype and layout, and goes into checkpoints as OptimizerState: named tensors
-// "<slot>/<parameter>", restored exactly, so that a resumed run continues bit for bit.
+// device, in its dtype and layout, and goes into checkpoints as their section "optimizer" (name,
+// steps, state: named tensors "<slot>/<parameter>"), restored exactly, so that a resumed run continues bit
+// for bit.
 
 #include <ATen/core/Tensor.h>
 

@@ -5,16 +5,16 @@
 //
 // The order, and why: RUN_DIR on rank 0 first (its lock; a mistyped option was refused before it is
 // made, so none is left behind); the resume decision, once (train.resume's file, or with auto the
-// run's latest; none refuses a folder holding an earlier run), and its checkpoint loaded; the
-// training data (its class count sizes the model); the model, seeded, with model.init_weights unless
-// it resumes; the optimizer over its parameters, the loss scaler and the LR schedule (which needs
-// the loader's epoch); the owners of the checkpoint's sections registered
-// (train/checkpoint_section.h), and on a resume each restores its own; then what watches the run
-// (timeline, stall folder, rank 0's TensorBoard file), whose paths are checked against the inputs
-// and the resumed checkpoint.
+// run's latest; none refuses a folder holding an earlier run); the training data (its class count
+// sizes the model); the model, seeded, with model.init_weights unless it resumes; the optimizer over
+// its parameters, the loss scaler and the LR schedule (which needs the loader's epoch); the owners
+// of the checkpoint's sections registered (train/checkpoint_section.h), and on a resume the
+// checkpoint read (only now: every option and the data were checked first) and each section
+// restored by its owner, the checkpoint's tensors freed after; then what watches the run (timeline,
+// stall folder, rank 0's TensorBoard file), whose paths are checked against the inputs and the
+// resumed checkpoint.
 
 #include <memory>
-#include <optional>
 #include <string>
 
 #include "atrous/train/checkpoint.h"
@@ -47,18 +47,17 @@ class Timeline;
 
 namespace atrous::train {
 
-struct PreparedTraining {
-  PreparedTraining(const TrainerOptions& options, const distributed::World& world, Logger& log,
-                   std::string effective_config);
+class PreparedTraining {
+ public:
   ~PreparedTraining();
 
   TrainerOptions options;
   const distributed::World& world;
   Logger& log;
   std::unique_ptr<RunDirectory> run_dir;          // rank 0
-  RunIdentity run;                                // the step, the configuration
+  RunIdentity identity;                           // the step, the configuration
   DataPosition data_position;                     // where the run is in its data
-  std::optional<CheckpointContents> resume_from;  // the checkpoint the run continues, if any
+  std::string resume_path;  // the checkpoint the run continued from; "" for a fresh start
   std::unique_ptr<data::PackReader> pack;
   std::unique_ptr<data::Loader> loader;
   std::shared_ptr<model::DeepLabImpl> net;  // on the run's device
@@ -76,6 +75,8 @@ struct PreparedTraining {
   int64_t images_per_epoch() const;
 
  private:
+  PreparedTraining(const TrainerOptions& options, const distributed::World& world, Logger& log,
+                   std::string effective_config);
   friend std::unique_ptr<PreparedTraining> prepare_training(const TrainerOptions&, const distributed::World&,
                                                             Logger&, std::string);
   // The stages, in the order prepare_training() calls them.

@@ -7,10 +7,10 @@
 // prepare_training() (local: no collective, so that the command's collective_setup can agree on its
 // errors): rank 0 takes RUN_DIR (train/run_directory.h: a lock against a second job); every rank
 // validates its options, decides once which checkpoint the run continues from (train.resume's file,
-// with auto RUN_DIR's latest) and loads it, opens the training pack and its loader, builds the model
-// (its weights from model.init_weights unless it resumes), the optimizer, the loss scaler and the LR
-// schedule, registers the owners of the checkpoint's sections (train/checkpoint_section.h) and, on
-// a resume, has each restore its own section, and opens what watches the run: its part of
+// with auto RUN_DIR's latest), opens the training pack and its loader, builds the model (its weights
+// from model.init_weights unless it resumes), the optimizer, the loss scaler and the LR schedule,
+// registers the owners of the checkpoint's sections (train/checkpoint_section.h) and, on a resume,
+// reads the checkpoint and has each restore its own section, and opens what watches the run: its part of
 // train.timeline (observe/timeline.h), RUN_DIR/stall, and on rank 0 the TensorBoard file
 // (train.tensorboard).
 // Trainer's constructor (collective, on every rank): the stall inspector
