@@ -164,9 +164,15 @@ int run_app(int argc, char** argv) {
     std::cerr << usage(commands);
     return 2;
   }
-  if (words.size() == 2 && words[0] == "help" && words[1] == "options") {
-    std::cout << every_option(commands);
-    return 0;
+  if (words.size() > 1 && words[0] == "help") {  // `atrous help options`; anything else is a mistake
+    if (words.size() == 2 && words[1] == "options") {
+      std::cout << every_option(commands);
+      return 0;
+    }
+    print_error(to_text("`atrous help ", words[1], words.size() > 2 ? " ..." : "",
+                        "` is not a help topic; `atrous help options` lists every option, "
+                        "`atrous <command> --help` one command's"));
+    return 2;
   }
   if (words[0] == "--help" || words[0] == "-h" || words[0] == "help") {
     std::cout << usage(commands);

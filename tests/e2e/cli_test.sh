@@ -38,6 +38,7 @@ expect() {
 run help 0 "$atrous" --help && expect help "  info "
 run no-command 2 "$atrous" && expect no-command "usage: atrous <command>"
 run unknown-command 2 "$atrous" inof && expect unknown-command "unknown command 'inof'; did you mean 'info'?"
+run help-topic 2 "$atrous" help option && expect help-topic "\`atrous help option\` is not a help topic; \`atrous help options\` lists"
 run version 0 "$atrous" --version && expect version "atrous "
 run command-help 0 "$atrous" info --help && expect command-help "--dist.threads INT" &&
   expect command-help "default: 0; allowed: an integer from 0 to 1024"
